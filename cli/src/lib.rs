@@ -1,0 +1,8 @@
+//! The `tracehouse` binary's library: configuration and the wiring of
+//! `tracehouse serve`. It only connects the crates; logic lives in them.
+
+pub mod config;
+pub mod serve;
+
+pub use config::{Config, Role, ServeArgs};
+pub use serve::{serve, BoundAddresses, Running};

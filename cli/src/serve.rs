@@ -1,0 +1,282 @@
+//! `tracehouse serve`: start ClickHouse (or connect to it), migrate, then
+//! run the receivers, the writer, the query API and retention until asked
+//! to stop; then stop taking requests, write what was accepted, and stop
+//! ClickHouse if it is ours.
+
+use crate::config::{Config, Role};
+use anyhow::Context;
+use prometheus_client::registry::Registry;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracehouse_collector::grpc::GrpcReceivers;
+use tracehouse_collector::http::HttpReceivers;
+use tracehouse_collector::{
+    BatchWriter, IngestLimits, IngestMetrics, TraceIngest, WriterConfig, WriterMetrics,
+};
+use tracehouse_schema::{ClickHouseSettings, ManagedClickHouse, ManagedOptions};
+
+/// How often retention runs.
+const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
+/// How long shutdown waits for accepted rows to be written.
+const WRITER_DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long an external ClickHouse may take to become reachable at startup.
+const EXTERNAL_CLICKHOUSE_WAIT: Duration = Duration::from_secs(60);
+
+/// The addresses actually bound (ports of 0 resolved).
+#[derive(Debug, Clone, Copy)]
+pub struct BoundAddresses {
+    /// OTLP/gRPC, when the collector role runs.
+    pub otlp_grpc: Option<SocketAddr>,
+    /// OTLP/HTTP, when the collector role runs.
+    pub otlp_http: Option<SocketAddr>,
+    /// Query API, dashboard, health and metrics.
+    pub http: SocketAddr,
+}
+
+/// A running Tracehouse.
+pub struct Running {
+    /// Where it listens.
+    pub addresses: BoundAddresses,
+    /// Connection settings of the ClickHouse in use.
+    pub clickhouse: ClickHouseSettings,
+    shutdown: watch::Sender<bool>,
+    servers: JoinSet<anyhow::Result<()>>,
+    writer: Option<tracehouse_collector::WriterHandle>,
+    managed: Option<ManagedClickHouse>,
+}
+
+impl Running {
+    /// Stops accepting requests, writes every accepted row, stops ClickHouse if managed.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        let mut first_error = None;
+        while let Some(result) = self.servers.join_next().await {
+            let outcome = result
+                .context("server task panicked")
+                .and_then(|inner| inner);
+            if let Err(error) = outcome {
+                tracing::error!(error = %format!("{error:#}"), "server stopped with an error");
+                first_error.get_or_insert(error);
+            }
+        }
+        // The servers held the only senders: the writer now drains and ends.
+        if let Some(writer) = self.writer.take() {
+            if tokio::time::timeout(WRITER_DRAIN_TIMEOUT, writer.finished())
+                .await
+                .is_err()
+            {
+                tracing::error!("accepted rows were not all written within the shutdown timeout");
+            }
+        }
+        if let Some(mut managed) = self.managed.take() {
+            tokio::task::spawn_blocking(move || managed.shutdown())
+                .await
+                .context("stopping managed clickhouse")?;
+        }
+        tracing::info!("stopped");
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Starts every role of `config`. Returns once all listeners are bound and
+/// the schema is migrated.
+pub async fn serve(config: Config) -> anyhow::Result<Running> {
+    config.validate()?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+
+    let (managed, clickhouse) = connect_clickhouse(&config).await?;
+    let client = clickhouse.client()?;
+    let schema_version = tracehouse_schema::apply_migrations(&client)
+        .await
+        .context("applying schema migrations")?;
+    tracing::info!(schema_version, database = %clickhouse.database, "schema is up to date");
+
+    let mut registry = Registry::default();
+    let (shutdown, shutdown_receiver) = watch::channel(false);
+    let mut servers = JoinSet::new();
+    let mut writer_handle = None;
+    let mut otlp_grpc = None;
+    let mut otlp_http = None;
+
+    if config.runs(Role::Collector) {
+        let ingest_metrics = IngestMetrics::register(&mut registry);
+        let writer_metrics = WriterMetrics::register(&mut registry);
+        let writer_config = WriterConfig {
+            batch_max_rows: config.batch_max_rows,
+            batch_max_age: config.batch_max_age,
+            queue_max_rows: config.queue_max_rows,
+            ..WriterConfig::default()
+        };
+        let (span_writer, handle) = BatchWriter::spawn(
+            client.clone(),
+            tracehouse_schema::tables::SPANS,
+            writer_config,
+            writer_metrics,
+        );
+        writer_handle = Some(handle);
+        let limits = IngestLimits {
+            max_request_bytes: config.max_request_bytes,
+            max_span_age: Duration::from_secs(u64::from(config.retention_days) * 24 * 3600),
+            ..IngestLimits::default()
+        };
+        let traces = TraceIngest::new(span_writer, ingest_metrics, limits);
+
+        let grpc_listener = bind(config.otlp_grpc_addr, "OTLP/gRPC").await?;
+        otlp_grpc = Some(grpc_listener.local_addr()?);
+        let grpc_receivers = GrpcReceivers {
+            traces: traces.clone(),
+        };
+        let stop = wait_for_shutdown(shutdown_receiver.clone());
+        servers.spawn(async move {
+            tracehouse_collector::grpc::serve(grpc_listener, grpc_receivers, stop)
+                .await
+                .context("OTLP/gRPC server")
+        });
+
+        let http_listener = bind(config.otlp_http_addr, "OTLP/HTTP").await?;
+        otlp_http = Some(http_listener.local_addr()?);
+        let otlp_router = tracehouse_collector::http::router(HttpReceivers { traces });
+        servers.spawn(serve_http(
+            http_listener,
+            otlp_router,
+            shutdown_receiver.clone(),
+            "OTLP/HTTP",
+        ));
+
+        servers.spawn(run_retention(
+            client.clone(),
+            config.retention_days,
+            shutdown_receiver.clone(),
+        ));
+    }
+
+    let http_listener = bind(config.http_addr, "HTTP").await?;
+    let http = http_listener.local_addr()?;
+    let state = tracehouse_web::AppState {
+        query: tracehouse_query::QueryService::new(client.clone()),
+        registry: Arc::new(registry),
+        endpoints: tracehouse_web::Endpoints {
+            otlp_grpc: otlp_grpc
+                .map(|address| format!("http://{address}"))
+                .unwrap_or_default(),
+            otlp_http: otlp_http
+                .map(|address| format!("http://{address}"))
+                .unwrap_or_default(),
+        },
+    };
+    let web_router = if config.runs(Role::Query) {
+        tracehouse_web::router(state)
+    } else {
+        tracehouse_web::health_router(state)
+    };
+    servers.spawn(serve_http(
+        http_listener,
+        web_router,
+        shutdown_receiver.clone(),
+        "HTTP",
+    ));
+
+    Ok(Running {
+        addresses: BoundAddresses {
+            otlp_grpc,
+            otlp_http,
+            http,
+        },
+        clickhouse,
+        shutdown,
+        servers,
+        writer: writer_handle,
+        managed,
+    })
+}
+
+async fn connect_clickhouse(
+    config: &Config,
+) -> anyhow::Result<(Option<ManagedClickHouse>, ClickHouseSettings)> {
+    match &config.clickhouse_url {
+        Some(url) => {
+            let settings = ClickHouseSettings {
+                url: url.clone(),
+                user: config.clickhouse_user.clone(),
+                password: config.clickhouse_password.clone(),
+                database: config.clickhouse_database.clone(),
+            };
+            wait_for_database(&settings).await?;
+            Ok((None, settings))
+        }
+        None => {
+            let managed = ManagedClickHouse::start(ManagedOptions::in_directory(
+                config.data_dir.join("clickhouse"),
+            ))
+            .await?;
+            let settings = managed.settings(&config.clickhouse_database);
+            settings.ensure_database().await?;
+            Ok((Some(managed), settings))
+        }
+    }
+}
+
+/// An external server may still be starting (containers, say): retry for a while.
+async fn wait_for_database(settings: &ClickHouseSettings) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + EXTERNAL_CLICKHOUSE_WAIT;
+    loop {
+        match settings.ensure_database().await {
+            Ok(()) => return Ok(()),
+            Err(error) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(%error, url = %settings.url, "clickhouse not reachable yet, retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(error) => {
+                return Err(error).context(format!("connecting to clickhouse at {}", settings.url))
+            }
+        }
+    }
+}
+
+async fn bind(address: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen for {what} on {address}"))
+}
+
+async fn wait_for_shutdown(mut receiver: watch::Receiver<bool>) {
+    // An error means the sender is gone, which also means stop.
+    let _ = receiver.wait_for(|stop| *stop).await;
+}
+
+async fn serve_http(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: watch::Receiver<bool>,
+    what: &'static str,
+) -> anyhow::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(wait_for_shutdown(shutdown))
+        .await
+        .with_context(|| format!("{what} server"))
+}
+
+async fn run_retention(
+    client: clickhouse::Client,
+    retention_days: u32,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    loop {
+        match tracehouse_schema::retention::drop_expired_partitions(&client, retention_days).await {
+            Ok(dropped) if !dropped.is_empty() => {
+                tracing::info!(count = dropped.len(), "retention dropped partitions")
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "retention failed, will retry"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(RETENTION_INTERVAL) => {}
+            _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+        }
+    }
+}

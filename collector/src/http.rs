@@ -1,0 +1,147 @@
+//! OTLP/HTTP transport: `POST /v1/traces` (and the other signals), protobuf
+//! or JSON, optionally gzip-compressed; responses in the request's format.
+
+use crate::error::{IngestError, RETRY_AFTER_SECONDS};
+use crate::otlp::decode::{
+    decode_message, decompress, encode_message, BodyFormat, DECODE_OFF_RUNTIME_BYTES,
+};
+use crate::service::{outcome_label, OtlpService};
+use crate::traces::TraceIngest;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use bytes::Bytes;
+use tracehouse_model::ProjectId;
+
+const TRANSPORT: &str = "http";
+
+/// `google.rpc.Status`, the body of OTLP/HTTP error responses.
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize)]
+pub struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    #[prost(string, tag = "2")]
+    pub message: String,
+}
+
+/// The ingest services served over HTTP.
+#[derive(Clone)]
+pub struct HttpReceivers {
+    pub traces: TraceIngest,
+}
+
+/// The OTLP/HTTP routes.
+pub fn router(receivers: HttpReceivers) -> Router {
+    let max_request_bytes = receivers.traces.limits().max_request_bytes;
+    Router::new().route(
+        "/v1/traces",
+        post(export_http::<TraceIngest>).with_state(HttpState {
+            service: receivers.traces,
+            max_request_bytes,
+        }),
+    )
+}
+
+#[derive(Clone)]
+struct HttpState<S> {
+    service: S,
+    max_request_bytes: usize,
+}
+
+async fn export_http<S: OtlpService>(
+    State(state): State<HttpState<S>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    // Answer in the request's format when it is known, else in JSON.
+    let format = BodyFormat::from_content_type(header_text(&headers, header::CONTENT_TYPE));
+    let response_format = format.as_ref().copied().unwrap_or(BodyFormat::Json);
+    let result = match format {
+        Ok(format) => export_body(&state, &headers, body, format).await,
+        Err(error) => Err(error),
+    };
+    state.service.metrics().request(
+        S::SIGNAL,
+        TRANSPORT,
+        outcome_label(result.as_ref().map(|(outcome, _)| outcome)),
+    );
+    match result {
+        Ok((_, response)) => encoded_response(StatusCode::OK, &response, response_format),
+        Err(error) => error_response(&error, response_format),
+    }
+}
+
+async fn export_body<S: OtlpService>(
+    state: &HttpState<S>,
+    headers: &HeaderMap,
+    body: Body,
+    format: BodyFormat,
+) -> Result<(crate::service::ExportOutcome, S::Response), IngestError> {
+    let limit = state.max_request_bytes;
+    let body = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| IngestError::PayloadTooLarge { limit })?;
+    let encoding = header_text(headers, header::CONTENT_ENCODING).map(str::to_owned);
+    let request: S::Request = if body.len() > DECODE_OFF_RUNTIME_BYTES {
+        tokio::task::spawn_blocking(move || {
+            decode_body::<S>(body, encoding.as_deref(), format, limit)
+        })
+        .await
+        .map_err(|error| IngestError::Internal(format!("decode task failed: {error}")))??
+    } else {
+        decode_body::<S>(body, encoding.as_deref(), format, limit)?
+    };
+    let outcome = state.service.export(ProjectId::default(), request).await?;
+    let response = S::response(&outcome);
+    Ok((outcome, response))
+}
+
+fn decode_body<S: OtlpService>(
+    body: Bytes,
+    encoding: Option<&str>,
+    format: BodyFormat,
+    limit: usize,
+) -> Result<S::Request, IngestError> {
+    let body = decompress(body, encoding, limit)?;
+    decode_message(&body, format)
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+fn encoded_response<M>(status: StatusCode, message: &M, format: BodyFormat) -> Response
+where
+    M: prost::Message + serde::Serialize,
+{
+    match encode_message(message, format) {
+        Ok(bytes) => (
+            status,
+            [(header::CONTENT_TYPE, format.content_type())],
+            bytes,
+        )
+            .into_response(),
+        Err(error) => {
+            error.log();
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+fn error_response(error: &IngestError, format: BodyFormat) -> Response {
+    error.log();
+    let status = RpcStatus {
+        code: error.grpc_status().code() as i32,
+        message: error.public_message(),
+    };
+    let mut response = encoded_response(error.http_status(), &status, format);
+    if error.is_retryable() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    }
+    response
+}

@@ -1,0 +1,25 @@
+//! The write side of Tracehouse: OTLP receivers and the batching writer.
+//!
+//! One ingest implementation ([`traces::TraceIngest`]) sits behind two
+//! transports, gRPC ([`grpc`]) and HTTP ([`http`]). Accepted rows go into a
+//! bounded queue that a [`writer::BatchWriter`] drains into ClickHouse in
+//! batches; when the queue is full, receivers answer with the retryable
+//! status OTLP defines, so clients back off instead of the process growing.
+//! This crate never depends on the query side.
+
+pub mod config;
+pub mod error;
+pub mod grpc;
+pub mod http;
+pub mod metrics;
+pub mod otlp;
+pub mod service;
+pub mod traces;
+pub mod writer;
+
+pub use config::{IngestLimits, WriterConfig};
+pub use error::IngestError;
+pub use metrics::{IngestMetrics, WriterMetrics};
+pub use service::{ExportOutcome, OtlpService};
+pub use traces::TraceIngest;
+pub use writer::{BatchWriter, WriterHandle};

@@ -1,0 +1,54 @@
+//! What every OTLP signal's ingest service provides to the transports.
+
+use crate::error::IngestError;
+use crate::metrics::IngestMetrics;
+use tracehouse_model::ProjectId;
+
+/// What happened to an export request that was accepted, possibly in part.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportOutcome {
+    /// Items refused; zero for full success.
+    pub rejected: u64,
+    /// Why they were refused; empty for full success.
+    pub message: String,
+}
+
+/// The signal-independent side of an OTLP receiver: decode is done by the
+/// transport, this does validation, conversion and queueing.
+pub trait OtlpService: Clone + Send + Sync + 'static {
+    /// The export request message.
+    type Request: prost::Message + Default + serde::de::DeserializeOwned + Send + 'static;
+    /// The export response message.
+    type Response: prost::Message + Default + serde::Serialize + Send + 'static;
+    /// `traces`, `metrics` or `logs`: the metric label and the URL path end.
+    const SIGNAL: &'static str;
+
+    /// Validates, converts and queues one request for `project`.
+    fn export(
+        &self,
+        project: ProjectId,
+        request: Self::Request,
+    ) -> impl std::future::Future<Output = Result<ExportOutcome, IngestError>> + Send;
+
+    /// The OTLP response for an outcome.
+    fn response(outcome: &ExportOutcome) -> Self::Response;
+
+    /// Counters shared by all signals.
+    fn metrics(&self) -> &IngestMetrics;
+}
+
+/// The request outcome label for metrics.
+pub fn outcome_label(result: Result<&ExportOutcome, &IngestError>) -> &'static str {
+    match result {
+        Ok(outcome) if outcome.rejected == 0 => "ok",
+        Ok(_) => "partial",
+        Err(
+            IngestError::InvalidPayload(_)
+            | IngestError::UnsupportedMediaType(_)
+            | IngestError::UnsupportedEncoding(_),
+        ) => "invalid",
+        Err(IngestError::PayloadTooLarge { .. }) => "too_large",
+        Err(IngestError::Saturated | IngestError::ShuttingDown) => "saturated",
+        Err(IngestError::Internal(_)) => "error",
+    }
+}

@@ -1,0 +1,132 @@
+//! The trace ingest service, shared by the gRPC and HTTP receivers.
+
+use crate::config::IngestLimits;
+use crate::error::IngestError;
+use crate::metrics::{IngestMetrics, SignalLabels};
+use crate::otlp::convert::{convert_resource_spans, count_spans, ConvertedSpans, TimeWindow};
+use crate::service::{ExportOutcome, OtlpService};
+use crate::writer::BatchWriter;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use std::sync::Arc;
+use tracehouse_model::ProjectId;
+use tracehouse_schema::rows::SpanRow;
+
+/// Requests with more spans than this are converted on the blocking pool.
+const CONVERT_OFF_RUNTIME_SPANS: u64 = 2_000;
+
+/// Trace ingest: OTLP spans into the `spans` table.
+#[derive(Clone)]
+pub struct TraceIngest {
+    writer: BatchWriter<SpanRow>,
+    metrics: Arc<IngestMetrics>,
+    limits: IngestLimits,
+}
+
+impl TraceIngest {
+    /// A service that queues spans on `writer`.
+    pub fn new(
+        writer: BatchWriter<SpanRow>,
+        metrics: Arc<IngestMetrics>,
+        limits: IngestLimits,
+    ) -> Self {
+        Self {
+            writer,
+            metrics,
+            limits,
+        }
+    }
+
+    /// The configured limits (the transports enforce the size limit).
+    pub fn limits(&self) -> &IngestLimits {
+        &self.limits
+    }
+}
+
+fn convert_to_rows(
+    project: &ProjectId,
+    request: ExportTraceServiceRequest,
+    window: TimeWindow,
+) -> (ConvertedSpans, Vec<SpanRow>) {
+    let mut converted = convert_resource_spans(request.resource_spans, window);
+    let rows = converted
+        .spans
+        .iter()
+        .map(|span| SpanRow::from_span(project, span))
+        .collect();
+    converted.spans.clear();
+    (converted, rows)
+}
+
+impl OtlpService for TraceIngest {
+    type Request = ExportTraceServiceRequest;
+    type Response = ExportTraceServiceResponse;
+    const SIGNAL: &'static str = "traces";
+
+    async fn export(
+        &self,
+        project: ProjectId,
+        request: ExportTraceServiceRequest,
+    ) -> Result<ExportOutcome, IngestError> {
+        let signal = SignalLabels {
+            signal: Self::SIGNAL,
+        };
+        let received = count_spans(&request.resource_spans);
+        self.metrics
+            .received
+            .get_or_create(&signal)
+            .inc_by(received);
+        let window = TimeWindow::around_now(self.limits.max_span_age, self.limits.max_future_skew);
+        let (converted, rows) = if received > CONVERT_OFF_RUNTIME_SPANS {
+            tokio::task::spawn_blocking(move || convert_to_rows(&project, request, window))
+                .await
+                .map_err(|error| {
+                    IngestError::Internal(format!("span conversion task failed: {error}"))
+                })?
+        } else {
+            convert_to_rows(&project, request, window)
+        };
+        for (reason, count) in &converted.rejected {
+            self.metrics.reject(Self::SIGNAL, reason.as_str(), *count);
+        }
+        let accepted = rows.len() as u64;
+        if let Err(_queue_full) = self.writer.try_submit(rows) {
+            self.metrics.reject(Self::SIGNAL, "queue_full", accepted);
+            return Err(IngestError::Saturated);
+        }
+        self.metrics
+            .accepted
+            .get_or_create(&signal)
+            .inc_by(accepted);
+        Ok(partial_outcome(&converted))
+    }
+
+    fn response(outcome: &ExportOutcome) -> ExportTraceServiceResponse {
+        ExportTraceServiceResponse {
+            partial_success: (outcome.rejected > 0).then(|| ExportTracePartialSuccess {
+                rejected_spans: i64::try_from(outcome.rejected).unwrap_or(i64::MAX),
+                error_message: outcome.message.clone(),
+            }),
+        }
+    }
+
+    fn metrics(&self) -> &IngestMetrics {
+        &self.metrics
+    }
+}
+
+fn partial_outcome(converted: &ConvertedSpans) -> ExportOutcome {
+    if converted.rejected.is_empty() {
+        return ExportOutcome::default();
+    }
+    let reasons: Vec<String> = converted
+        .rejected
+        .iter()
+        .map(|(reason, count)| format!("{count} {}", reason.as_str()))
+        .collect();
+    ExportOutcome {
+        rejected: converted.rejected_count(),
+        message: format!("rejected spans: {}", reasons.join(", ")),
+    }
+}

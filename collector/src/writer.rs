@@ -1,0 +1,350 @@
+//! The batching writer: a bounded queue in front of ClickHouse.
+//!
+//! Receivers hand over whole requests' rows with [`BatchWriter::try_submit`],
+//! which reserves room in the queue or refuses at once (the receiver then
+//! answers "retry later"). A single task per table gathers rows into a batch
+//! and writes it when it holds `batch_max_rows` rows or its first row has
+//! waited `batch_max_age`. Failed writes are retried with backoff when the
+//! error is transient; data errors are not retried. Room in the queue is
+//! given back only once a batch is written (or given up), so a slow or
+//! unreachable ClickHouse turns into backpressure, not memory growth.
+
+use crate::config::WriterConfig;
+use crate::metrics::{TableLabels, WriteErrorLabels, WriterMetrics};
+use clickhouse::{Client, RowOwned, RowWrite};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
+
+/// The queue is full; retry later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("write queue is full")]
+pub struct QueueFull;
+
+/// Rows of one request together with their reserved room in the queue.
+struct Submission<R> {
+    rows: Vec<R>,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// The sending side of a writer; cheap to clone. When every clone is
+/// dropped, the writer task writes what it holds and ends.
+pub struct BatchWriter<R> {
+    sender: mpsc::UnboundedSender<Submission<R>>,
+    room: Arc<Semaphore>,
+    capacity: usize,
+    table: &'static str,
+    metrics: Arc<WriterMetrics>,
+}
+
+impl<R> Clone for BatchWriter<R> {
+    fn clone(&self) -> Self {
+        Self {
+            sender: self.sender.clone(),
+            room: self.room.clone(),
+            capacity: self.capacity,
+            table: self.table,
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+/// The task of a writer; await it after dropping every [`BatchWriter`]
+/// to be sure all accepted rows were written.
+pub struct WriterHandle {
+    table: &'static str,
+    task: JoinHandle<()>,
+}
+
+impl WriterHandle {
+    /// Waits until the writer has written (or given up on) every row.
+    pub async fn finished(self) {
+        if let Err(error) = self.task.await {
+            tracing::error!(table = self.table, %error, "writer task failed");
+        }
+    }
+}
+
+impl<R> BatchWriter<R>
+where
+    R: RowOwned + RowWrite + Send + Sync + 'static,
+{
+    /// Starts the writer task for `table`.
+    pub fn spawn(
+        client: Client,
+        table: &'static str,
+        config: WriterConfig,
+        metrics: Arc<WriterMetrics>,
+    ) -> (Self, WriterHandle) {
+        let capacity = config.queue_max_rows.max(1);
+        // The semaphore bounds the queue; the channel itself need not.
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let room = Arc::new(Semaphore::new(capacity));
+        let writer = Self {
+            sender,
+            room: room.clone(),
+            capacity,
+            table,
+            metrics: metrics.clone(),
+        };
+        let task = tokio::spawn(run_writer(
+            client, table, config, metrics, room, capacity, receiver,
+        ));
+        (writer, WriterHandle { table, task })
+    }
+
+    /// Queues `rows` if there is room for all of them, or refuses at once.
+    /// A request larger than the whole queue reserves the whole queue.
+    pub fn try_submit(&self, rows: Vec<R>) -> Result<(), QueueFull> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let wanted = u32::try_from(rows.len().min(self.capacity)).unwrap_or(u32::MAX);
+        let permit = self
+            .room
+            .clone()
+            .try_acquire_many_owned(wanted)
+            .map_err(|_| QueueFull)?;
+        self.update_queue_gauge();
+        self.sender
+            .send(Submission {
+                rows,
+                _permit: permit,
+            })
+            .map_err(|_| QueueFull)
+    }
+
+    /// Rows queued or being written.
+    pub fn queued_rows(&self) -> usize {
+        self.capacity - self.room.available_permits()
+    }
+
+    fn update_queue_gauge(&self) {
+        set_queue_gauge(&self.metrics, self.table, self.queued_rows());
+    }
+}
+
+fn set_queue_gauge(metrics: &WriterMetrics, table: &'static str, queued: usize) {
+    metrics
+        .queue_rows
+        .get_or_create(&TableLabels { table })
+        .set(i64::try_from(queued).unwrap_or(i64::MAX));
+}
+
+async fn run_writer<R>(
+    client: Client,
+    table: &'static str,
+    config: WriterConfig,
+    metrics: Arc<WriterMetrics>,
+    room: Arc<Semaphore>,
+    capacity: usize,
+    mut receiver: mpsc::UnboundedReceiver<Submission<R>>,
+) where
+    R: RowOwned + RowWrite + Send + Sync + 'static,
+{
+    let mut batch: Vec<Submission<R>> = Vec::new();
+    let mut batch_rows = 0usize;
+    let mut batch_deadline: Option<tokio::time::Instant> = None;
+    loop {
+        let received = match batch_deadline {
+            Some(deadline) => match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                Ok(received) => received,
+                Err(_elapsed) => {
+                    write_batch(
+                        &client,
+                        table,
+                        &config,
+                        &metrics,
+                        std::mem::take(&mut batch),
+                    )
+                    .await;
+                    batch_rows = 0;
+                    batch_deadline = None;
+                    set_queue_gauge(&metrics, table, capacity - room.available_permits());
+                    continue;
+                }
+            },
+            None => receiver.recv().await,
+        };
+        let Some(submission) = received else {
+            // Every sender is gone: write what is left and stop.
+            write_batch(
+                &client,
+                table,
+                &config,
+                &metrics,
+                std::mem::take(&mut batch),
+            )
+            .await;
+            set_queue_gauge(&metrics, table, capacity - room.available_permits());
+            return;
+        };
+        // The age limit counts from the first row of a batch.
+        batch_deadline.get_or_insert_with(|| tokio::time::Instant::now() + config.batch_max_age);
+        batch_rows += submission.rows.len();
+        batch.push(submission);
+        if batch_rows >= config.batch_max_rows {
+            write_batch(
+                &client,
+                table,
+                &config,
+                &metrics,
+                std::mem::take(&mut batch),
+            )
+            .await;
+            batch_rows = 0;
+            batch_deadline = None;
+            set_queue_gauge(&metrics, table, capacity - room.available_permits());
+        }
+    }
+}
+
+/// Writes one batch, retrying transient errors. The submissions (and with
+/// them their room in the queue) are released when this returns.
+async fn write_batch<R>(
+    client: &Client,
+    table: &'static str,
+    config: &WriterConfig,
+    metrics: &WriterMetrics,
+    batch: Vec<Submission<R>>,
+) where
+    R: RowOwned + RowWrite + Send + Sync + 'static,
+{
+    let row_count: usize = batch.iter().map(|submission| submission.rows.len()).sum();
+    if row_count == 0 {
+        return;
+    }
+    let labels = TableLabels { table };
+    let started = Instant::now();
+    let mut backoff = config.retry_initial_backoff;
+    loop {
+        match insert_rows(client, table, &batch).await {
+            Ok(()) => {
+                metrics
+                    .rows_written
+                    .get_or_create(&labels)
+                    .inc_by(row_count as u64);
+                metrics
+                    .flush_seconds
+                    .get_or_create(&labels)
+                    .observe(started.elapsed().as_secs_f64());
+                return;
+            }
+            Err(error) => {
+                let retryable = is_retryable(&error);
+                metrics
+                    .write_errors
+                    .get_or_create(&WriteErrorLabels {
+                        table,
+                        kind: if retryable { "retryable" } else { "fatal" },
+                    })
+                    .inc();
+                if !retryable || started.elapsed() >= config.retry_give_up_after {
+                    tracing::error!(table, rows = row_count, %error, retryable, "dropping batch after failed write");
+                    metrics
+                        .rows_dropped
+                        .get_or_create(&labels)
+                        .inc_by(row_count as u64);
+                    return;
+                }
+                tracing::warn!(table, rows = row_count, %error, backoff_ms = backoff.as_millis() as u64, "write failed, retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(config.retry_max_backoff);
+            }
+        }
+    }
+}
+
+async fn insert_rows<R>(
+    client: &Client,
+    table: &'static str,
+    batch: &[Submission<R>],
+) -> clickhouse::error::Result<()>
+where
+    R: RowOwned + RowWrite + Send + Sync + 'static,
+{
+    let mut insert = client
+        .insert::<R>(table)
+        .await?
+        .with_timeouts(Some(Duration::from_secs(30)), Some(Duration::from_secs(60)));
+    for submission in batch {
+        for row in &submission.rows {
+            insert.write(row).await?;
+        }
+    }
+    insert.end().await
+}
+
+/// ClickHouse error codes that mean "try again later": timeouts, overload,
+/// too many parts, memory limits, network trouble between replicas.
+const RETRYABLE_CODES: &[u32] = &[
+    159, // TIMEOUT_EXCEEDED
+    164, // READONLY (a replica in read-only mode)
+    202, // TOO_MANY_SIMULTANEOUS_QUERIES
+    203, // NO_FREE_CONNECTION
+    209, // SOCKET_TIMEOUT
+    210, // NETWORK_ERROR
+    241, // MEMORY_LIMIT_EXCEEDED
+    242, // TABLE_IS_READ_ONLY
+    252, // TOO_MANY_PARTS
+    285, // TOO_FEW_LIVE_REPLICAS
+    319, // UNKNOWN_STATUS_OF_INSERT
+    425, // SYSTEM_ERROR
+    999, // KEEPER_EXCEPTION
+];
+
+/// Whether a failed insert may succeed if tried again. Network failures and
+/// timeouts may; a server error may if its code says so, or if it carries no
+/// code at all (a proxy's 502, say). Data errors (bad types, unknown
+/// columns, parse failures) never will, so they are not retried.
+pub fn is_retryable(error: &clickhouse::error::Error) -> bool {
+    use clickhouse::error::Error;
+    match error {
+        Error::Network(_) | Error::TimedOut => true,
+        Error::BadResponse(message) => match clickhouse_error_code(message) {
+            Some(code) => RETRYABLE_CODES.contains(&code),
+            None => true,
+        },
+        _ => false,
+    }
+}
+
+/// The `Code: N` of a ClickHouse error message.
+pub fn clickhouse_error_code(message: &str) -> Option<u32> {
+    let start = message.find("Code: ")? + "Code: ".len();
+    let digits: String = message[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clickhouse::error::Error;
+
+    #[test]
+    fn classifies_errors() {
+        assert_eq!(
+            clickhouse_error_code("Code: 252, e.displayText() = DB::Exception: Too many parts"),
+            Some(252)
+        );
+        assert_eq!(clickhouse_error_code("no code here"), None);
+        assert!(is_retryable(&Error::BadResponse(
+            "Code: 252. DB::Exception: Too many parts".to_owned()
+        )));
+        assert!(!is_retryable(&Error::BadResponse(
+            "Code: 60. DB::Exception: Table x doesn't exist".to_owned()
+        )));
+        assert!(!is_retryable(&Error::BadResponse(
+            "Code: 53, Type mismatch".to_owned()
+        )));
+        assert!(is_retryable(&Error::BadResponse(
+            "502 Bad Gateway".to_owned()
+        )));
+        assert!(is_retryable(&Error::TimedOut));
+        assert!(!is_retryable(&Error::NotEnoughData));
+    }
+}

@@ -1,0 +1,16 @@
+//! Domain types of Tracehouse.
+//!
+//! These types are what the rest of the system speaks: the collector converts
+//! OTLP protobuf messages into them (fallibly), the schema crate maps them to
+//! ClickHouse rows, and the query side returns them. They carry no protobuf
+//! or storage types, so each side can change without touching the others.
+
+pub mod attributes;
+pub mod ids;
+pub mod project;
+pub mod span;
+
+pub use attributes::{AttributeValue, Attributes};
+pub use ids::{IdError, SpanId, TraceId};
+pub use project::{ProjectId, ProjectIdError};
+pub use span::{Scope, Span, SpanEvent, SpanKind, SpanLink, StatusCode};

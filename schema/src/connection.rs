@@ -1,0 +1,75 @@
+//! Connecting to ClickHouse.
+
+use crate::error::SchemaError;
+use clickhouse::Client;
+
+/// Where and as whom to reach ClickHouse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClickHouseSettings {
+    /// HTTP(S) URL of the server, e.g. `http://127.0.0.1:8123`.
+    pub url: String,
+    /// User name.
+    pub user: String,
+    /// Password; empty for none.
+    pub password: String,
+    /// Database holding Tracehouse's tables; created when missing.
+    pub database: String,
+}
+
+impl ClickHouseSettings {
+    /// A client bound to the database. Validation is off because ClickHouse
+    /// 18.16 does not know the `RowBinaryWithNamesAndTypes` format; rows are
+    /// sent and read as plain `RowBinary` with explicit column lists instead.
+    pub fn client(&self) -> Result<Client, SchemaError> {
+        validate_identifier(&self.database)?;
+        Ok(self.server_client().with_database(&self.database))
+    }
+
+    /// A client not bound to any database, for creating it.
+    pub fn server_client(&self) -> Client {
+        Client::default()
+            .with_url(&self.url)
+            .with_user(&self.user)
+            .with_password(&self.password)
+            .with_validation(false)
+    }
+
+    /// Creates the database when it does not exist.
+    pub async fn ensure_database(&self) -> Result<(), SchemaError> {
+        validate_identifier(&self.database)?;
+        self.server_client()
+            .query("CREATE DATABASE IF NOT EXISTS ?")
+            .bind(clickhouse::sql::Identifier(&self.database))
+            .execute()
+            .await
+            .map_err(SchemaError::query("create database"))
+    }
+}
+
+/// Accepts `[A-Za-z_][A-Za-z0-9_]*`, at most 64 characters.
+pub fn validate_identifier(name: &str) -> Result<(), SchemaError> {
+    let mut bytes = name.bytes();
+    let first_ok = bytes
+        .next()
+        .is_some_and(|byte| byte.is_ascii_alphabetic() || byte == b'_');
+    let rest_ok = bytes.all(|byte| byte.is_ascii_alphanumeric() || byte == b'_');
+    if first_ok && rest_ok && name.len() <= 64 {
+        Ok(())
+    } else {
+        Err(SchemaError::InvalidDatabaseName(name.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers() {
+        assert!(validate_identifier("tracehouse_test_1").is_ok());
+        assert!(validate_identifier("1abc").is_err());
+        assert!(validate_identifier("a-b").is_err());
+        assert!(validate_identifier("a`b").is_err());
+        assert!(validate_identifier("").is_err());
+    }
+}

@@ -1,0 +1,43 @@
+//! Errors of the schema crate.
+
+use std::path::PathBuf;
+
+/// What went wrong while talking to, migrating or running ClickHouse.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// A query failed.
+    #[error("clickhouse query failed: {context}: {source}")]
+    Query {
+        context: String,
+        #[source]
+        source: clickhouse::error::Error,
+    },
+    /// The database name is not a plain identifier.
+    #[error("database name {0:?} must be letters, digits and '_' and not start with a digit")]
+    InvalidDatabaseName(String),
+    /// No ClickHouse binary was found for managed mode.
+    #[error(
+        "no ClickHouse server found on PATH: install one (Debian: apt-get install clickhouse-server) \
+         or pass --clickhouse-url to use an existing server"
+    )]
+    ClickHouseNotFound,
+    /// The managed server could not be started or did not come up.
+    #[error("managed clickhouse: {0}")]
+    Managed(String),
+    /// A file under the data directory could not be written or read.
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl SchemaError {
+    /// Wraps a clickhouse crate error with what was being done.
+    pub fn query(context: impl Into<String>) -> impl FnOnce(clickhouse::error::Error) -> Self {
+        let context = context.into();
+        move |source| Self::Query { context, source }
+    }
+}

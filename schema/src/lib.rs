@@ -1,0 +1,19 @@
+//! ClickHouse schema of Tracehouse: migrations, row types, connections,
+//! retention, and the managed local server.
+//!
+//! The SQL here is one dialect that runs on ClickHouse 18.16 and on current
+//! releases (see `docs/clickhouse-dialect.md`).
+
+pub mod attribute_codec;
+pub mod connection;
+pub mod error;
+pub mod managed;
+pub mod migrations;
+pub mod retention;
+pub mod rows;
+pub mod tables;
+
+pub use connection::ClickHouseSettings;
+pub use error::SchemaError;
+pub use managed::{ManagedClickHouse, ManagedOptions};
+pub use migrations::{applied_version, apply_migrations, MIGRATIONS};

@@ -1,0 +1,423 @@
+//! A ClickHouse server that Tracehouse starts, owns and stops ("managed mode").
+//!
+//! The server keeps everything under `<data_dir>/clickhouse`, listens on
+//! loopback on free ports, writes no query or part logs, and caps its own
+//! log files. It is started from a supervisor thread that lives as long as
+//! the server; the child asks the kernel for SIGTERM when that thread dies,
+//! so a killed Tracehouse does not leave a server behind. Should one still be
+//! running on the data directory (from an older build, say), its pid file is
+//! used to stop it before a new one starts.
+
+use crate::connection::ClickHouseSettings;
+use crate::error::SchemaError;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long the server may take to answer after starting.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a graceful stop may take before the server is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Settings of a managed server.
+#[derive(Debug, Clone)]
+pub struct ManagedOptions {
+    /// Directory that holds the server's data, config and logs.
+    pub directory: PathBuf,
+    /// Server binary; found on PATH when `None`.
+    pub binary: Option<PathBuf>,
+    /// Memory a single query may use, in bytes.
+    pub max_query_memory_bytes: u64,
+}
+
+impl ManagedOptions {
+    /// Defaults sized for a small machine, in `directory`.
+    pub fn in_directory(directory: impl Into<PathBuf>) -> Self {
+        Self {
+            directory: directory.into(),
+            binary: None,
+            max_query_memory_bytes: 2 * 1024 * 1024 * 1024,
+        }
+    }
+}
+
+/// A running managed server. Stopping it (or dropping it) shuts it down.
+pub struct ManagedClickHouse {
+    http_port: u16,
+    directory: PathBuf,
+    stop_sender: Option<mpsc::Sender<()>>,
+    supervisor: Option<JoinHandle<()>>,
+}
+
+/// The binary to run and the arguments that make it a server.
+#[derive(Debug, Clone)]
+struct ServerBinary {
+    path: PathBuf,
+    /// `clickhouse` single binaries take `server` as their first argument.
+    leading_args: Vec<&'static str>,
+}
+
+impl ManagedClickHouse {
+    /// Starts a server and waits until it answers queries.
+    pub async fn start(options: ManagedOptions) -> Result<Self, SchemaError> {
+        let binary = match &options.binary {
+            Some(path) => ServerBinary::from_path(path.clone()),
+            None => find_server_binary().ok_or(SchemaError::ClickHouseNotFound)?,
+        };
+        let directory = options.directory.clone();
+        create_dir(&directory)?;
+        create_dir(&directory.join("log"))?;
+        stop_leftover_server(&directory).await;
+
+        // A free port can be taken by someone else before the server binds
+        // it; try again with new ports rather than fail.
+        let mut last_error = None;
+        for _attempt in 0..3 {
+            let ports = (free_port()?, free_port()?);
+            write_configs(&directory, ports, options.max_query_memory_bytes)?;
+            match Self::spawn_and_wait(&binary, &directory, ports.0).await {
+                Ok(server) => return Ok(server),
+                Err(error) => {
+                    tracing::warn!(%error, "managed clickhouse did not start, retrying");
+                    last_error = Some(error);
+                }
+            }
+        }
+        Err(last_error.unwrap_or_else(|| SchemaError::Managed("did not start".to_owned())))
+    }
+
+    async fn spawn_and_wait(
+        binary: &ServerBinary,
+        directory: &Path,
+        http_port: u16,
+    ) -> Result<Self, SchemaError> {
+        let (stop_sender, stop_receiver) = mpsc::channel::<()>();
+        let (spawned_sender, spawned_receiver) = tokio::sync::oneshot::channel();
+        let (exited_sender, mut exited_receiver) = tokio::sync::oneshot::channel::<String>();
+        let command = server_command(binary, directory)?;
+        let supervisor = std::thread::Builder::new()
+            .name("clickhouse-supervisor".to_owned())
+            .spawn(move || supervise(command, spawned_sender, stop_receiver, exited_sender))
+            .map_err(|error| {
+                SchemaError::Managed(format!("cannot start supervisor thread: {error}"))
+            })?;
+        let mut server = Self {
+            http_port,
+            directory: directory.to_owned(),
+            stop_sender: Some(stop_sender),
+            supervisor: Some(supervisor),
+        };
+        match spawned_receiver.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                return Err(SchemaError::Managed(format!(
+                    "cannot run {}: {error}",
+                    binary.path.display()
+                )))
+            }
+            Err(_) => {
+                return Err(SchemaError::Managed(
+                    "supervisor thread ended early".to_owned(),
+                ))
+            }
+        }
+
+        let client = server.settings("default").server_client();
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            if let Ok(status) = exited_receiver.try_recv() {
+                server.stop_sender = None;
+                return Err(SchemaError::Managed(format!(
+                    "server exited during startup ({status}); see {}",
+                    directory.join("log").display()
+                )));
+            }
+            if client.query("SELECT 1").execute().await.is_ok() {
+                tracing::info!(port = http_port, directory = %directory.display(), "managed clickhouse is up");
+                return Ok(server);
+            }
+            if Instant::now() > deadline {
+                server.shutdown();
+                return Err(SchemaError::Managed(format!(
+                    "server did not answer within {} s; see {}",
+                    STARTUP_TIMEOUT.as_secs(),
+                    directory.join("log").display()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The HTTP URL of the server.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// Connection settings for `database` on this server.
+    pub fn settings(&self, database: &str) -> ClickHouseSettings {
+        ClickHouseSettings {
+            url: self.url(),
+            user: "default".to_owned(),
+            password: String::new(),
+            database: database.to_owned(),
+        }
+    }
+
+    /// The directory the server keeps its files in.
+    pub fn directory(&self) -> &Path {
+        &self.directory
+    }
+
+    /// Stops the server gracefully and waits for it (blocking, bounded).
+    pub fn shutdown(&mut self) {
+        // Dropping the sender tells the supervisor to stop the server.
+        self.stop_sender = None;
+        if let Some(supervisor) = self.supervisor.take() {
+            let _ = supervisor.join();
+        }
+    }
+}
+
+impl Drop for ManagedClickHouse {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl ServerBinary {
+    fn from_path(path: PathBuf) -> Self {
+        let is_single_binary = path.file_name().is_some_and(|name| name == "clickhouse");
+        Self {
+            path,
+            leading_args: if is_single_binary {
+                vec!["server"]
+            } else {
+                vec![]
+            },
+        }
+    }
+}
+
+/// `clickhouse-server` or a `clickhouse` single binary on PATH (or in
+/// `/usr/sbin`, where Debian puts the server but some PATHs do not reach).
+fn find_server_binary() -> Option<ServerBinary> {
+    let path_dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect())
+        .unwrap_or_default();
+    let fallback_dirs = [PathBuf::from("/usr/sbin"), PathBuf::from("/usr/bin")];
+    for name in ["clickhouse-server", "clickhouse"] {
+        for dir in path_dirs.iter().chain(fallback_dirs.iter()) {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Some(ServerBinary::from_path(candidate));
+            }
+        }
+    }
+    None
+}
+
+fn server_command(binary: &ServerBinary, directory: &Path) -> Result<Command, SchemaError> {
+    let log_dir = directory.join("log");
+    let stdout = open_log(&log_dir.join("stdout.log"))?;
+    let stderr = open_log(&log_dir.join("stderr.log"))?;
+    let mut command = Command::new(&binary.path);
+    command
+        .args(&binary.leading_args)
+        .arg(format!(
+            "--config-file={}",
+            directory.join("config.xml").display()
+        ))
+        .arg(format!("--pid-file={}", pid_file(directory).display()))
+        .current_dir(directory)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr);
+    ask_for_sigterm_when_parent_dies(&mut command);
+    Ok(command)
+}
+
+#[allow(unsafe_code)]
+fn ask_for_sigterm_when_parent_dies(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs between fork and exec and calls only prctl(2),
+    // which is async-signal-safe; it allocates nothing and takes no locks.
+    unsafe {
+        command.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(std::io::Error::from)
+        });
+    }
+}
+
+/// Runs on the supervisor thread: spawns the server, then waits until told
+/// to stop (or until the server exits by itself).
+fn supervise(
+    mut command: Command,
+    spawned: tokio::sync::oneshot::Sender<Result<(), std::io::Error>>,
+    stop: mpsc::Receiver<()>,
+    exited: tokio::sync::oneshot::Sender<String>,
+) {
+    let mut child = match command.spawn() {
+        Ok(child) => {
+            let _ = spawned.send(Ok(()));
+            child
+        }
+        Err(error) => {
+            let _ = spawned.send(Err(error));
+            return;
+        }
+    };
+    loop {
+        match stop.recv_timeout(Duration::from_millis(200)) {
+            Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                stop_child(&mut child);
+                return;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Ok(Some(status)) = child.try_wait() {
+                    tracing::error!(%status, "managed clickhouse exited");
+                    let _ = exited.send(status.to_string());
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn stop_child(child: &mut Child) {
+    let Ok(raw_pid) = i32::try_from(child.id()) else {
+        let _ = child.kill();
+        return;
+    };
+    let _ = kill(Pid::from_raw(raw_pid), Signal::SIGTERM);
+    let deadline = Instant::now() + STOP_TIMEOUT;
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            tracing::info!("managed clickhouse stopped");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    tracing::warn!("managed clickhouse did not stop in time, killing it");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn pid_file(directory: &Path) -> PathBuf {
+    directory.join("clickhouse-server.pid")
+}
+
+/// Stops a server left running on this directory, found by its pid file.
+/// The pid is trusted only if that process is a ClickHouse server whose
+/// command line names this directory's config.
+async fn stop_leftover_server(directory: &Path) {
+    let Ok(text) = std::fs::read_to_string(pid_file(directory)) else {
+        return;
+    };
+    let Ok(raw_pid) = text.trim().parse::<i32>() else {
+        return;
+    };
+    let config_path = directory.join("config.xml");
+    let Ok(cmdline) = std::fs::read(format!("/proc/{raw_pid}/cmdline")) else {
+        return;
+    };
+    let cmdline = String::from_utf8_lossy(&cmdline);
+    if !cmdline.contains("clickhouse") || !cmdline.contains(&*config_path.to_string_lossy()) {
+        return;
+    }
+    tracing::warn!(
+        pid = raw_pid,
+        "stopping a managed clickhouse left running on this data directory"
+    );
+    let pid = Pid::from_raw(raw_pid);
+    let _ = kill(pid, Signal::SIGTERM);
+    let deadline = Instant::now() + STOP_TIMEOUT;
+    while Instant::now() < deadline {
+        if kill(pid, None).is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = kill(pid, Signal::SIGKILL);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+}
+
+fn free_port() -> Result<u16, SchemaError> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|source| SchemaError::Io {
+        action: "bind a free port on",
+        path: PathBuf::from("127.0.0.1"),
+        source,
+    })?;
+    listener
+        .local_addr()
+        .map(|address| address.port())
+        .map_err(|source| SchemaError::Io {
+            action: "read the port of",
+            path: PathBuf::from("127.0.0.1"),
+            source,
+        })
+}
+
+fn create_dir(path: &Path) -> Result<(), SchemaError> {
+    std::fs::create_dir_all(path).map_err(|source| SchemaError::Io {
+        action: "create directory",
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn open_log(path: &Path) -> Result<std::fs::File, SchemaError> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|source| SchemaError::Io {
+            action: "open log file",
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// Writes `config.xml` and `users.xml` for the given ports.
+fn write_configs(
+    directory: &Path,
+    (http_port, tcp_port): (u16, u16),
+    max_query_memory_bytes: u64,
+) -> Result<(), SchemaError> {
+    let directory_text = directory
+        .canonicalize()
+        .unwrap_or_else(|_| directory.to_owned())
+        .display()
+        .to_string();
+    let config = CONFIG_TEMPLATE
+        .replace("{dir}", &xml_escape(&directory_text))
+        .replace("{http_port}", &http_port.to_string())
+        .replace("{tcp_port}", &tcp_port.to_string());
+    let users = USERS_TEMPLATE.replace("{max_memory_usage}", &max_query_memory_bytes.to_string());
+    for (name, contents) in [("config.xml", config), ("users.xml", users)] {
+        let path = directory.join(name);
+        std::fs::write(&path, contents).map_err(|source| SchemaError::Io {
+            action: "write",
+            path,
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Server config. No `query_log`, `part_log`, `trace_log`, `metric_log` or
+/// `text_log` sections: without them those system tables are not written, so
+/// they cannot grow. The server's own log files rotate at 10 MB, 3 kept.
+const CONFIG_TEMPLATE: &str = include_str!("../../deploy/clickhouse/managed-config.xml");
+/// One local user without a password, reachable from loopback only.
+const USERS_TEMPLATE: &str = include_str!("../../deploy/clickhouse/managed-users.xml");

@@ -1,0 +1,153 @@
+//! Numbered schema migrations, applied at startup.
+//!
+//! Each migration is one statement in `schema/migrations/NNNN_name.sql`.
+//! Statements use `IF NOT EXISTS`, so two processes migrating at once, or a
+//! crash between a statement and its record, leave a consistent schema.
+
+use crate::error::SchemaError;
+use crate::tables::SCHEMA_MIGRATIONS;
+use clickhouse::Client;
+
+/// One schema change.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Increasing number; recorded once applied.
+    pub version: u32,
+    /// File name without the number and extension.
+    pub name: &'static str,
+    /// The statement.
+    pub sql: &'static str,
+}
+
+macro_rules! migration {
+    ($version:expr, $name:expr) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!(
+                "../migrations/",
+                stringify!($version),
+                "_",
+                $name,
+                ".sql"
+            )),
+        }
+    };
+}
+
+/// Creates the table that records applied migrations.
+const BOOTSTRAP: &str = include_str!("../migrations/0000_schema_migrations.sql");
+
+/// All migrations in order. `stringify!` keeps the leading zeros of the file names.
+pub const MIGRATIONS: &[Migration] = &[
+    migration!(0001, "spans"),
+    migration!(0002, "trace_spans"),
+    migration!(0003, "trace_spans_mv"),
+];
+
+/// The bootstrap statement followed by every migration, for dialect checks.
+pub fn all_statements() -> impl Iterator<Item = &'static str> {
+    std::iter::once(BOOTSTRAP).chain(MIGRATIONS.iter().map(|migration| migration.sql))
+}
+
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct VersionRow {
+    version: u32,
+}
+
+#[derive(clickhouse::Row, serde::Serialize)]
+struct MigrationRecord<'a> {
+    version: u32,
+    name: &'a str,
+    applied_at: u32,
+}
+
+/// The highest applied migration version, 0 when none.
+pub async fn applied_version(client: &Client) -> Result<u32, SchemaError> {
+    let rows: Vec<VersionRow> = client
+        .query("SELECT max(version) AS version FROM ?")
+        .bind(clickhouse::sql::Identifier(SCHEMA_MIGRATIONS))
+        .fetch_all()
+        .await
+        .map_err(SchemaError::query("read applied migrations"))?;
+    Ok(rows.first().map_or(0, |row| row.version))
+}
+
+/// Applies every migration newer than the recorded version. Idempotent.
+/// Returns the version the database is at afterwards.
+pub async fn apply_migrations(client: &Client) -> Result<u32, SchemaError> {
+    client
+        .query(BOOTSTRAP)
+        .execute()
+        .await
+        .map_err(SchemaError::query("create schema_migrations"))?;
+    let current = applied_version(client).await?;
+    for migration in MIGRATIONS
+        .iter()
+        .filter(|migration| migration.version > current)
+    {
+        tracing::info!(
+            version = migration.version,
+            name = migration.name,
+            "applying migration"
+        );
+        client
+            .query(migration.sql)
+            .execute()
+            .await
+            .map_err(SchemaError::query(format!(
+                "migration {:04}_{}",
+                migration.version, migration.name
+            )))?;
+        let mut insert = client
+            .insert::<MigrationRecord<'_>>(SCHEMA_MIGRATIONS)
+            .await
+            .map_err(SchemaError::query("record migration"))?;
+        insert
+            .write(&MigrationRecord {
+                version: migration.version,
+                name: migration.name,
+                applied_at: unix_seconds_now(),
+            })
+            .await
+            .map_err(SchemaError::query("record migration"))?;
+        insert
+            .end()
+            .await
+            .map_err(SchemaError::query("record migration"))?;
+    }
+    Ok(MIGRATIONS
+        .last()
+        .map_or(current, |migration| migration.version.max(current)))
+}
+
+fn unix_seconds_now() -> u32 {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    u32::try_from(seconds).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_increase_and_files_are_single_statements() {
+        let mut previous = 0;
+        for migration in MIGRATIONS {
+            assert!(
+                migration.version > previous,
+                "{} out of order",
+                migration.name
+            );
+            previous = migration.version;
+            let body = migration.sql.trim().trim_end_matches(';');
+            assert!(
+                !body.contains(';'),
+                "{} has more than one statement",
+                migration.name
+            );
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! Retention by dropping whole day partitions, which works on every
+//! ClickHouse version (TTL does not exist on 18.16).
+
+use crate::error::SchemaError;
+use crate::tables::DAY_PARTITIONED;
+use clickhouse::sql::Identifier;
+use clickhouse::Client;
+
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct PartitionRow {
+    table: String,
+    partition_id: String,
+}
+
+/// A partition that was dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DroppedPartition {
+    pub table: String,
+    /// `YYYYMMDD`.
+    pub partition_id: String,
+}
+
+/// The first day (as `YYYYMMDD`) kept when keeping `retention_days` days up to `today`.
+pub fn oldest_kept_day(today: chrono::NaiveDate, retention_days: u32) -> u32 {
+    let oldest = today - chrono::Days::new(u64::from(retention_days.saturating_sub(1)));
+    let formatted = oldest.format("%Y%m%d").to_string();
+    formatted.parse().unwrap_or(0)
+}
+
+/// Drops every day partition older than `retention_days` (today counts as one
+/// day) from the day-partitioned tables of the client's database.
+pub async fn drop_expired_partitions(
+    client: &Client,
+    retention_days: u32,
+) -> Result<Vec<DroppedPartition>, SchemaError> {
+    let oldest_kept = oldest_kept_day(chrono::Utc::now().date_naive(), retention_days);
+    let partitions: Vec<PartitionRow> = client
+        .query(
+            "SELECT table, partition_id FROM system.parts \
+             WHERE database = currentDatabase() AND active AND has(?, table) \
+             GROUP BY table, partition_id",
+        )
+        .bind(DAY_PARTITIONED)
+        .fetch_all()
+        .await
+        .map_err(SchemaError::query("list partitions"))?;
+    let mut dropped = Vec::new();
+    for partition in partitions {
+        // Only day partitions of our own tables; anything else is left alone.
+        let Some(table) = DAY_PARTITIONED
+            .iter()
+            .find(|name| **name == partition.table)
+        else {
+            continue;
+        };
+        let Ok(day) = partition.partition_id.parse::<u32>() else {
+            continue;
+        };
+        if day >= oldest_kept {
+            continue;
+        }
+        client
+            .query("ALTER TABLE ? DROP PARTITION ID ?")
+            .bind(Identifier(table))
+            .bind(partition.partition_id.as_str())
+            .execute()
+            .await
+            .map_err(SchemaError::query(format!(
+                "drop partition {} of {table}",
+                partition.partition_id
+            )))?;
+        tracing::info!(table, partition = %partition.partition_id, "dropped expired partition");
+        dropped.push(DroppedPartition {
+            table: (*table).to_owned(),
+            partition_id: partition.partition_id,
+        });
+    }
+    Ok(dropped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_today_and_the_days_before() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).expect("valid date");
+        assert_eq!(oldest_kept_day(today, 1), 20260302);
+        assert_eq!(oldest_kept_day(today, 7), 20260224);
+        assert_eq!(oldest_kept_day(today, 0), 20260302);
+    }
+}

@@ -1,0 +1,52 @@
+//! The HTTP face of the read side: the JSON query API, health and metrics
+//! endpoints, and the server-rendered dashboard.
+
+pub mod api;
+pub mod dashboard;
+pub mod error;
+pub mod health;
+
+pub use error::ApiError;
+
+use axum::routing::get;
+use axum::Router;
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+use tracehouse_query::QueryService;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The read side.
+    pub query: QueryService,
+    /// Every metric of the process, for `/metrics`.
+    pub registry: Arc<Registry>,
+    /// Addresses shown on the dashboard's home page.
+    pub endpoints: Endpoints,
+}
+
+/// Where the receivers listen, as shown to users.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Endpoints {
+    pub otlp_grpc: String,
+    pub otlp_http: String,
+}
+
+/// Health and metrics only, for processes that run just the collector role.
+pub fn health_router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .fallback(error::not_found_fallback)
+        .with_state(state)
+}
+
+/// Every route of the query API, health endpoints and dashboard.
+pub fn router(state: AppState) -> Router {
+    let pages_and_api = Router::new()
+        .route("/", get(dashboard::home))
+        .nest("/api/v1", api::router())
+        .with_state(state.clone());
+    health_router(state).merge(pages_and_api)
+}
