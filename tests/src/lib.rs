@@ -1,1 +1,184 @@
+//! Test support: a throwaway ClickHouse server per test binary, and a
+//! Tracehouse per test with its own database, listening on free ports.
+//!
+//! The server runs in a temporary directory under the system temp dir,
+//! named after the test process. It is stopped when the test process exits
+//! (the kernel signals it when its supervisor thread dies), and directories
+//! left by earlier, finished runs are removed when the next one starts.
 
+use anyhow::Context;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+use tokio::sync::OnceCell;
+use tracehouse::{Config, Running, ServeArgs};
+use tracehouse_schema::{ClickHouseSettings, ManagedClickHouse, ManagedOptions};
+
+static CLICKHOUSE: OnceCell<ManagedClickHouse> = OnceCell::const_new();
+static DATABASE_COUNTER: AtomicU32 = AtomicU32::new(0);
+
+const TEST_DIR_PREFIX: &str = "tracehouse-test-";
+
+/// The ClickHouse server shared by the tests of this binary.
+pub async fn clickhouse() -> anyhow::Result<&'static ManagedClickHouse> {
+    CLICKHOUSE
+        .get_or_try_init(|| async {
+            remove_stale_test_dirs();
+            let directory = std::env::temp_dir().join(format!("{TEST_DIR_PREFIX}{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&directory);
+            ManagedClickHouse::start(ManagedOptions::in_directory(directory))
+                .await
+                .context("starting the test clickhouse server")
+        })
+        .await
+}
+
+/// Removes temp dirs of test processes that no longer run.
+fn remove_stale_test_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix(TEST_DIR_PREFIX))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !PathBuf::from(format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// A fresh database on the shared server, unique in this process.
+pub async fn fresh_database() -> anyhow::Result<ClickHouseSettings> {
+    let server = clickhouse().await?;
+    let number = DATABASE_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let settings = server.settings(&format!("test_{}_{number}", std::process::id()));
+    settings.ensure_database().await?;
+    Ok(settings)
+}
+
+/// A running Tracehouse on the shared server, in its own database.
+pub struct TestApp {
+    pub running: Option<Running>,
+    pub clickhouse: ClickHouseSettings,
+    pub http: reqwest::Client,
+    _data_dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// Starts Tracehouse with test-friendly defaults (free ports, 100 ms batches).
+    pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts Tracehouse after `adjust` has changed the configuration.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+        let clickhouse = fresh_database().await?;
+        let data_dir = tempfile::tempdir()?;
+        let mut config = Config::layer(ServeArgs::default(), Default::default());
+        config.data_dir = data_dir.path().to_owned();
+        config.clickhouse_url = Some(clickhouse.url.clone());
+        config.clickhouse_database = clickhouse.database.clone();
+        config.otlp_grpc_addr = "127.0.0.1:0".parse()?;
+        config.otlp_http_addr = "127.0.0.1:0".parse()?;
+        config.http_addr = "127.0.0.1:0".parse()?;
+        config.batch_max_age = Duration::from_millis(100);
+        adjust(&mut config);
+        let running = tracehouse::serve(config).await?;
+        Ok(Self {
+            running: Some(running),
+            clickhouse,
+            http: reqwest::Client::new(),
+            _data_dir: data_dir,
+        })
+    }
+
+    fn running(&self) -> &Running {
+        self.running.as_ref().expect("the app is running until stop()")
+    }
+
+    /// `http://host:port` of the query API.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.running().addresses.http)
+    }
+
+    /// `http://host:port` of OTLP/gRPC.
+    pub fn otlp_grpc_url(&self) -> String {
+        format!("http://{}", self.running().addresses.otlp_grpc.expect("collector role runs"))
+    }
+
+    /// `http://host:port` of OTLP/HTTP.
+    pub fn otlp_http_url(&self) -> String {
+        format!("http://{}", self.running().addresses.otlp_http.expect("collector role runs"))
+    }
+
+    /// A clickhouse client on this test's database.
+    pub fn clickhouse_client(&self) -> clickhouse::Client {
+        self.clickhouse.client().expect("valid database name")
+    }
+
+    /// GET a path of the query API; returns status and JSON body.
+    pub async fn get_json(&self, path: &str) -> anyhow::Result<(u16, Value)> {
+        let response = self.http.get(format!("{}{path}", self.http_url())).send().await?;
+        let status = response.status().as_u16();
+        let body = response.json::<Value>().await.context("response is not JSON")?;
+        Ok((status, body))
+    }
+
+    /// GET a path of the query API as text.
+    pub async fn get_text(&self, path: &str) -> anyhow::Result<(u16, String)> {
+        let response = self.http.get(format!("{}{path}", self.http_url())).send().await?;
+        Ok((response.status().as_u16(), response.text().await?))
+    }
+
+    /// Polls `GET /api/v1/traces/{id}` until it has `span_count` spans.
+    pub async fn wait_for_trace(&self, trace_id: &str, span_count: usize) -> anyhow::Result<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let (status, body) = self.get_json(&format!("/api/v1/traces/{trace_id}")).await?;
+            let found = body["spans"].as_array().map_or(0, Vec::len);
+            if status == 200 && found >= span_count {
+                return Ok(body);
+            }
+            if tokio::time::Instant::now() > deadline {
+                anyhow::bail!("trace {trace_id} has {found} of {span_count} spans after 20 s (status {status}): {body}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The value of a metric sample line in `/metrics`, e.g.
+    /// `tracehouse_accepted_items_total{signal="traces"}`; 0 when absent.
+    pub async fn metric(&self, sample: &str) -> anyhow::Result<f64> {
+        let (_, text) = self.get_text("/metrics").await?;
+        Ok(metric_value(&text, sample).unwrap_or(0.0))
+    }
+
+    /// Shuts Tracehouse down (writing what it accepted) and drops the database.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await?;
+        }
+        self.clickhouse
+            .server_client()
+            .query("DROP DATABASE IF EXISTS ?")
+            .bind(clickhouse::sql::Identifier(&self.clickhouse.database))
+            .execute()
+            .await?;
+        Ok(())
+    }
+}
+
+/// Finds `sample` (name with labels, exactly as printed) in Prometheus text.
+pub fn metric_value(text: &str, sample: &str) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix(sample)?;
+        rest.strip_prefix(' ')?.trim().parse().ok()
+    })
+}
