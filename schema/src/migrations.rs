@@ -39,6 +39,7 @@ macro_rules! migration {
 const BOOTSTRAP: &str = include_str!("../migrations/0000_schema_migrations.sql");
 
 /// All migrations in order. `stringify!` keeps the leading zeros of the file names.
+#[allow(clippy::zero_prefixed_literal)] // the zeros name the files
 pub const MIGRATIONS: &[Migration] = &[
     migration!(0001, "spans"),
     migration!(0002, "trace_spans"),
@@ -142,7 +143,14 @@ mod tests {
                 migration.name
             );
             previous = migration.version;
-            let body = migration.sql.trim().trim_end_matches(';');
+            // Comments may contain ';'; only the statement counts.
+            let statement: String = migration
+                .sql
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let body = statement.trim().trim_end_matches(';');
             assert!(
                 !body.contains(';'),
                 "{} has more than one statement",
