@@ -44,6 +44,10 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(0001, "spans"),
     migration!(0002, "trace_spans"),
     migration!(0003, "trace_spans_mv"),
+    migration!(0020, "span_links_by_linked_trace"),
+    migration!(0021, "span_links_by_linked_trace_mv"),
+    migration!(0022, "messaging_spans"),
+    migration!(0023, "messaging_spans_mv"),
 ];
 
 /// The bootstrap statement followed by every migration, for dialect checks.

@@ -5,8 +5,17 @@
 pub const SPANS: &str = "spans";
 /// The same spans ordered by trace id, filled by a materialized view.
 pub const TRACE_SPANS: &str = "trace_spans";
+/// Span links keyed by the trace they point to (chain traversal).
+pub const SPAN_LINKS_BY_LINKED_TRACE: &str = "span_links_by_linked_trace";
+/// Producer and consumer spans keyed by message id (chains, broken chains, map).
+pub const MESSAGING_SPANS: &str = "messaging_spans";
 /// Applied migrations.
 pub const SCHEMA_MIGRATIONS: &str = "schema_migrations";
 
 /// Tables partitioned by day, whose old partitions retention drops.
-pub const DAY_PARTITIONED: &[&str] = &[SPANS, TRACE_SPANS];
+pub const DAY_PARTITIONED: &[&str] = &[
+    SPANS,
+    TRACE_SPANS,
+    SPAN_LINKS_BY_LINKED_TRACE,
+    MESSAGING_SPANS,
+];

@@ -1,0 +1,12 @@
+-- One row per span link, keyed by the linked trace. ARRAY JOIN skips spans
+-- without links, so the table only grows with linked spans.
+CREATE MATERIALIZED VIEW IF NOT EXISTS span_links_by_linked_trace_mv TO span_links_by_linked_trace AS
+SELECT
+    project,
+    timestamp,
+    linked_trace_id,
+    linked_span_id,
+    trace_id AS linking_trace_id,
+    span_id AS linking_span_id
+FROM spans
+ARRAY JOIN link_trace_ids AS linked_trace_id, link_span_ids AS linked_span_id
