@@ -100,6 +100,18 @@ pub struct ServeArgs {
     /// Rows that may wait for ClickHouse before receivers answer "retry later" [default: 200000].
     #[arg(long, env = "TRACEHOUSE_QUEUE_MAX_ROWS")]
     pub queue_max_rows: Option<usize>,
+    /// Traces one chain query reads at most; beyond, the chain is truncated [default: 200].
+    #[arg(long, env = "TRACEHOUSE_CHAIN_MAX_TRACES")]
+    pub chain_max_traces: Option<usize>,
+    /// Spans one chain query reads at most; beyond, the chain is truncated [default: 20000].
+    #[arg(long, env = "TRACEHOUSE_CHAIN_MAX_SPANS")]
+    pub chain_max_spans: Option<usize>,
+    /// Seconds a produced message may wait for a consumer before it is listed as lost [default: 300].
+    #[arg(long, env = "TRACEHOUSE_LOST_MESSAGE_WAIT_SECS")]
+    pub lost_message_wait_secs: Option<u64>,
+    /// Failed deliveries of one message, without a success, that list it as failed [default: 3].
+    #[arg(long, env = "TRACEHOUSE_MAX_FAILED_DELIVERIES")]
+    pub max_failed_deliveries: Option<u32>,
 }
 
 /// The configuration file. Same keys as the flags, with underscores.
@@ -120,6 +132,10 @@ pub struct FileConfig {
     pub batch_max_rows: Option<usize>,
     pub batch_max_age_ms: Option<u64>,
     pub queue_max_rows: Option<usize>,
+    pub chain_max_traces: Option<usize>,
+    pub chain_max_spans: Option<usize>,
+    pub lost_message_wait_secs: Option<u64>,
+    pub max_failed_deliveries: Option<u32>,
 }
 
 impl FileConfig {
@@ -154,6 +170,10 @@ pub struct Config {
     pub batch_max_rows: usize,
     pub batch_max_age: Duration,
     pub queue_max_rows: usize,
+    pub chain_max_traces: usize,
+    pub chain_max_spans: usize,
+    pub lost_message_wait: Duration,
+    pub max_failed_deliveries: u32,
 }
 
 fn parse_default_addr(text: &str) -> SocketAddr {
@@ -228,6 +248,25 @@ impl Config {
                 .queue_max_rows
                 .or(file.queue_max_rows)
                 .unwrap_or(writer_defaults.queue_max_rows),
+            chain_max_traces: args
+                .chain_max_traces
+                .or(file.chain_max_traces)
+                .unwrap_or(tracehouse_query::chains::DEFAULT_MAX_TRACES),
+            chain_max_spans: args
+                .chain_max_spans
+                .or(file.chain_max_spans)
+                .unwrap_or(tracehouse_query::chains::DEFAULT_MAX_SPANS),
+            lost_message_wait: args
+                .lost_message_wait_secs
+                .or(file.lost_message_wait_secs)
+                .map_or(
+                    tracehouse_query::chains::broken::DEFAULT_LOST_MESSAGE_WAIT,
+                    Duration::from_secs,
+                ),
+            max_failed_deliveries: args
+                .max_failed_deliveries
+                .or(file.max_failed_deliveries)
+                .unwrap_or(tracehouse_query::chains::broken::DEFAULT_MAX_FAILED_DELIVERIES),
         }
     }
 
@@ -256,6 +295,15 @@ impl Config {
         }
         if self.queue_max_rows < self.batch_max_rows {
             return invalid("queue_max_rows", "must be at least batch_max_rows");
+        }
+        if self.chain_max_traces == 0 {
+            return invalid("chain_max_traces", "must be at least 1");
+        }
+        if self.chain_max_spans == 0 {
+            return invalid("chain_max_spans", "must be at least 1");
+        }
+        if self.max_failed_deliveries == 0 {
+            return invalid("max_failed_deliveries", "must be at least 1");
         }
         if tracehouse_schema::connection::validate_identifier(&self.clickhouse_database).is_err() {
             return invalid(
@@ -349,9 +397,13 @@ mod tests {
             batch_max_rows: Some(1),
             batch_max_age_ms: Some(1),
             queue_max_rows: Some(1),
+            chain_max_traces: Some(1),
+            chain_max_spans: Some(1),
+            lost_message_wait_secs: Some(1),
+            max_failed_deliveries: Some(1),
         })
         .expect("serializes");
-        assert_eq!(all_keys.len(), 14, "a key was added: give it a value above");
+        assert_eq!(all_keys.len(), 18, "a key was added: give it a value above");
         for key in all_keys.keys() {
             assert!(
                 docs.contains(&format!("`{key}`")),

@@ -158,7 +158,16 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
     let http_listener = bind(config.http_addr, "HTTP").await?;
     let http = http_listener.local_addr()?;
     let state = tracehouse_web::AppState {
-        query: tracehouse_query::QueryService::new(client.clone()),
+        query: tracehouse_query::QueryService::new(client.clone()).with_chain_settings(
+            tracehouse_query::ChainLimits {
+                max_traces: config.chain_max_traces,
+                max_spans: config.chain_max_spans,
+            },
+            tracehouse_query::BrokenChainRules {
+                lost_message_wait: config.lost_message_wait,
+                max_failed_deliveries: config.max_failed_deliveries,
+            },
+        ),
         registry: Arc::new(registry),
         endpoints: tracehouse_web::Endpoints {
             otlp_grpc: otlp_grpc

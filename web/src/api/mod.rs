@@ -1,6 +1,8 @@
 //! The JSON query API under `/api/v1`.
 
+pub mod chains;
 pub mod traces;
+pub mod window;
 
 use crate::AppState;
 use axum::routing::get;
@@ -8,5 +10,8 @@ use axum::Router;
 
 /// Routes of the query API.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/traces/{trace_id}", get(traces::get_trace))
+    Router::new()
+        .route("/traces/{trace_id}", get(traces::get_trace))
+        .route("/chains/broken", get(chains::get_broken_chains))
+        .route("/chains/{trace_id}", get(chains::get_chain))
 }

@@ -1,0 +1,27 @@
+-- Broken hand-offs since a time: messages produced but never consumed (waited longer than the allowed wait) and messages whose consumers failed N times without success. Producers that a consumer links to count as consumed.
+-- params: 'default', 1700000000, 'default', 1700000000, 1700000000000000000, 1800000000000000000, 1700000000000000000, 3, 100
+SELECT
+    message_id,
+    if(anyIf(destination, role = 1) != '', anyIf(destination, role = 1), any(destination)) AS message_destination,
+    countIf(role = 1) AS produced,
+    countIf(role = 1 AND (trace_id, span_id) IN (
+        SELECT linked_trace_id, linked_span_id
+        FROM span_links_by_linked_trace
+        WHERE project = ? AND timestamp >= toDateTime(?)
+    )) AS linked_producers,
+    countIf(role = 2) AS consumed,
+    countIf(role = 2 AND status_code = 2) AS failed_deliveries,
+    countIf(role = 2 AND status_code != 2) AS successful_deliveries,
+    if(produced > 0, minIf(start_time_unix_nano, role = 1), min(start_time_unix_nano)) AS published_unix_nano,
+    if(failed_deliveries > 0, argMaxIf(trace_id, start_time_unix_nano, role = 2 AND status_code = 2), argMinIf(trace_id, start_time_unix_nano, role = 1)) AS broken_trace_id,
+    if(failed_deliveries > 0, argMaxIf(span_id, start_time_unix_nano, role = 2 AND status_code = 2), argMinIf(span_id, start_time_unix_nano, role = 1)) AS broken_span_id,
+    if(failed_deliveries > 0, argMaxIf(service, start_time_unix_nano, role = 2 AND status_code = 2), argMinIf(service, start_time_unix_nano, role = 1)) AS broken_service,
+    if(failed_deliveries > 0, argMaxIf(name, start_time_unix_nano, role = 2 AND status_code = 2), argMinIf(name, start_time_unix_nano, role = 1)) AS broken_name
+FROM messaging_spans
+WHERE project = ? AND timestamp >= toDateTime(?)
+GROUP BY message_id
+HAVING published_unix_nano >= ? AND published_unix_nano <= ?
+    AND ((produced > 0 AND consumed = 0 AND linked_producers = 0 AND published_unix_nano <= ?)
+        OR (failed_deliveries >= ? AND successful_deliveries = 0))
+ORDER BY published_unix_nano DESC, message_id
+LIMIT ?

@@ -1,0 +1,213 @@
+//! Chain steps and trace reads must not scan the spans table: with a few
+//! hundred thousand spans stored, each lookup reads a few granules. Rows
+//! read are ClickHouse's own statistics (`FORMAT JSON` → `statistics.rows_read`).
+
+use serde_json::Value;
+use tracehouse_query::sql;
+use tracehouse_schema::rows::SpanRow;
+use tracehouse_tests::TestApp;
+
+const TRACES: u64 = 30_000;
+const SPANS_PER_TRACE: u64 = 10;
+
+fn trace_id(trace: u64) -> [u8; 16] {
+    // Spread ids over the key space as random ids are.
+    let mixed = trace.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5555_aaaa_5555_aaaa;
+    let mut id = [0; 16];
+    id[..8].copy_from_slice(&mixed.to_be_bytes());
+    id[8..].copy_from_slice(&trace.to_be_bytes());
+    id
+}
+
+fn span_id(trace: u64, span: u64) -> [u8; 8] {
+    (trace * SPANS_PER_TRACE + span + 1).to_be_bytes()
+}
+
+/// Trace `t`: a root, a producer of message `m-t` to `jobs`, and a consumer
+/// (in the next trace) linked to the previous trace's producer; the rest internal.
+fn synthetic_span(now_nanos: u64, trace: u64, span: u64) -> SpanRow {
+    let start = now_nanos - (TRACES - trace) * 500_000_000 + span * 1_000_000;
+    let mut row = SpanRow {
+        project: "default".to_owned(),
+        timestamp: (start / 1_000_000_000) as u32,
+        start_time_unix_nano: start,
+        end_time_unix_nano: start + 500_000,
+        duration_ns: 500_000,
+        trace_id: trace_id(trace),
+        span_id: span_id(trace, span),
+        parent_span_id: if span == 0 { [0; 8] } else { span_id(trace, 0) },
+        trace_state: String::new(),
+        flags: 1,
+        service: format!("service-{}", trace % 50),
+        name: format!("operation-{span}"),
+        kind: 1,
+        status_code: 0,
+        status_message: String::new(),
+        attribute_keys: vec!["http.route".to_owned()],
+        attribute_values: vec![format!("/route/{span}")],
+        attribute_types: vec![0],
+        resource_keys: vec!["service.name".to_owned()],
+        resource_values: vec![format!("service-{}", trace % 50)],
+        resource_types: vec![0],
+        scope_name: "synthetic".to_owned(),
+        scope_version: String::new(),
+        event_times_unix_nano: vec![],
+        event_names: vec![],
+        event_attributes: vec![],
+        link_trace_ids: vec![],
+        link_span_ids: vec![],
+        link_trace_states: vec![],
+        link_attributes: vec![],
+        dropped_attributes_count: 0,
+        dropped_events_count: 0,
+        dropped_links_count: 0,
+    };
+    let messaging = |row: &mut SpanRow, message: u64| {
+        row.attribute_keys
+            .extend(["messaging.message.id", "messaging.destination.name"].map(str::to_owned));
+        row.attribute_values
+            .extend([format!("m-{message}"), "jobs".to_owned()]);
+        row.attribute_types.extend([0, 0]);
+    };
+    if span == 1 {
+        row.kind = 4;
+        messaging(&mut row, trace);
+    }
+    if span == 2 && trace > 0 {
+        row.kind = 5;
+        messaging(&mut row, trace - 1);
+        row.link_trace_ids = vec![trace_id(trace - 1)];
+        row.link_span_ids = vec![span_id(trace - 1, 1)];
+        row.link_trace_states = vec![String::new()];
+        row.link_attributes = vec!["{}".to_owned()];
+    }
+    row
+}
+
+/// Runs a bound query with `FORMAT JSON` and returns (rows of data, rows read).
+async fn rows_read(app: &TestApp, query: clickhouse::query::Query) -> anyhow::Result<(usize, u64)> {
+    let text = query.sql_display().to_string().replace("?fields", "*");
+    let response = app
+        .http
+        .post(&app.clickhouse.url)
+        .query(&[("database", app.clickhouse.database.as_str())])
+        .basic_auth(&app.clickhouse.user, Some(&app.clickhouse.password))
+        .body(format!("{text}\nFORMAT JSON"))
+        .send()
+        .await?;
+    let status = response.status();
+    let body = response.text().await?;
+    anyhow::ensure!(status.is_success(), "{status}: {body}");
+    let answer: Value = serde_json::from_str(&body)?;
+    let rows = answer["data"].as_array().map_or(0, Vec::len);
+    let read = &answer["statistics"]["rows_read"];
+    let read = read
+        .as_u64()
+        .or_else(|| read.as_str().and_then(|text| text.parse().ok()))
+        .ok_or_else(|| anyhow::anyhow!("no rows_read in {body}"))?;
+    Ok((rows, read))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trace_and_chain_lookups_read_a_few_granules_not_the_table() -> anyhow::Result<()> {
+    let app = TestApp::start().await?;
+    let client = app.clickhouse_client();
+    let now_nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_nanos() as u64;
+    let mut insert = client.insert::<SpanRow>("spans").await?;
+    for trace in 0..TRACES {
+        for span in 0..SPANS_PER_TRACE {
+            insert
+                .write(&synthetic_span(now_nanos, trace, span))
+                .await?;
+        }
+    }
+    insert.end().await?;
+    let total_spans = TRACES * SPANS_PER_TRACE;
+
+    // The reference: a filter on trace id against `spans` reads the whole table.
+    let middle = TRACES / 2;
+    let middle_hex = hex::encode(trace_id(middle));
+    let (_, scanned) = rows_read(
+        &app,
+        client
+            .query("SELECT count() FROM spans WHERE trace_id = toFixedString(unhex(?), 16)")
+            .bind(&middle_hex),
+    )
+    .await?;
+    assert_eq!(scanned, total_spans, "the reference query scans spans");
+
+    let bound = 20_000;
+    let (rows, read) = rows_read(
+        &app,
+        client
+            .query(sql::TRACE_SPANS_BY_TRACE_ID)
+            .bind("default")
+            .bind(&middle_hex),
+    )
+    .await?;
+    println!("trace by id: {rows} spans, {read} rows read of {total_spans}");
+    assert_eq!(rows as u64, SPANS_PER_TRACE);
+    assert!(read <= bound, "trace by id read {read} rows");
+
+    let batch: Vec<String> = (middle..middle + 10)
+        .map(|trace| hex::encode(trace_id(trace)))
+        .collect();
+    let (rows, read) = rows_read(
+        &app,
+        client
+            .query(sql::CHAIN_TRACE_SPANS)
+            .bind("default")
+            .bind(&batch)
+            .bind(20_001u64),
+    )
+    .await?;
+    println!("chain step, 10 traces: {rows} spans, {read} rows read");
+    assert_eq!(rows as u64, 10 * SPANS_PER_TRACE);
+    assert!(read <= 4 * bound, "a batch of 10 traces read {read} rows");
+
+    let (rows, read) = rows_read(
+        &app,
+        client
+            .query(sql::CHAIN_LINKS_TO_TRACES)
+            .bind("default")
+            .bind(&batch)
+            .bind(201u64),
+    )
+    .await?;
+    println!("chain step, incoming links of 10 traces: {rows} traces, {read} rows read");
+    assert_eq!(rows, 10, "each trace is linked to by the next one");
+    assert!(read <= bound, "the link index read {read} rows");
+
+    let messages: Vec<String> = (middle..middle + 10)
+        .map(|trace| format!("m-{trace}"))
+        .collect();
+    let (rows, read) = rows_read(
+        &app,
+        client
+            .query(sql::CHAIN_MESSAGES_BY_ID)
+            .bind("default")
+            .bind(&messages)
+            .bind(201u64),
+    )
+    .await?;
+    println!("chain step, 10 message ids: {rows} traces, {read} rows read");
+    assert_eq!(
+        rows, 11,
+        "producers of 10 traces and consumers in the next ones"
+    );
+    assert!(read <= bound, "the message index read {read} rows");
+
+    // The whole chain is 30,000 traces long; the query stops at the default cap.
+    let (status, chain) = app
+        .get_json(&format!("/api/v1/chains/{middle_hex}"))
+        .await?;
+    assert_eq!(status, 200, "{chain}");
+    assert_eq!(chain["truncated"], true);
+    assert_eq!(
+        chain["trace_ids"].as_array().map(Vec::len),
+        Some(tracehouse_query::chains::DEFAULT_MAX_TRACES)
+    );
+    app.stop().await
+}

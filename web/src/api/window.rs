@@ -1,0 +1,152 @@
+//! The time window of a query: `from` and `to` as RFC 3339, Unix
+//! milliseconds, `now` or `now-<n><s|m|h|d>`; by default the last hour.
+
+use crate::error::ApiError;
+use serde::Deserialize;
+use tracehouse_query::TimeRange;
+
+/// Window when none is given.
+pub const DEFAULT_WINDOW_NANOS: u64 = 3_600 * 1_000_000_000;
+
+/// The `from` and `to` query parameters.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct WindowParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+impl WindowParams {
+    /// The window, relative to the current time.
+    pub fn resolve(&self) -> Result<TimeRange, ApiError> {
+        resolve_window(self.from.as_deref(), self.to.as_deref(), now_unix_nano())
+    }
+}
+
+/// Current time in Unix nanoseconds.
+pub fn now_unix_nano() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
+        })
+}
+
+/// Resolves `from`/`to` against `now`; 400 naming the parameter when malformed
+/// or when `from` is after `to`.
+pub fn resolve_window(
+    from: Option<&str>,
+    to: Option<&str>,
+    now: u64,
+) -> Result<TimeRange, ApiError> {
+    let end = match to.filter(|text| !text.trim().is_empty()) {
+        Some(text) => parse_instant(text, now).map_err(|message| bad("to", text, &message))?,
+        None => now,
+    };
+    let start = match from.filter(|text| !text.trim().is_empty()) {
+        Some(text) => parse_instant(text, now).map_err(|message| bad("from", text, &message))?,
+        None => end.saturating_sub(DEFAULT_WINDOW_NANOS),
+    };
+    if start > end {
+        return Err(ApiError::bad_request("from: must not be after to"));
+    }
+    Ok(TimeRange {
+        start_unix_nano: start,
+        end_unix_nano: end,
+    })
+}
+
+fn bad(parameter: &str, text: &str, message: &str) -> ApiError {
+    ApiError::bad_request(format!("{parameter}: {message} (got {text:?})"))
+}
+
+/// One instant in Unix nanoseconds.
+fn parse_instant(text: &str, now: u64) -> Result<u64, String> {
+    let text = text.trim();
+    if let Some(relative) = text.strip_prefix("now") {
+        if relative.is_empty() {
+            return Ok(now);
+        }
+        let ago = relative
+            .strip_prefix('-')
+            .ok_or_else(|| "expected now-<n><s|m|h|d>".to_owned())?;
+        return Ok(now.saturating_sub(parse_span(ago)?));
+    }
+    if text.bytes().all(|byte| byte.is_ascii_digit()) {
+        let millis: u64 = text
+            .parse()
+            .map_err(|_| "Unix milliseconds out of range".to_owned())?;
+        return millis
+            .checked_mul(1_000_000)
+            .ok_or_else(|| "Unix milliseconds out of range".to_owned());
+    }
+    let instant = chrono::DateTime::parse_from_rfc3339(text)
+        .map_err(|_| "expected RFC 3339, Unix milliseconds or now-<n><s|m|h|d>".to_owned())?;
+    instant
+        .timestamp_nanos_opt()
+        .and_then(|nanos| u64::try_from(nanos).ok())
+        .ok_or_else(|| "time out of range".to_owned())
+}
+
+/// `15m`, `1h`, `30s`, `2d` in nanoseconds.
+fn parse_span(text: &str) -> Result<u64, String> {
+    let unit_at = text
+        .find(|character: char| !character.is_ascii_digit())
+        .ok_or_else(|| "missing unit s, m, h or d".to_owned())?;
+    let (number, unit) = text.split_at(unit_at);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| "expected a number before the unit".to_owned())?;
+    let unit_seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(format!("unknown unit {unit:?}")),
+    };
+    number
+        .checked_mul(unit_seconds * 1_000_000_000)
+        .ok_or_else(|| "duration out of range".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_764_000_000_000_000_000;
+
+    #[test]
+    fn default_is_the_last_hour() {
+        let window = resolve_window(None, None, NOW).expect("valid");
+        assert_eq!(window.end_unix_nano, NOW);
+        assert_eq!(window.start_unix_nano, NOW - DEFAULT_WINDOW_NANOS);
+    }
+
+    #[test]
+    fn accepts_rfc3339_millis_and_relative() {
+        let window = resolve_window(Some("2025-11-24T16:00:00Z"), Some("1764000000000"), NOW)
+            .expect("valid");
+        assert_eq!(window.start_unix_nano, 1_764_000_000_000_000_000);
+        assert_eq!(window.end_unix_nano, 1_764_000_000_000_000_000);
+        let window = resolve_window(Some("now-15m"), Some("now"), NOW).expect("valid");
+        assert_eq!(window.start_unix_nano, NOW - 900 * 1_000_000_000);
+        let window = resolve_window(Some("now-2d"), None, NOW).expect("valid");
+        assert_eq!(window.start_unix_nano, NOW - 2 * 86_400 * 1_000_000_000);
+    }
+
+    #[test]
+    fn rejects_garbage_naming_the_parameter() {
+        for (from, to, parameter) in [
+            (Some("yesterday"), None, "from"),
+            (None, Some("now+1h"), "to"),
+            (Some("now-5w"), None, "from"),
+            (Some("now"), Some("now-1h"), "from"),
+        ] {
+            let error = resolve_window(from, to, NOW).expect_err("invalid");
+            assert!(
+                error.message().starts_with(parameter),
+                "{from:?} {to:?}: {}",
+                error.message()
+            );
+        }
+    }
+}
