@@ -7,6 +7,9 @@
 pub mod chains;
 pub mod error;
 pub mod health;
+pub mod map;
+pub mod search;
+pub mod services;
 pub mod sql;
 pub mod time_range;
 pub mod traces;

@@ -12,6 +12,16 @@ pub const CHAIN_LINKS_TO_TRACES: &str = include_str!("../sql/chain_links_to_trac
 pub const CHAIN_MESSAGES_BY_ID: &str = include_str!("../sql/chain_messages_by_id.sql");
 /// Messages never consumed, or whose consumers kept failing.
 pub const CHAINS_BROKEN: &str = include_str!("../sql/chains_broken.sql");
+/// Trace search with filters and a cursor.
+pub const TRACE_SEARCH: &str = include_str!("../sql/trace_search.sql");
+/// Services in a window.
+pub const SERVICES: &str = include_str!("../sql/services.sql");
+/// Operations of one service in a window.
+pub const SERVICE_OPERATIONS: &str = include_str!("../sql/service_operations.sql");
+/// Service map: calls between services.
+pub const MAP_CALLS: &str = include_str!("../sql/map_calls.sql");
+/// Service map: publishes to and consumes from destinations.
+pub const MAP_MESSAGING: &str = include_str!("../sql/map_messaging.sql");
 
 /// Every template with its file name, for dialect checks.
 pub const ALL: &[(&str, &str)] = &[
@@ -20,6 +30,11 @@ pub const ALL: &[(&str, &str)] = &[
     ("chain_links_to_traces.sql", CHAIN_LINKS_TO_TRACES),
     ("chain_messages_by_id.sql", CHAIN_MESSAGES_BY_ID),
     ("chains_broken.sql", CHAINS_BROKEN),
+    ("trace_search.sql", TRACE_SEARCH),
+    ("services.sql", SERVICES),
+    ("service_operations.sql", SERVICE_OPERATIONS),
+    ("map_calls.sql", MAP_CALLS),
+    ("map_messaging.sql", MAP_MESSAGING),
 ];
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! The JSON query API under `/api/v1`.
 
 pub mod chains;
+pub mod map;
+pub mod search;
+pub mod services;
 pub mod traces;
 pub mod window;
 
@@ -12,6 +15,13 @@ use axum::Router;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/traces/{trace_id}", get(traces::get_trace))
+        .route("/traces", get(search::search_traces))
         .route("/chains/broken", get(chains::get_broken_chains))
         .route("/chains/{trace_id}", get(chains::get_chain))
+        .route("/services", get(services::get_services))
+        .route(
+            "/services/{service}/operations",
+            get(services::get_operations),
+        )
+        .route("/map", get(map::get_map))
 }

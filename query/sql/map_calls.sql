@@ -1,0 +1,24 @@
+-- Service map, calls: a span whose parent is in another service is a call between the two services (per window).
+-- params: 'default', 1700000000, 1800000000, 'default', 1700000000, 1800000000
+SELECT
+    caller_service AS source,
+    callee_service AS target,
+    count() AS request_count,
+    countIf(callee_status = 2) AS error_count,
+    quantile(0.95)(callee_duration_ns) AS p95_duration_ns
+FROM (
+    SELECT trace_id, span_id, service AS caller_service
+    FROM spans
+    WHERE project = ? AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
+) AS caller
+ALL INNER JOIN (
+    SELECT trace_id, parent_span_id AS span_id, service AS callee_service,
+        toUInt8(status_code) AS callee_status, duration_ns AS callee_duration_ns
+    FROM spans
+    WHERE project = ? AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
+        AND parent_span_id != toFixedString(unhex('0000000000000000'), 8)
+) AS callee
+USING (trace_id, span_id)
+WHERE caller_service != callee_service
+GROUP BY source, target
+ORDER BY source, target

@@ -1,0 +1,13 @@
+-- Service map, messaging: producers publish to a destination, consumers consume from it (per window).
+-- params: 'default', 1700000000, 1800000000
+SELECT
+    if(role = 1, service, destination) AS source,
+    if(role = 1, destination, service) AS target,
+    if(role = 1, 'publishes', 'consumes') AS edge_kind,
+    count() AS request_count,
+    countIf(status_code = 2) AS error_count,
+    quantile(0.95)(end_time_unix_nano - start_time_unix_nano) AS p95_duration_ns
+FROM messaging_spans
+WHERE project = ? AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND destination != ''
+GROUP BY source, target, edge_kind
+ORDER BY source, target, edge_kind

@@ -1,0 +1,160 @@
+//! The service and event map: services and messaging destinations as nodes,
+//! calls, publishes and consumes as edges, per time window.
+
+use crate::error::QueryError;
+use crate::sql;
+use crate::time_range::TimeRange;
+use crate::QueryService;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use tracehouse_model::ProjectId;
+
+/// The map of one window.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceMapView {
+    pub nodes: Vec<MapNodeView>,
+    pub edges: Vec<MapEdgeView>,
+}
+
+/// A service (or function) or a messaging destination.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct MapNodeView {
+    pub id: String,
+    /// `service` or `destination`.
+    pub kind: &'static str,
+}
+
+/// Traffic between two nodes.
+#[derive(Debug, Clone, Serialize)]
+pub struct MapEdgeView {
+    pub source: String,
+    pub target: String,
+    /// `calls`, `publishes` or `consumes`.
+    pub kind: String,
+    pub request_count: u64,
+    pub error_count: u64,
+    /// Errors over requests, 0 to 1.
+    pub error_rate: f64,
+    /// Approximate 95th percentile of the callee's (or messaging span's) duration.
+    pub p95_ms: f64,
+}
+
+#[derive(Debug, Clone, clickhouse::Row, Deserialize)]
+struct CallRow {
+    source: String,
+    target: String,
+    request_count: u64,
+    error_count: u64,
+    p95_duration_ns: f64,
+}
+
+#[derive(Debug, Clone, clickhouse::Row, Deserialize)]
+struct MessagingRow {
+    source: String,
+    target: String,
+    edge_kind: String,
+    request_count: u64,
+    error_count: u64,
+    p95_duration_ns: f64,
+}
+
+fn edge(
+    source: String,
+    target: String,
+    kind: String,
+    request_count: u64,
+    error_count: u64,
+    p95_duration_ns: f64,
+) -> MapEdgeView {
+    MapEdgeView {
+        source,
+        target,
+        kind,
+        request_count,
+        error_count,
+        error_rate: if request_count == 0 {
+            0.0
+        } else {
+            error_count as f64 / request_count as f64
+        },
+        p95_ms: if p95_duration_ns.is_finite() {
+            p95_duration_ns / 1_000_000.0
+        } else {
+            0.0
+        },
+    }
+}
+
+impl QueryService {
+    /// The service and event map of `window`.
+    pub async fn service_map(
+        &self,
+        project: &ProjectId,
+        window: TimeRange,
+    ) -> Result<ServiceMapView, QueryError> {
+        let (from, to) = (window.start_seconds(), window.end_seconds());
+        let calls: Vec<CallRow> = self
+            .client()
+            .query(sql::MAP_CALLS)
+            .bind(project.as_str())
+            .bind(from)
+            .bind(to)
+            .bind(project.as_str())
+            .bind(from)
+            .bind(to)
+            .fetch_all()
+            .await?;
+        let messaging: Vec<MessagingRow> = self
+            .client()
+            .query(sql::MAP_MESSAGING)
+            .bind(project.as_str())
+            .bind(from)
+            .bind(to)
+            .fetch_all()
+            .await?;
+        // Services without traffic to others are nodes too.
+        let mut nodes: BTreeMap<String, &'static str> = self
+            .services(project, window)
+            .await?
+            .into_iter()
+            .map(|service| (service, "service"))
+            .collect();
+        let mut edges = Vec::with_capacity(calls.len() + messaging.len());
+        for row in calls {
+            nodes.insert(row.source.clone(), "service");
+            nodes.insert(row.target.clone(), "service");
+            edges.push(edge(
+                row.source,
+                row.target,
+                "calls".to_owned(),
+                row.request_count,
+                row.error_count,
+                row.p95_duration_ns,
+            ));
+        }
+        for row in messaging {
+            let (service, destination) = if row.edge_kind == "publishes" {
+                (&row.source, &row.target)
+            } else {
+                (&row.target, &row.source)
+            };
+            nodes.insert(service.clone(), "service");
+            nodes.entry(destination.clone()).or_insert("destination");
+            edges.push(edge(
+                row.source,
+                row.target,
+                row.edge_kind,
+                row.request_count,
+                row.error_count,
+                row.p95_duration_ns,
+            ));
+        }
+        Ok(ServiceMapView {
+            nodes: nodes
+                .into_iter()
+                .map(|(id, kind)| MapNodeView { id, kind })
+                .collect(),
+            edges,
+        })
+    }
+}

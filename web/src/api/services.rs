@@ -1,0 +1,51 @@
+//! `GET /api/v1/services` and `GET /api/v1/services/{service}/operations`.
+
+use super::window::WindowParams;
+use crate::error::ApiError;
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::Serialize;
+use tracehouse_model::ProjectId;
+use tracehouse_query::services::OperationView;
+
+/// The services answer.
+#[derive(Debug, Serialize)]
+pub struct ServicesView {
+    pub services: Vec<String>,
+}
+
+/// The operations answer.
+#[derive(Debug, Serialize)]
+pub struct OperationsView {
+    pub service: String,
+    pub operations: Vec<OperationView>,
+}
+
+/// Services with spans in the window.
+pub async fn get_services(
+    State(state): State<AppState>,
+    Query(window): Query<WindowParams>,
+) -> Result<Json<ServicesView>, ApiError> {
+    let window = window.resolve()?;
+    Ok(Json(ServicesView {
+        services: state.query.services(&ProjectId::default(), window).await?,
+    }))
+}
+
+/// Operations of one service in the window.
+pub async fn get_operations(
+    State(state): State<AppState>,
+    Path(service): Path<String>,
+    Query(window): Query<WindowParams>,
+) -> Result<Json<OperationsView>, ApiError> {
+    let window = window.resolve()?;
+    let operations = state
+        .query
+        .operations(&ProjectId::default(), &service, window)
+        .await?;
+    Ok(Json(OperationsView {
+        service,
+        operations,
+    }))
+}
