@@ -3,6 +3,8 @@
 
 /// Spans of one trace, by project and trace id (hex).
 pub const TRACE_SPANS_BY_TRACE_ID: &str = include_str!("../sql/trace_spans_by_trace_id.sql");
+/// Spans of a batch of traces (Jaeger search results).
+pub const TRACE_SPANS_BY_TRACE_IDS: &str = include_str!("../sql/trace_spans_by_trace_ids.sql");
 
 /// Chain step: the spans of a batch of traces.
 pub const CHAIN_TRACE_SPANS: &str = include_str!("../sql/chain_trace_spans.sql");
@@ -26,6 +28,7 @@ pub const MAP_MESSAGING: &str = include_str!("../sql/map_messaging.sql");
 /// Every template with its file name, for dialect checks.
 pub const ALL: &[(&str, &str)] = &[
     ("trace_spans_by_trace_id.sql", TRACE_SPANS_BY_TRACE_ID),
+    ("trace_spans_by_trace_ids.sql", TRACE_SPANS_BY_TRACE_IDS),
     ("chain_trace_spans.sql", CHAIN_TRACE_SPANS),
     ("chain_links_to_traces.sql", CHAIN_LINKS_TO_TRACES),
     ("chain_messages_by_id.sql", CHAIN_MESSAGES_BY_ID),

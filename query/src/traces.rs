@@ -91,6 +91,49 @@ impl QueryService {
     }
 }
 
+/// Most spans read for a batch of traces; a search page stops there.
+pub const MAX_BATCH_SPANS: u64 = 100_000;
+
+impl QueryService {
+    /// The traces of `trace_ids` that exist, in the order asked, each with
+    /// its spans oldest first. Reads at most [`MAX_BATCH_SPANS`] spans.
+    pub async fn traces(
+        &self,
+        project: &ProjectId,
+        trace_ids: &[TraceId],
+    ) -> Result<Vec<TraceView>, QueryError> {
+        if trace_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<SpanRow> = self
+            .client()
+            .query(sql::TRACE_SPANS_BY_TRACE_IDS)
+            .bind(project.as_str())
+            .bind(trace_ids.iter().map(TraceId::to_hex).collect::<Vec<_>>())
+            .bind(MAX_BATCH_SPANS)
+            .fetch_all()
+            .await?;
+        let mut by_trace: std::collections::HashMap<[u8; 16], Vec<SpanView>> =
+            std::collections::HashMap::new();
+        for row in rows {
+            by_trace
+                .entry(row.trace_id)
+                .or_default()
+                .push(span_view(row));
+        }
+        Ok(trace_ids
+            .iter()
+            .filter_map(|trace_id| {
+                let spans = by_trace.remove(trace_id.as_bytes())?;
+                Some(TraceView {
+                    trace_id: trace_id.to_hex(),
+                    spans,
+                })
+            })
+            .collect())
+    }
+}
+
 /// The API form of a stored span.
 pub fn span_view(row: SpanRow) -> SpanView {
     let parse_json =

@@ -5,6 +5,7 @@ pub mod api;
 pub mod dashboard;
 pub mod error;
 pub mod health;
+pub mod jaeger;
 
 pub use error::ApiError;
 
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
     let pages_and_api = Router::new()
         .route("/", get(dashboard::home))
         .nest("/api/v1", api::router())
+        .nest("/jaeger/api", jaeger::router())
         .with_state(state.clone());
     health_router(state).merge(pages_and_api)
 }

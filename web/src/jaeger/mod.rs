@@ -1,0 +1,200 @@
+//! Jaeger's HTTP query API under `/jaeger/api`, so that Grafana's Jaeger
+//! data source and the Jaeger UI can search and open Tracehouse traces.
+//! Span links become `FOLLOWS_FROM` references.
+
+pub mod model;
+pub mod params;
+
+use crate::api::window::now_unix_nano;
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use model::{jaeger_trace, Dependency, Envelope, EnvelopeError, JaegerTrace, Operation};
+use std::collections::HashMap;
+use tracehouse_model::{ProjectId, TraceId};
+use tracehouse_query::{QueryError, TimeRange};
+
+/// Routes of the Jaeger query API, to nest under `/jaeger/api`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/services", get(services))
+        .route("/services/{service}/operations", get(service_operations))
+        .route("/operations", get(operations))
+        .route("/traces", get(find_traces))
+        .route("/traces/{trace_id}", get(trace))
+        .route("/dependencies", get(dependencies))
+}
+
+/// An error in Jaeger's envelope: `{"data": null, "errors": [{code, msg}]}`.
+#[derive(Debug)]
+pub struct JaegerError {
+    status: StatusCode,
+    message: String,
+}
+
+impl JaegerError {
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<QueryError> for JaegerError {
+    fn from(error: QueryError) -> Self {
+        let status = match &error {
+            QueryError::NotFound(_) => StatusCode::NOT_FOUND,
+            QueryError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            QueryError::Storage(source) => {
+                tracing::error!(error = %source, "jaeger query failed");
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+        };
+        let message = if status == StatusCode::SERVICE_UNAVAILABLE {
+            "storage is unavailable, retry later".to_owned()
+        } else {
+            error.to_string()
+        };
+        Self { status, message }
+    }
+}
+
+impl IntoResponse for JaegerError {
+    fn into_response(self) -> Response {
+        let body = Envelope {
+            data: serde_json::Value::Null,
+            total: 0,
+            limit: 0,
+            offset: 0,
+            errors: Some(vec![EnvelopeError {
+                code: self.status.as_u16(),
+                msg: self.message,
+            }]),
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+type JaegerResult<T> = Result<Json<Envelope<T>>, JaegerError>;
+
+/// Jaeger lists services and operations without a window: use the retention-sized last week.
+fn listing_window() -> TimeRange {
+    let now = now_unix_nano();
+    TimeRange {
+        start_unix_nano: now.saturating_sub(7 * 86_400 * 1_000_000_000),
+        end_unix_nano: now,
+    }
+}
+
+async fn services(State(state): State<AppState>) -> JaegerResult<Vec<String>> {
+    let services = state
+        .query
+        .services(&ProjectId::default(), listing_window())
+        .await?;
+    let total = services.len();
+    Ok(Json(Envelope::new(services, total)))
+}
+
+async fn service_operations(
+    State(state): State<AppState>,
+    Path(service): Path<String>,
+) -> JaegerResult<Vec<String>> {
+    let mut names: Vec<String> = state
+        .query
+        .operations(&ProjectId::default(), &service, listing_window())
+        .await?
+        .into_iter()
+        .map(|operation| operation.name)
+        .collect();
+    names.dedup();
+    let total = names.len();
+    Ok(Json(Envelope::new(names, total)))
+}
+
+async fn operations(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> JaegerResult<Vec<Operation>> {
+    let service = params
+        .get("service")
+        .filter(|service| !service.is_empty())
+        .ok_or_else(|| JaegerError::bad_request("parameter 'service' is required"))?;
+    let wanted_kind = params.get("spanKind").map(String::as_str).unwrap_or("");
+    let operations: Vec<Operation> = state
+        .query
+        .operations(&ProjectId::default(), service, listing_window())
+        .await?
+        .into_iter()
+        .filter(|operation| wanted_kind.is_empty() || operation.span_kind == wanted_kind)
+        .map(|operation| Operation {
+            name: operation.name,
+            span_kind: operation.span_kind,
+        })
+        .collect();
+    let total = operations.len();
+    Ok(Json(Envelope::new(operations, total)))
+}
+
+async fn trace(
+    State(state): State<AppState>,
+    Path(trace_id): Path<String>,
+) -> JaegerResult<Vec<JaegerTrace>> {
+    let trace_id: TraceId = trace_id
+        .parse()
+        .map_err(|error| JaegerError::bad_request(format!("trace_id: {error}")))?;
+    let trace = state.query.trace(&ProjectId::default(), trace_id).await?;
+    Ok(Json(Envelope::new(vec![jaeger_trace(trace)], 1)))
+}
+
+async fn find_traces(
+    State(state): State<AppState>,
+    Query(raw): Query<Vec<(String, String)>>,
+) -> JaegerResult<Vec<JaegerTrace>> {
+    let search = params::trace_search(&raw, now_unix_nano()).map_err(JaegerError::bad_request)?;
+    let window = search
+        .window
+        .ok_or_else(|| JaegerError::bad_request("start: no window"))?;
+    let project = ProjectId::default();
+    let found = state.query.search_traces(&project, &search, window).await?;
+    let trace_ids: Vec<TraceId> = found
+        .traces
+        .iter()
+        .filter_map(|summary| summary.trace_id.parse().ok())
+        .collect();
+    let traces: Vec<JaegerTrace> = state
+        .query
+        .traces(&project, &trace_ids)
+        .await?
+        .into_iter()
+        .map(jaeger_trace)
+        .collect();
+    let total = traces.len();
+    Ok(Json(Envelope::new(traces, total)))
+}
+
+async fn dependencies(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> JaegerResult<Vec<Dependency>> {
+    let window =
+        params::dependencies_window(&params, now_unix_nano()).map_err(JaegerError::bad_request)?;
+    let dependencies: Vec<Dependency> = state
+        .query
+        .service_map(&ProjectId::default(), window)
+        .await?
+        .edges
+        .into_iter()
+        .filter(|edge| edge.kind == "calls")
+        .map(|edge| Dependency {
+            parent: edge.source,
+            child: edge.target,
+            call_count: edge.request_count,
+        })
+        .collect();
+    let total = dependencies.len();
+    Ok(Json(Envelope::new(dependencies, total)))
+}
