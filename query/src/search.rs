@@ -6,6 +6,7 @@ use crate::sql;
 use crate::time_range::TimeRange;
 use crate::QueryService;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use tracehouse_model::ProjectId;
 
 /// Largest page of traces.
@@ -30,7 +31,7 @@ pub struct TraceSearch {
     pub cursor: Option<SearchCursor>,
 }
 
-/// Where the next page starts: after this trace (start time, then trace id, descending).
+/// Where the next page starts: after this trace (first matching span's start, then trace id, descending).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SearchCursor {
     pub start_time_unix_nano: u64,
@@ -83,6 +84,12 @@ pub struct TraceSearchView {
 }
 
 #[derive(Debug, Clone, clickhouse::Row, Deserialize)]
+struct CandidateRow {
+    trace_id: [u8; 16],
+    first_match_unix_nano: u64,
+}
+
+#[derive(Debug, Clone, clickhouse::Row, Deserialize)]
 struct TraceSummaryRow {
     trace_id: [u8; 16],
     root_service: String,
@@ -94,8 +101,44 @@ struct TraceSummaryRow {
     services: Vec<String>,
 }
 
+/// Above every UTF-8 string that does not itself start with U+10FFFF: the
+/// upper bound of "any" in a range filter, which lets the sort key prune
+/// when a value is given and costs nothing when not.
+const ABOVE_ALL_TEXT: &str = "\u{10FFFF}\u{10FFFF}";
+
+/// `(low, high)` for a range filter that means "equal to `value`", or anything when empty.
+fn text_range(value: &str) -> (&str, &str) {
+    if value.is_empty() {
+        ("", ABOVE_ALL_TEXT)
+    } else {
+        (value, value)
+    }
+}
+
+/// Candidates fetched per result when trace-level filters may drop some.
+const OVER_FETCH: u64 = 4;
+
+impl TraceSearch {
+    fn has_trace_level_filters(&self) -> bool {
+        self.errors_only || self.min_duration_ns.is_some() || self.max_duration_ns.is_some()
+    }
+
+    fn trace_matches(&self, row: &TraceSummaryRow) -> bool {
+        let duration = row
+            .trace_end_unix_nano
+            .saturating_sub(row.trace_start_unix_nano);
+        (!self.errors_only || row.error_count > 0)
+            && self.min_duration_ns.is_none_or(|min| duration >= min)
+            && self.max_duration_ns.is_none_or(|max| duration <= max)
+    }
+}
+
 impl QueryService {
-    /// Traces matching `search`, newest first.
+    /// Traces matching `search`, newest first (by their first matching
+    /// span). Step 1 finds candidate traces in `spans` by the span filters,
+    /// step 2 summarizes them from `trace_spans` and applies the status and
+    /// duration filters. A page may hold fewer than `limit` traces while
+    /// `next_cursor` still points further.
     pub async fn search_traces(
         &self,
         project: &ProjectId,
@@ -104,6 +147,11 @@ impl QueryService {
     ) -> Result<TraceSearchView, QueryError> {
         let window = search.window.unwrap_or(default_window);
         let limit = search.limit.clamp(1, MAX_SEARCH_LIMIT);
+        let candidate_limit = if search.has_trace_level_filters() {
+            limit * OVER_FETCH
+        } else {
+            limit
+        };
         let attributes: Vec<String> = search
             .attributes
             .iter()
@@ -112,64 +160,90 @@ impl QueryService {
         let (cursor_start, cursor_trace) = search.cursor.map_or((u64::MAX, String::new()), |c| {
             (c.start_time_unix_nano, hex::encode(c.trace_id))
         });
-        let rows: Vec<TraceSummaryRow> = self
+        let (service_low, service_high) = text_range(&search.service);
+        let (name_low, name_high) = text_range(&search.name);
+        let candidates: Vec<CandidateRow> = self
             .client()
-            .query(sql::TRACE_SEARCH)
-            .bind(project.as_str())
+            .query(sql::TRACE_SEARCH_CANDIDATES)
             .bind(project.as_str())
             .bind(window.start_seconds())
             .bind(window.end_seconds())
             .bind(window.start_unix_nano)
             .bind(window.end_unix_nano)
-            .bind(search.service.as_str())
-            .bind(search.service.as_str())
+            .bind(service_low)
+            .bind(service_high)
             .bind(search.function.as_str())
             .bind(search.function.as_str())
-            .bind(search.name.as_str())
-            .bind(search.name.as_str())
+            .bind(name_low)
+            .bind(name_high)
             .bind(attributes)
-            .bind(u8::from(search.errors_only))
-            .bind(search.min_duration_ns.unwrap_or(0))
-            .bind(search.max_duration_ns.unwrap_or(u64::MAX))
             .bind(cursor_start)
             .bind(cursor_start)
             .bind(cursor_trace)
-            .bind(limit)
+            .bind(candidate_limit)
             .fetch_all()
             .await?;
-        let full_page = u64::try_from(rows.len()).unwrap_or(u64::MAX) >= limit;
-        let next_cursor = rows.last().filter(|_| full_page).map(|row| {
-            SearchCursor {
-                start_time_unix_nano: row.trace_start_unix_nano,
-                trace_id: row.trace_id,
-            }
-            .encode()
-        });
-        let traces = rows
-            .into_iter()
-            .map(|row| {
-                let mut services = row.services;
-                services.sort();
-                TraceSummaryView {
-                    trace_id: hex::encode(row.trace_id),
-                    root_service: row.root_service,
-                    root_name: row.root_name,
-                    start_time_unix_nano: row.trace_start_unix_nano,
-                    duration_ms: row
-                        .trace_end_unix_nano
-                        .saturating_sub(row.trace_start_unix_nano)
-                        as f64
-                        / 1_000_000.0,
-                    span_count: row.span_count,
-                    error_count: row.error_count,
-                    services,
+        let mut summaries: HashMap<[u8; 16], TraceSummaryRow> = if candidates.is_empty() {
+            HashMap::new()
+        } else {
+            let trace_ids: Vec<String> = candidates
+                .iter()
+                .map(|candidate| hex::encode(candidate.trace_id))
+                .collect();
+            let rows: Vec<TraceSummaryRow> = self
+                .client()
+                .query(sql::TRACE_SUMMARIES)
+                .bind(project.as_str())
+                .bind(trace_ids)
+                .fetch_all()
+                .await?;
+            rows.into_iter().map(|row| (row.trace_id, row)).collect()
+        };
+        let candidates_full =
+            u64::try_from(candidates.len()).unwrap_or(u64::MAX) >= candidate_limit;
+        let mut traces = Vec::new();
+        let mut next_cursor = None;
+        for (position, candidate) in candidates.iter().enumerate() {
+            let cursor = SearchCursor {
+                start_time_unix_nano: candidate.first_match_unix_nano,
+                trace_id: candidate.trace_id,
+            };
+            let is_last_candidate = position + 1 == candidates.len();
+            if let Some(row) = summaries.remove(&candidate.trace_id) {
+                if search.trace_matches(&row) {
+                    traces.push(summary_view(row));
                 }
-            })
-            .collect();
+            }
+            let page_full = u64::try_from(traces.len()).unwrap_or(u64::MAX) >= limit;
+            if page_full || is_last_candidate {
+                if !is_last_candidate || candidates_full {
+                    next_cursor = Some(cursor.encode());
+                }
+                break;
+            }
+        }
         Ok(TraceSearchView {
             traces,
             next_cursor,
         })
+    }
+}
+
+fn summary_view(row: TraceSummaryRow) -> TraceSummaryView {
+    let mut services = row.services;
+    services.sort();
+    TraceSummaryView {
+        trace_id: hex::encode(row.trace_id),
+        root_service: row.root_service,
+        root_name: row.root_name,
+        start_time_unix_nano: row.trace_start_unix_nano,
+        duration_ms: row
+            .trace_end_unix_nano
+            .saturating_sub(row.trace_start_unix_nano) as f64
+            / 1_000_000.0,
+        span_count: row.span_count,
+        error_count: row.error_count,
+        services,
     }
 }
 

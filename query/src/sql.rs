@@ -14,8 +14,10 @@ pub const CHAIN_LINKS_TO_TRACES: &str = include_str!("../sql/chain_links_to_trac
 pub const CHAIN_MESSAGES_BY_ID: &str = include_str!("../sql/chain_messages_by_id.sql");
 /// Messages never consumed, or whose consumers kept failing.
 pub const CHAINS_BROKEN: &str = include_str!("../sql/chains_broken.sql");
-/// Trace search with filters and a cursor.
-pub const TRACE_SEARCH: &str = include_str!("../sql/trace_search.sql");
+/// Trace search, step 1: candidate traces by span filters, after a cursor.
+pub const TRACE_SEARCH_CANDIDATES: &str = include_str!("../sql/trace_search_candidates.sql");
+/// Trace search, step 2: whole-trace summaries of the candidates.
+pub const TRACE_SUMMARIES: &str = include_str!("../sql/trace_summaries.sql");
 /// Services in a window.
 pub const SERVICES: &str = include_str!("../sql/services.sql");
 /// Operations of one service in a window.
@@ -33,7 +35,8 @@ pub const ALL: &[(&str, &str)] = &[
     ("chain_links_to_traces.sql", CHAIN_LINKS_TO_TRACES),
     ("chain_messages_by_id.sql", CHAIN_MESSAGES_BY_ID),
     ("chains_broken.sql", CHAINS_BROKEN),
-    ("trace_search.sql", TRACE_SEARCH),
+    ("trace_search_candidates.sql", TRACE_SEARCH_CANDIDATES),
+    ("trace_summaries.sql", TRACE_SUMMARIES),
     ("services.sql", SERVICES),
     ("service_operations.sql", SERVICE_OPERATIONS),
     ("map_calls.sql", MAP_CALLS),

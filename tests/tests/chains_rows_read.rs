@@ -199,6 +199,47 @@ async fn trace_and_chain_lookups_read_a_few_granules_not_the_table() -> anyhow::
     );
     assert!(read <= bound, "the message index read {read} rows");
 
+    // Search for one service's newest traces: candidates by the sort key, then summaries by trace id.
+    let (rows, read) = rows_read(
+        &app,
+        client
+            .query(sql::TRACE_SEARCH_CANDIDATES)
+            .bind("default")
+            .bind(0u32)
+            .bind(u32::MAX)
+            .bind(0u64)
+            .bind(u64::MAX)
+            .bind("service-7")
+            .bind("service-7")
+            .bind("")
+            .bind("")
+            .bind("")
+            .bind("\u{10FFFF}\u{10FFFF}")
+            .bind(Vec::<String>::new())
+            .bind(u64::MAX)
+            .bind(u64::MAX)
+            .bind("")
+            .bind(20u64),
+    )
+    .await?;
+    println!("search candidates of one service: {rows} traces, {read} rows read");
+    assert_eq!(rows, 20);
+    assert!(read <= bound, "search candidates read {read} rows");
+    let newest: Vec<String> = (0..20)
+        .map(|back| hex::encode(trace_id(TRACES - 43 - back * 50)))
+        .collect();
+    let (rows, read) = rows_read(
+        &app,
+        client
+            .query(sql::TRACE_SUMMARIES)
+            .bind("default")
+            .bind(&newest),
+    )
+    .await?;
+    println!("search summaries of 20 traces: {rows} traces, {read} rows read");
+    assert_eq!(rows, 20);
+    assert!(read <= 2 * bound, "search summaries read {read} rows");
+
     // The whole chain is 30,000 traces long; the query stops at the default cap.
     let (status, chain) = app
         .get_json(&format!("/api/v1/chains/{middle_hex}"))

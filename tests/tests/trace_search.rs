@@ -133,6 +133,21 @@ async fn search_filters_pages_and_summarizes_traces() -> anyhow::Result<()> {
     assert_eq!(trace_ids(&second_page), vec![sent.cart.clone()]);
     assert_eq!(second_page["next_cursor"], Value::Null);
 
+    // Trace-level filters drop candidates: pages may be short, the cursor still leads on.
+    let (_, errors_page) = app.get_json("/api/v1/traces?status=error&limit=1").await?;
+    assert_eq!(trace_ids(&errors_page), vec![sent.pay.clone()]);
+    let cursor = errors_page["next_cursor"]
+        .as_str()
+        .expect("more candidates")
+        .to_owned();
+    let (_, rest) = app
+        .get_json(&format!(
+            "/api/v1/traces?status=error&limit=1&cursor={cursor}"
+        ))
+        .await?;
+    assert_eq!(trace_ids(&rest), Vec::<String>::new());
+    assert_eq!(rest["next_cursor"], Value::Null);
+
     for (query, parameter) in [
         ("min_duration_ms=abc", "min_duration_ms"),
         ("limit=0", "limit"),
