@@ -6,7 +6,7 @@
 
 mod support;
 
-use opentelemetry::trace::SpanKind;
+use opentelemetry::trace::{SpanContext, SpanId, SpanKind, TraceFlags, TraceId, TraceState};
 use opentelemetry::{Context, KeyValue};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -262,6 +262,8 @@ fn sorted_edges(edges: &Value) -> Vec<Value> {
     edges
 }
 
+const UNSTORED_TRACE: &str = "000000000000000000000000000abcde";
+
 #[tokio::test(flavor = "multi_thread")]
 async fn continued_traces_batch_consumers_and_message_ids_join_the_chain() -> anyhow::Result<()> {
     let app = TestApp::start().await?;
@@ -317,6 +319,14 @@ async fn continued_traces_batch_consumers_and_message_ids_join_the_chain() -> an
     end(&send_email, clock.at(150), None);
 
     // analytics processes both messages as one batch in a new trace: [200, 260].
+    // A third message came from a producer whose trace was never stored.
+    let unstored = SpanContext::new(
+        TraceId::from_hex(UNSTORED_TRACE)?,
+        SpanId::from_hex("00000000000000ab")?,
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    );
     let batch = analytics.start(
         Step::new(
             "process batch",
@@ -324,10 +334,11 @@ async fn continued_traces_batch_consumers_and_message_ids_join_the_chain() -> an
             &no_parent,
             clock.at(200),
         )
-        .attributes(vec![KeyValue::new("messaging.batch.message_count", 2)])
+        .attributes(vec![KeyValue::new("messaging.batch.message_count", 3)])
         .links(vec![
             extracted_span_context(&first_message),
             extracted_span_context(&second_message),
+            unstored,
         ]),
     );
     end(&batch, clock.at(260), None);
@@ -390,6 +401,11 @@ async fn continued_traces_batch_consumers_and_message_ids_join_the_chain() -> an
         .collect();
         assert_eq!(path_summary(&chain), expected, "from {start}");
     }
+    // Linked to, but never stored: unknown.
+    let (status, body) = app
+        .get_json(&format!("/api/v1/chains/{UNSTORED_TRACE}"))
+        .await?;
+    assert_eq!(status, 404, "{body}");
     app.stop().await
 }
 

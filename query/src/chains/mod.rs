@@ -192,6 +192,10 @@ impl QueryService {
             let batch = self
                 .chain_trace_spans(project, &frontier, remaining_spans)
                 .await?;
+            if spans.is_empty() && batch.is_empty() {
+                // The trace asked for is unknown, even if other spans link to it.
+                break;
+            }
             if batch.len() > remaining_spans {
                 truncated = true;
                 spans.extend(batch.into_iter().take(remaining_spans));
