@@ -6,6 +6,8 @@
 //! (the kernel signals it when its supervisor thread dies), and directories
 //! left by earlier, finished runs are removed when the next one starts.
 
+pub mod chaos;
+
 use anyhow::Context;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -25,7 +27,8 @@ pub async fn clickhouse() -> anyhow::Result<&'static ManagedClickHouse> {
     CLICKHOUSE
         .get_or_try_init(|| async {
             remove_stale_test_dirs();
-            let directory = std::env::temp_dir().join(format!("{TEST_DIR_PREFIX}{}", std::process::id()));
+            let directory =
+                std::env::temp_dir().join(format!("{TEST_DIR_PREFIX}{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&directory);
             ManagedClickHouse::start(ManagedOptions::in_directory(directory))
                 .await
@@ -100,7 +103,9 @@ impl TestApp {
     }
 
     fn running(&self) -> &Running {
-        self.running.as_ref().expect("the app is running until stop()")
+        self.running
+            .as_ref()
+            .expect("the app is running until stop()")
     }
 
     /// `http://host:port` of the query API.
@@ -110,12 +115,24 @@ impl TestApp {
 
     /// `http://host:port` of OTLP/gRPC.
     pub fn otlp_grpc_url(&self) -> String {
-        format!("http://{}", self.running().addresses.otlp_grpc.expect("collector role runs"))
+        format!(
+            "http://{}",
+            self.running()
+                .addresses
+                .otlp_grpc
+                .expect("collector role runs")
+        )
     }
 
     /// `http://host:port` of OTLP/HTTP.
     pub fn otlp_http_url(&self) -> String {
-        format!("http://{}", self.running().addresses.otlp_http.expect("collector role runs"))
+        format!(
+            "http://{}",
+            self.running()
+                .addresses
+                .otlp_http
+                .expect("collector role runs")
+        )
     }
 
     /// A clickhouse client on this test's database.
@@ -125,15 +142,26 @@ impl TestApp {
 
     /// GET a path of the query API; returns status and JSON body.
     pub async fn get_json(&self, path: &str) -> anyhow::Result<(u16, Value)> {
-        let response = self.http.get(format!("{}{path}", self.http_url())).send().await?;
+        let response = self
+            .http
+            .get(format!("{}{path}", self.http_url()))
+            .send()
+            .await?;
         let status = response.status().as_u16();
-        let body = response.json::<Value>().await.context("response is not JSON")?;
+        let body = response
+            .json::<Value>()
+            .await
+            .context("response is not JSON")?;
         Ok((status, body))
     }
 
     /// GET a path of the query API as text.
     pub async fn get_text(&self, path: &str) -> anyhow::Result<(u16, String)> {
-        let response = self.http.get(format!("{}{path}", self.http_url())).send().await?;
+        let response = self
+            .http
+            .get(format!("{}{path}", self.http_url()))
+            .send()
+            .await?;
         Ok((response.status().as_u16(), response.text().await?))
     }
 
@@ -181,4 +209,22 @@ pub fn metric_value(text: &str, sample: &str) -> Option<f64> {
         let rest = line.strip_prefix(sample)?;
         rest.strip_prefix(' ')?.trim().parse().ok()
     })
+}
+
+impl TestApp {
+    /// Starts Tracehouse against `clickhouse_url` (e.g. a [`chaos::ChaosProxy`])
+    /// in a fresh database of the shared server.
+    pub async fn start_via(
+        clickhouse_url: String,
+        adjust: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
+        let mut app = Self::start_with(|config| {
+            config.clickhouse_url = Some(clickhouse_url.clone());
+            adjust(config);
+        })
+        .await?;
+        // Tests reach ClickHouse directly, not through the proxy.
+        app.clickhouse.url = clickhouse().await?.url();
+        Ok(app)
+    }
 }

@@ -71,7 +71,12 @@ async fn json_spans_round_trip_with_otlp_json_mapping() -> anyhow::Result<()> {
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/json");
     let answer: Value = response.json().await?;
-    assert!(answer.get("partialSuccess").is_none_or(|partial| partial.is_null()), "{answer}");
+    assert!(
+        answer
+            .get("partialSuccess")
+            .is_none_or(|partial| partial.is_null()),
+        "{answer}"
+    );
 
     let trace = app.wait_for_trace(trace_id, 2).await?;
     assert_eq!(trace["trace_id"], trace_id);
@@ -90,7 +95,10 @@ async fn json_spans_round_trip_with_otlp_json_mapping() -> anyhow::Result<()> {
         root["attributes"],
         json!({"http.status_code": 500, "ratio": 0.25, "ok": false, "tags": ["a", 2], "raw": "deadbeef"})
     );
-    assert_eq!(root["resource"], json!({"service.name": "orders", "faas.max_memory": 134217728}));
+    assert_eq!(
+        root["resource"],
+        json!({"service.name": "orders", "faas.max_memory": 134217728})
+    );
     assert_eq!(root["scope"], json!({"name": "manual", "version": "0.1"}));
     assert_eq!(
         root["events"],
@@ -107,7 +115,8 @@ async fn json_spans_round_trip_with_otlp_json_mapping() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn bad_payloads_get_clear_errors_and_partial_success_counts_rejections() -> anyhow::Result<()> {
+async fn bad_payloads_get_clear_errors_and_partial_success_counts_rejections() -> anyhow::Result<()>
+{
     let app = TestApp::start_with(|config| config.max_request_bytes = 64 * 1024).await?;
     let url = format!("{}/v1/traces", app.otlp_http_url());
 
@@ -122,7 +131,13 @@ async fn bad_payloads_get_clear_errors_and_partial_success_counts_rejections() -
     assert_eq!(response.status(), 400);
     let error: Value = response.json().await?;
     assert_eq!(error["code"], 3);
-    assert!(error["message"].as_str().unwrap_or("").contains("JSON body could not be decoded"), "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("JSON body could not be decoded"),
+        "{error}"
+    );
 
     // Malformed protobuf: 400 with a google.rpc.Status body.
     let response = app
@@ -134,10 +149,19 @@ async fn bad_payloads_get_clear_errors_and_partial_success_counts_rejections() -
         .await?;
     assert_eq!(response.status(), 400);
     let status = tracehouse_collector_status(&response.bytes().await?)?;
-    assert!(status.contains("protobuf body could not be decoded"), "{status}");
+    assert!(
+        status.contains("protobuf body could not be decoded"),
+        "{status}"
+    );
 
     // Unknown content type: 415.
-    let response = app.http.post(&url).header("content-type", "text/plain").body("hi").send().await?;
+    let response = app
+        .http
+        .post(&url)
+        .header("content-type", "text/plain")
+        .body("hi")
+        .send()
+        .await?;
     assert_eq!(response.status(), 415);
 
     // Too large, plain and as a gzip bomb: 413.
@@ -161,7 +185,10 @@ async fn bad_payloads_get_clear_errors_and_partial_success_counts_rejections() -
         .await?;
     assert_eq!(response.status(), 413);
     let error: Value = response.json().await?;
-    assert!(error["message"].as_str().unwrap_or("").contains("65536"), "{error}");
+    assert!(
+        error["message"].as_str().unwrap_or("").contains("65536"),
+        "{error}"
+    );
 
     // Partial success: one good span, one with a bad span id, one far in the past.
     let start = now_nanos();
@@ -188,16 +215,30 @@ async fn bad_payloads_get_clear_errors_and_partial_success_counts_rejections() -
     assert_eq!(response.status(), 200);
     let answer: Value = response.json().await?;
     assert_eq!(answer["partialSuccess"]["rejectedSpans"], 2, "{answer}");
-    let message = answer["partialSuccess"]["errorMessage"].as_str().unwrap_or("");
-    assert!(message.contains("1 invalid_span_id") && message.contains("1 timestamp_out_of_range"), "{message}");
+    let message = answer["partialSuccess"]["errorMessage"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        message.contains("1 invalid_span_id") && message.contains("1 timestamp_out_of_range"),
+        "{message}"
+    );
     let trace = app.wait_for_trace(trace_id, 1).await?;
     assert_eq!(trace["spans"].as_array().map(Vec::len), Some(1));
 
     // The counters saw all of it.
-    assert_eq!(app.metric("tracehouse_received_items_total{signal=\"traces\"}").await?, 3.0);
-    assert_eq!(app.metric("tracehouse_accepted_items_total{signal=\"traces\"}").await?, 1.0);
     assert_eq!(
-        app.metric("tracehouse_rejected_items_total{signal=\"traces\",reason=\"invalid_span_id\"}").await?,
+        app.metric("tracehouse_received_items_total{signal=\"traces\"}")
+            .await?,
+        3.0
+    );
+    assert_eq!(
+        app.metric("tracehouse_accepted_items_total{signal=\"traces\"}")
+            .await?,
+        1.0
+    );
+    assert_eq!(
+        app.metric("tracehouse_rejected_items_total{signal=\"traces\",reason=\"invalid_span_id\"}")
+            .await?,
         1.0
     );
     assert_eq!(
@@ -210,10 +251,16 @@ async fn bad_payloads_get_clear_errors_and_partial_success_counts_rejections() -
             .await?,
         2.0
     );
-    assert_eq!(app.metric("tracehouse_writer_rows_written_total{table=\"spans\"}").await?, 1.0);
+    assert_eq!(
+        app.metric("tracehouse_writer_rows_written_total{table=\"spans\"}")
+            .await?,
+        1.0
+    );
 
     // Unknown and malformed trace ids on the query API.
-    let (status, body) = app.get_json("/api/v1/traces/0af7651916cd43dd8448eb211c80319d").await?;
+    let (status, body) = app
+        .get_json("/api/v1/traces/0af7651916cd43dd8448eb211c80319d")
+        .await?;
     assert_eq!(status, 404);
     assert!(body["error"].as_str().unwrap_or("").contains("not found"));
     let (status, body) = app.get_json("/api/v1/traces/not-hex").await?;

@@ -2,11 +2,13 @@
 //! gRPC (gzip), HTTP/protobuf (gzip) and HTTP/JSON; every field comes back.
 
 use opentelemetry::trace::{
-    Link, Span as _, SpanContext, SpanKind, Status, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer,
-    TracerProvider as _,
+    Link, Span as _, SpanContext, SpanKind, Status, TraceContextExt, TraceFlags, TraceId,
+    TraceState, Tracer, TracerProvider as _,
 };
 use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue, Value as OtelValue};
-use opentelemetry_otlp::{Compression, Protocol, SpanExporter, WithExportConfig, WithHttpConfig, WithTonicConfig};
+use opentelemetry_otlp::{
+    Compression, Protocol, SpanExporter, WithExportConfig, WithHttpConfig, WithTonicConfig,
+};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
 use serde_json::json;
@@ -42,7 +44,9 @@ fn exporter(app: &TestApp, transport: Transport) -> anyhow::Result<SpanExporter>
 }
 
 fn unix_nanos(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH).expect("after 1970").as_nanos() as u64
+    time.duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_nanos() as u64
 }
 
 /// What the test sent, to compare with what comes back.
@@ -58,7 +62,11 @@ struct SentTrace {
 }
 
 fn send_trace(provider: &SdkTracerProvider, service_tag: &str) -> SentTrace {
-    let tracer = provider.tracer_with_scope(InstrumentationScope::builder("checkout-lib").with_version("2.1.0").build());
+    let tracer = provider.tracer_with_scope(
+        InstrumentationScope::builder("checkout-lib")
+            .with_version("2.1.0")
+            .build(),
+    );
     let linked = SpanContext::new(
         TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").expect("hex"),
         opentelemetry::trace::SpanId::from_hex("b7ad6b7169203331").expect("hex"),
@@ -79,7 +87,13 @@ fn send_trace(provider: &SdkTracerProvider, service_tag: &str) -> SentTrace {
             KeyValue::new("retry.ratio", 0.75f64),
             KeyValue::new("cache.hit", false),
             KeyValue::new("service.tag", service_tag.to_owned()),
-            KeyValue::new("tags", OtelValue::Array(Array::String(vec![StringValue::from("a"), StringValue::from("b")]))),
+            KeyValue::new(
+                "tags",
+                OtelValue::Array(Array::String(vec![
+                    StringValue::from("a"),
+                    StringValue::from("b"),
+                ])),
+            ),
             KeyValue::new("sizes", OtelValue::Array(Array::I64(vec![1, 2, 3]))),
             KeyValue::new("weights", OtelValue::Array(Array::F64(vec![0.5, 1.5]))),
             KeyValue::new("flags", OtelValue::Array(Array::Bool(vec![true, false]))),
@@ -93,7 +107,10 @@ fn send_trace(provider: &SdkTracerProvider, service_tag: &str) -> SentTrace {
     root.add_event_with_timestamp(
         "exception",
         event_time,
-        vec![KeyValue::new("exception.type", "TimeoutError"), KeyValue::new("attempt", 3i64)],
+        vec![
+            KeyValue::new("exception.type", "TimeoutError"),
+            KeyValue::new("attempt", 3i64),
+        ],
     );
     let root_context = root.span_context().clone();
     let parent = opentelemetry::Context::current().with_remote_span_context(root_context.clone());
@@ -171,7 +188,10 @@ async fn round_trip(transport: Transport) -> anyhow::Result<()> {
     assert_eq!(resource["cloud.provider"], "aws");
     assert_eq!(resource["faas.max_memory"], 536870912);
     assert_eq!(resource["telemetry.sdk.language"], "rust");
-    assert_eq!(root["scope"], json!({"name": "checkout-lib", "version": "2.1.0"}));
+    assert_eq!(
+        root["scope"],
+        json!({"name": "checkout-lib", "version": "2.1.0"})
+    );
     assert_eq!(
         root["events"],
         json!([{"time_unix_nano": sent.event_time, "name": "exception",
@@ -187,7 +207,11 @@ async fn round_trip(transport: Transport) -> anyhow::Result<()> {
     assert_eq!(child["status_code"], "ok");
     assert_eq!(child["name"], "SELECT orders");
 
-    assert_eq!(app.metric("tracehouse_accepted_items_total{signal=\"traces\"}").await?, 2.0);
+    assert_eq!(
+        app.metric("tracehouse_accepted_items_total{signal=\"traces\"}")
+            .await?,
+        2.0
+    );
     let transport_label = match transport {
         Transport::Grpc => "grpc",
         Transport::HttpProtobuf | Transport::HttpJson => "http",

@@ -278,6 +278,7 @@ mod tests {
                     value: Some(AnyValue {
                         value: Some(any_value::Value::StringValue("checkout".to_owned())),
                     }),
+                    ..Default::default()
                 }],
                 ..Default::default()
             }),
