@@ -19,11 +19,17 @@ mod tests {
             .filter(|name| name.ends_with(".sql"))
             .collect();
         files.sort();
-        let mut listed: Vec<String> = super::ALL.iter().map(|(name, _)| (*name).to_owned()).collect();
+        let mut listed: Vec<String> = super::ALL
+            .iter()
+            .map(|(name, _)| (*name).to_owned())
+            .collect();
         listed.sort();
         assert_eq!(files, listed);
         for (name, template) in super::ALL {
-            assert!(template.contains("-- params:"), "{name} lacks a -- params: line");
+            assert!(
+                template.contains("-- params:"),
+                "{name} lacks a -- params: line"
+            );
         }
     }
 }

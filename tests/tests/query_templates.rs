@@ -67,7 +67,11 @@ fn bind_samples(template: &str) -> String {
             bound.push(character);
         }
     }
-    assert_eq!(next, params.len(), "placeholders and -- params disagree in:\n{template}");
+    assert_eq!(
+        next,
+        params.len(),
+        "placeholders and -- params disagree in:\n{template}"
+    );
     bound
 }
 
@@ -81,17 +85,32 @@ async fn every_template_runs_on_clickhouse_18() -> anyhow::Result<()> {
     let app = TestApp::start().await?;
     let client = app.clickhouse_client();
     client.query(SAMPLE_SPAN).execute().await?;
-    let copied: Count = client.query("SELECT count() AS count FROM trace_spans").fetch_one().await?;
-    assert_eq!(copied.count, 1, "the materialized view copies spans into trace_spans");
+    let copied: Count = client
+        .query("SELECT count() AS count FROM trace_spans")
+        .fetch_one()
+        .await?;
+    assert_eq!(
+        copied.count, 1,
+        "the materialized view copies spans into trace_spans"
+    );
     assert!(!tracehouse_query::sql::ALL.is_empty());
     for (name, template) in tracehouse_query::sql::ALL {
         let sql = bind_samples(template);
         let mut cursor = client.query(&sql).fetch_bytes("JSONEachRow")?;
         let bytes = cursor.collect().await;
-        assert!(bytes.is_ok(), "{name} failed on 18.16: {:?}\n{sql}", bytes.err());
+        assert!(
+            bytes.is_ok(),
+            "{name} failed on 18.16: {:?}\n{sql}",
+            bytes.err()
+        );
     }
     // Migrations are idempotent: applying them again changes nothing.
     let version = tracehouse_schema::apply_migrations(&client).await?;
-    assert_eq!(Some(version), tracehouse_schema::MIGRATIONS.last().map(|migration| migration.version));
+    assert_eq!(
+        Some(version),
+        tracehouse_schema::MIGRATIONS
+            .last()
+            .map(|migration| migration.version)
+    );
     app.stop().await
 }
