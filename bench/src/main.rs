@@ -45,7 +45,15 @@ async fn main() -> anyhow::Result<()> {
             spans_per_trace,
             lookups,
             clickhouse_url,
-        } => trace_lookup(spans, spans_per_trace.max(1), lookups.max(1), clickhouse_url).await,
+        } => {
+            trace_lookup(
+                spans,
+                spans_per_trace.max(1),
+                lookups.max(1),
+                clickhouse_url,
+            )
+            .await
+        }
     }
 }
 
@@ -56,7 +64,11 @@ struct Statistics {
     elapsed_ms: f64,
 }
 
-async fn run_json(http: &reqwest::Client, settings: &ClickHouseSettings, sql: &str) -> anyhow::Result<Statistics> {
+async fn run_json(
+    http: &reqwest::Client,
+    settings: &ClickHouseSettings,
+    sql: &str,
+) -> anyhow::Result<Statistics> {
     let response = http
         .post(&settings.url)
         .query(&[("database", settings.database.as_str())])
@@ -74,7 +86,11 @@ async fn run_json(http: &reqwest::Client, settings: &ClickHouseSettings, sql: &s
     })
 }
 
-async fn execute(http: &reqwest::Client, settings: &ClickHouseSettings, sql: &str) -> anyhow::Result<()> {
+async fn execute(
+    http: &reqwest::Client,
+    settings: &ClickHouseSettings,
+    sql: &str,
+) -> anyhow::Result<()> {
     let response = http
         .post(&settings.url)
         .query(&[("database", settings.database.as_str())])
@@ -98,7 +114,12 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
-async fn trace_lookup(spans: u64, spans_per_trace: u64, lookups: u64, url: Option<String>) -> anyhow::Result<()> {
+async fn trace_lookup(
+    spans: u64,
+    spans_per_trace: u64,
+    lookups: u64,
+    url: Option<String>,
+) -> anyhow::Result<()> {
     let directory = tempfile::tempdir()?;
     let managed;
     let settings = match url {
@@ -109,7 +130,10 @@ async fn trace_lookup(spans: u64, spans_per_trace: u64, lookups: u64, url: Optio
             database: "tracehouse_bench".to_owned(),
         },
         None => {
-            managed = ManagedClickHouse::start(ManagedOptions::in_directory(directory.path().join("clickhouse"))).await?;
+            managed = ManagedClickHouse::start(ManagedOptions::in_directory(
+                directory.path().join("clickhouse"),
+            ))
+            .await?;
             managed.settings("tracehouse_bench")
         }
     };
@@ -142,7 +166,9 @@ async fn trace_lookup(spans: u64, spans_per_trace: u64, lookups: u64, url: Optio
             traces = spans.div_ceil(spans_per_trace),
             trace_id = trace_id_sql(&trace),
         );
-        execute(&http, &settings, &insert).await.context("generating spans")?;
+        execute(&http, &settings, &insert)
+            .await
+            .context("generating spans")?;
         offset += count;
     }
     let load_seconds = started.elapsed().as_secs_f64();
@@ -157,10 +183,14 @@ async fn trace_lookup(spans: u64, spans_per_trace: u64, lookups: u64, url: Optio
     let traces = spans / spans_per_trace;
     let mut results = Vec::new();
     for (table, template) in [
-        ("trace_spans (ORDER BY project, trace_id)", tracehouse_query::sql::TRACE_SPANS_BY_TRACE_ID.to_owned()),
+        (
+            "trace_spans (ORDER BY project, trace_id)",
+            tracehouse_query::sql::TRACE_SPANS_BY_TRACE_ID.to_owned(),
+        ),
         (
             "spans (ORDER BY project, service, name, timestamp)",
-            tracehouse_query::sql::TRACE_SPANS_BY_TRACE_ID.replace("FROM trace_spans", "FROM spans"),
+            tracehouse_query::sql::TRACE_SPANS_BY_TRACE_ID
+                .replace("FROM trace_spans", "FROM spans"),
         ),
     ] {
         let mut rows_read = Vec::new();
@@ -170,9 +200,17 @@ async fn trace_lookup(spans: u64, spans_per_trace: u64, lookups: u64, url: Optio
             let sql = template
                 .replacen("?fields", "*", 1)
                 .replacen('?', "'default'", 1)
-                .replacen("unhex(?)", &format!("unhex(hex({}))", trace_id_sql(&trace_number.to_string())), 1);
+                .replacen(
+                    "unhex(?)",
+                    &format!("unhex(hex({}))", trace_id_sql(&trace_number.to_string())),
+                    1,
+                );
             let statistics = run_json(&http, &settings, &sql).await?;
-            anyhow::ensure!(statistics.rows == spans_per_trace, "lookup found {} spans", statistics.rows);
+            anyhow::ensure!(
+                statistics.rows == spans_per_trace,
+                "lookup found {} spans",
+                statistics.rows
+            );
             rows_read.push(statistics.rows_read as f64);
             elapsed.push(statistics.elapsed_ms);
         }
