@@ -228,3 +228,12 @@ impl TestApp {
         Ok(app)
     }
 }
+
+/// Now, in Unix nanoseconds.
+pub fn now_unix_nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
+        })
+}

@@ -5,17 +5,10 @@
 use serde_json::json;
 use std::time::Duration;
 use tracehouse_tests::chaos::ChaosProxy;
-use tracehouse_tests::{clickhouse, TestApp};
-
-fn now_nanos() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_nanos() as u64
-}
+use tracehouse_tests::{clickhouse, now_unix_nanos, TestApp};
 
 fn spans_request(trace_id: &str, first_span: u64, count: u64) -> serde_json::Value {
-    let start = now_nanos();
+    let start = now_unix_nanos();
     let spans: Vec<_> = (first_span..first_span + count)
         .map(|number| {
             json!({"traceId": trace_id, "spanId": format!("{:016x}", number), "name": "work",

@@ -6,14 +6,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use tonic::codec::CompressionEncoding;
-use tracehouse_tests::TestApp;
-
-fn now_nanos() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_nanos() as u64
-}
+use tracehouse_tests::{now_unix_nanos, TestApp};
 
 /// A message whose field 1 has the wrong wire type for `resource_spans`.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -29,7 +22,7 @@ async fn grpc_gzip_partial_success_and_malformed_messages() -> anyhow::Result<()
         .await?
         .send_compressed(CompressionEncoding::Gzip)
         .accept_compressed(CompressionEncoding::Gzip);
-    let start = now_nanos();
+    let start = now_unix_nanos();
     let span = |trace_id: Vec<u8>, span_id: Vec<u8>| Span {
         trace_id,
         span_id,

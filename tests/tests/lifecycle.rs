@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use std::time::Duration;
-use tracehouse_tests::TestApp;
+use tracehouse_tests::{now_unix_nanos, TestApp};
 
 #[derive(clickhouse::Row, serde::Deserialize)]
 struct Count {
@@ -22,9 +22,7 @@ async fn shutdown_writes_every_accepted_span() -> anyhow::Result<()> {
         config.queue_max_rows = 1_000_000;
     })
     .await?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_nanos() as u64;
+    let now = now_unix_nanos();
     let spans: Vec<_> = (1..=250u64)
         .map(|number| {
             json!({"traceId": "3b8efff798038103d269b633813fc60c", "spanId": format!("{number:016x}"),
