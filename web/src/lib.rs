@@ -46,6 +46,7 @@ pub fn health_router(state: AppState) -> Router {
 pub fn router(state: AppState) -> Router {
     let pages_and_api = Router::new()
         .route("/", get(dashboard::home))
+        .route("/traces/{trace_id}", get(dashboard::trace::trace_page))
         .nest("/api/v1", api::router())
         .with_state(state.clone());
     health_router(state).merge(pages_and_api)
