@@ -5,6 +5,10 @@
 //! days like a week of retention.
 //!
 //! `cargo run --release -p tracehouse-bench -- trace-lookup --spans 10000000`
+//!
+//! `tracehouse-bench ingest`: see [`ingest`].
+
+mod ingest;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -35,6 +39,18 @@ enum Command {
         #[arg(long)]
         clickhouse_url: Option<String>,
     },
+    /// Spans per second through Tracehouse against a direct ClickHouse insert.
+    Ingest {
+        /// Spans to send.
+        #[arg(long, default_value_t = 1_000_000)]
+        spans: u64,
+        /// Spans per OTLP request.
+        #[arg(long, default_value_t = 1_000)]
+        spans_per_request: u64,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
 }
 
 #[tokio::main]
@@ -54,6 +70,11 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
         }
+        Command::Ingest {
+            spans,
+            spans_per_request,
+            concurrency,
+        } => ingest::run(spans, spans_per_request.max(1), concurrency.max(1)).await,
     }
 }
 
