@@ -53,13 +53,13 @@ fn request(
             Span {
                 trace_id: trace_id.to_vec(),
                 span_id: (number + 1).to_be_bytes().to_vec(),
-                parent_span_id: if number % 10 == 0 {
+                parent_span_id: if number.is_multiple_of(10) {
                     vec![]
                 } else {
                     (number - number % 10 + 1).to_be_bytes().to_vec()
                 },
                 name: format!("operation-{}", number % 20),
-                kind: if number % 10 == 0 { 2 } else { 3 },
+                kind: if number.is_multiple_of(10) { 2 } else { 3 },
                 start_time_unix_nano: start,
                 end_time_unix_nano: start + 2_500_000 + (number % 97) * 10_000,
                 attributes: vec![
@@ -67,7 +67,7 @@ fn request(
                     string_value("http.route", format!("/api/v1/items/{}", number % 50)),
                     int_value(
                         "http.response.status_code",
-                        if number % 50 == 0 { 500 } else { 200 },
+                        if number.is_multiple_of(50) { 500 } else { 200 },
                     ),
                     string_value("faas.invocation_id", format!("{:032x}", trace)),
                     string_value("faas.trigger", "http".to_owned()),
@@ -78,7 +78,7 @@ fn request(
                         "Mozilla/5.0 (X11; Linux x86_64)".to_owned(),
                     ),
                 ],
-                status: (number % 50 == 0).then(|| Status {
+                status: (number.is_multiple_of(50)).then(|| Status {
                     code: 2,
                     message: "upstream timed out".to_owned(),
                 }),
