@@ -108,8 +108,9 @@ class HomePage(html.parser.HTMLParser):
         return " ".join(" ".join(self.text_parts).split())
 
 
-def count_pixels_near(image: Image.Image, colour: tuple[int, int, int], box: tuple[int, int, int, int],
-                      tolerance: int) -> int:
+def count_pixels_near(
+    image: Image.Image, colour: tuple[int, int, int], box: tuple[int, int, int, int], tolerance: int
+) -> int:
     """Pixels inside `box` (left, top, right, bottom) within `tolerance` of `colour` in every channel."""
     region = image.crop(box).convert("RGB")
     return sum(

@@ -47,7 +47,7 @@ STATUS_NAMES = {StatusCode.UNSET: "unset", StatusCode.OK: "ok", StatusCode.ERROR
 EVERY_ATTRIBUTE_TYPE = {
     "http.request.method": "GET",
     "url.path": "/orders/42",
-    "text.unicode": "grüße, 世界 \"quoted\" \\ back",
+    "text.unicode": 'grüße, 世界 "quoted" \\ back',
     "text.empty": "",
     "flag.true": True,
     "flag.false": False,
@@ -257,7 +257,9 @@ def export_and_fetch(
     by_trace: dict[str, list[ReadableSpan]] = {}
     for span in sent:
         by_trace.setdefault(hex_trace_id(span.get_span_context().trace_id), []).append(span)
-    stored = {trace_id: tracehouse.wait_for_trace(trace_id, len(spans)) for trace_id, spans in by_trace.items()}
+    stored = {
+        trace_id: tracehouse.wait_for_trace(trace_id, len(spans)) for trace_id, spans in by_trace.items()
+    }
     return sent, stored
 
 
@@ -278,9 +280,7 @@ def assert_stored_as_sent(sent: list[ReadableSpan], stored: dict) -> None:
 
 def assert_spot_checks(stored: dict, service_name: str, remote_parent: SpanContext) -> None:
     """A few literal values, so a shared mistake in expected_span cannot hide."""
-    by_name = {
-        span["name"]: span for trace_json in stored.values() for span in trace_json["spans"]
-    }
+    by_name = {span["name"]: span for trace_json in stored.values() for span in trace_json["spans"]}
     root = by_name["GET /orders/{id}"]
     assert root["parent_span_id"] == ""
     assert root["kind"] == "server"
@@ -305,7 +305,11 @@ def assert_spot_checks(stored: dict, service_name: str, remote_parent: SpanConte
     assert query["trace_id"] == root["trace_id"]
     assert (query["kind"], query["status_code"], query["duration_ns"]) == ("client", "ok", 3_000_000 - 999)
     decode = by_name["decode rows"]
-    assert (decode["parent_span_id"], decode["kind"], decode["status_code"]) == (query["span_id"], "internal", "unset")
+    assert (decode["parent_span_id"], decode["kind"], decode["status_code"]) == (
+        query["span_id"],
+        "internal",
+        "unset",
+    )
     assert decode["duration_ns"] == 999
 
     publish = by_name["orders publish"]
@@ -334,17 +338,23 @@ def assert_spot_checks(stored: dict, service_name: str, remote_parent: SpanConte
 
 
 def grpc_exporter(tracehouse) -> GrpcSpanExporter:
-    return GrpcSpanExporter(endpoint=tracehouse.otlp_grpc_url, insecure=True, compression=grpc.Compression.Gzip, timeout=10)
+    return GrpcSpanExporter(
+        endpoint=tracehouse.otlp_grpc_url, insecure=True, compression=grpc.Compression.Gzip, timeout=10
+    )
 
 
 def http_exporter(tracehouse) -> HttpSpanExporter:
     return HttpSpanExporter(
-        endpoint=f"{tracehouse.otlp_http_url}/v1/traces", compression=HttpCompression.NoCompression, timeout=10
+        endpoint=f"{tracehouse.otlp_http_url}/v1/traces",
+        compression=HttpCompression.NoCompression,
+        timeout=10,
     )
 
 
 def http_gzip_exporter(tracehouse) -> HttpSpanExporter:
-    return HttpSpanExporter(endpoint=f"{tracehouse.otlp_http_url}/v1/traces", compression=HttpCompression.Gzip, timeout=10)
+    return HttpSpanExporter(
+        endpoint=f"{tracehouse.otlp_http_url}/v1/traces", compression=HttpCompression.Gzip, timeout=10
+    )
 
 
 @pytest.mark.parametrize(
@@ -370,8 +380,12 @@ def test_metrics_count_what_the_sdk_sent(tracehouse):
     def increase(sample: str) -> float:
         return tracehouse.metric(sample) - before.get(sample, 0.0)
 
-    grpc_sent, _ = export_and_fetch(tracehouse, grpc_exporter(tracehouse), "metrics-grpc", new_remote_parent())
-    http_sent, _ = export_and_fetch(tracehouse, http_exporter(tracehouse), "metrics-http", new_remote_parent())
+    grpc_sent, _ = export_and_fetch(
+        tracehouse, grpc_exporter(tracehouse), "metrics-grpc", new_remote_parent()
+    )
+    http_sent, _ = export_and_fetch(
+        tracehouse, http_exporter(tracehouse), "metrics-http", new_remote_parent()
+    )
     span_count = len(grpc_sent) + len(http_sent)
 
     assert increase('tracehouse_received_items_total{signal="traces"}') == span_count
@@ -379,7 +393,9 @@ def test_metrics_count_what_the_sdk_sent(tracehouse):
     assert increase('tracehouse_otlp_requests_total{signal="traces",transport="grpc",outcome="ok"}') == 1
     assert increase('tracehouse_otlp_requests_total{signal="traces",transport="http",outcome="ok"}') == 1
     rejected = {
-        name: value for name, value in tracehouse.metrics().items() if name.startswith("tracehouse_rejected_items_total")
+        name: value
+        for name, value in tracehouse.metrics().items()
+        if name.startswith("tracehouse_rejected_items_total")
     }
     assert all(value == before.get(name, 0.0) for name, value in rejected.items()), rejected
 
