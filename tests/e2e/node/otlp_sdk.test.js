@@ -74,6 +74,8 @@ after(async () => {
   if (!tracehouse) return;
   const code = await tracehouse.stop();
   assert.equal(code, 0, `tracehouse exited with ${code} after SIGTERM\n${tracehouse.logTail()}`);
+  // Keep the log of a failed run; the ClickHouse data is never worth keeping.
+  tracehouse.removeData();
 });
 
 /** Nanoseconds as an HrTime, exact. */

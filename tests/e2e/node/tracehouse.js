@@ -173,6 +173,11 @@ class Tracehouse {
     return ['--- tracehouse stderr (tail) ---', ...text.slice(-lines)].join('\n');
   }
 
+  /** Deletes the data directory (ClickHouse's files) once the process has stopped. */
+  removeData() {
+    fs.rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
   /** SIGTERM and wait for the process to exit; returns its exit code. */
   async stop() {
     if (!this.exited) {
@@ -190,9 +195,13 @@ class Tracehouse {
   }
 }
 
-/** Starts the binary in a new temporary directory and waits until it is ready. */
+/**
+ * Starts the binary in a new directory (under $TRACEHOUSE_E2E_ARTIFACTS when
+ * set, so its log lands beside the other artifacts) and waits until it is ready.
+ */
 async function startTracehouse() {
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tracehouse-e2e-node-'));
+  const parent = process.env.TRACEHOUSE_E2E_ARTIFACTS || os.tmpdir();
+  const workDir = fs.mkdtempSync(path.join(parent, 'tracehouse-node-'));
   const server = new Tracehouse(workDir);
   try {
     await server.waitUntilReady();
