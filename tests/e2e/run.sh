@@ -48,7 +48,9 @@ have_chromium() {
 }
 
 # --- system packages: only what is absent, one apt-get update if any is -----
-command -v python3 >/dev/null 2>&1 || die "python3 is required (3.9 or newer)"
+command -v python3 >/dev/null 2>&1 || die "python3 is required (3.11 or newer)"
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
+  die "python3 $(python3 -c 'import platform; print(platform.python_version())') is too old: the pinned packages need 3.11 or newer"
 command -v node >/dev/null 2>&1 || die "node is required (20.6 or newer)"
 command -v npm >/dev/null 2>&1 || die "npm is required"
 node -e 'const [major, minor] = process.versions.node.split(".").map(Number);
