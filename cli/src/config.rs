@@ -64,6 +64,9 @@ pub struct ServeArgs {
     /// URL of an existing ClickHouse server; without it, Tracehouse runs its own.
     #[arg(long, env = "TRACEHOUSE_CLICKHOUSE_URL")]
     pub clickhouse_url: Option<String>,
+    /// ClickHouse server binary for managed mode [default: clickhouse-server or clickhouse on PATH].
+    #[arg(long, env = "TRACEHOUSE_CLICKHOUSE_BINARY")]
+    pub clickhouse_binary: Option<PathBuf>,
     /// ClickHouse user [default: default].
     #[arg(long, env = "TRACEHOUSE_CLICKHOUSE_USER")]
     pub clickhouse_user: Option<String>,
@@ -120,6 +123,7 @@ pub struct ServeArgs {
 pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub clickhouse_url: Option<String>,
+    pub clickhouse_binary: Option<PathBuf>,
     pub clickhouse_user: Option<String>,
     pub clickhouse_password: Option<String>,
     pub clickhouse_database: Option<String>,
@@ -158,6 +162,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `None`: managed mode.
     pub clickhouse_url: Option<String>,
+    /// `None`: search PATH.
+    pub clickhouse_binary: Option<PathBuf>,
     pub clickhouse_user: String,
     pub clickhouse_password: String,
     pub clickhouse_database: String,
@@ -200,6 +206,7 @@ impl Config {
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             clickhouse_url: args.clickhouse_url.or(file.clickhouse_url),
+            clickhouse_binary: args.clickhouse_binary.or(file.clickhouse_binary),
             clickhouse_user: args
                 .clickhouse_user
                 .or(file.clickhouse_user)
@@ -385,6 +392,7 @@ mod tests {
         let all_keys = toml::Table::try_from(FileConfig {
             data_dir: Some(PathBuf::new()),
             clickhouse_url: Some(String::new()),
+            clickhouse_binary: Some(PathBuf::new()),
             clickhouse_user: Some(String::new()),
             clickhouse_password: Some(String::new()),
             clickhouse_database: Some(String::new()),
@@ -403,7 +411,7 @@ mod tests {
             max_failed_deliveries: Some(1),
         })
         .expect("serializes");
-        assert_eq!(all_keys.len(), 18, "a key was added: give it a value above");
+        assert_eq!(all_keys.len(), 19, "a key was added: give it a value above");
         for key in all_keys.keys() {
             assert!(
                 docs.contains(&format!("`{key}`")),

@@ -219,10 +219,11 @@ async fn connect_clickhouse(
             Ok((None, settings))
         }
         None => {
-            let managed = ManagedClickHouse::start(ManagedOptions::in_directory(
-                config.data_dir.join("clickhouse"),
-            ))
-            .await?;
+            let options = ManagedOptions {
+                binary: config.clickhouse_binary.clone(),
+                ..ManagedOptions::in_directory(config.data_dir.join("clickhouse"))
+            };
+            let managed = ManagedClickHouse::start(options).await?;
             let settings = managed.settings(&config.clickhouse_database);
             settings.ensure_database().await?;
             Ok((Some(managed), settings))

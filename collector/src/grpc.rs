@@ -1,52 +1,157 @@
-//! OTLP/gRPC transport: tonic services that delegate to the ingest services.
+//! OTLP/gRPC transport. One generic tonic service serves the `Export` method
+//! of any [`OtlpService`]; it differs from the generated servers in one
+//! way: a body that does not decode is answered with `INVALID_ARGUMENT`
+//! (what OTLP asks for malformed data) rather than tonic's `INTERNAL`.
 
 use crate::error::IngestError;
 use crate::service::{outcome_label, OtlpService};
 use crate::traces::TraceIngest;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use std::convert::Infallible;
 use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use tokio::net::TcpListener;
-use tonic::codec::CompressionEncoding;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EnabledCompressionEncodings};
+use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 use tracehouse_model::ProjectId;
 
 const TRANSPORT: &str = "grpc";
 
-/// Runs one export through a service and maps the result to gRPC.
-async fn export_grpc<S: OtlpService>(
-    service: &S,
-    request: S::Request,
-) -> Result<Response<S::Response>, Status> {
-    let result = service.export(ProjectId::default(), request).await;
-    service
-        .metrics()
-        .request(S::SIGNAL, TRANSPORT, outcome_label(result.as_ref()));
-    match result {
-        Ok(outcome) => Ok(Response::new(S::response(&outcome))),
-        Err(error) => {
-            error.log();
-            Err(error.grpc_status())
+/// The `Export` method of one OTLP service as a tower service.
+pub struct OtlpGrpcService<S> {
+    service: S,
+    max_decoding_message_size: usize,
+}
+
+impl<S: Clone> Clone for OtlpGrpcService<S> {
+    fn clone(&self) -> Self {
+        Self {
+            service: self.service.clone(),
+            max_decoding_message_size: self.max_decoding_message_size,
         }
     }
 }
 
-/// The gRPC face of [`TraceIngest`].
-#[derive(Clone)]
-pub struct GrpcTraces(TraceIngest);
+impl<S: OtlpService> OtlpGrpcService<S> {
+    /// Serves `service`, refusing messages larger than `max_decoding_message_size`.
+    pub fn new(service: S, max_decoding_message_size: usize) -> Self {
+        Self {
+            service,
+            max_decoding_message_size,
+        }
+    }
+}
 
-#[tonic::async_trait]
-impl TraceService for GrpcTraces {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        export_grpc(&self.0, request.into_inner()).await
+impl<S: OtlpService> NamedService for OtlpGrpcService<S> {
+    const NAME: &'static str = S::GRPC_SERVICE;
+}
+
+impl<S, B> tower::Service<http::Request<B>> for OtlpGrpcService<S>
+where
+    S: OtlpService,
+    B: http_body::Body + Send + 'static,
+    B::Error: Into<tonic::codegen::StdError> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _context: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let is_export = request
+            .uri()
+            .path()
+            .strip_prefix('/')
+            .and_then(|path| path.strip_prefix(S::GRPC_SERVICE))
+            == Some("/Export");
+        if !is_export {
+            return Box::pin(async { Ok(Status::unimplemented("unknown method").into_http()) });
+        }
+        let method = ExportMethod(self.service.clone());
+        let max_decoding_message_size = self.max_decoding_message_size;
+        Box::pin(async move {
+            let mut compression = EnabledCompressionEncodings::default();
+            compression.enable(CompressionEncoding::Gzip);
+            let mut grpc = Grpc::new(OtlpCodec::<S>::default())
+                .apply_compression_config(compression, compression)
+                .apply_max_message_size_config(Some(max_decoding_message_size), None);
+            Ok(grpc.unary(method, request).await)
+        })
+    }
+}
+
+/// Calls the ingest service and maps its result to gRPC.
+struct ExportMethod<S>(S);
+
+impl<S: OtlpService> UnaryService<S::Request> for ExportMethod<S> {
+    type Response = S::Response;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<S::Response>, Status>> + Send>>;
+
+    fn call(&mut self, request: Request<S::Request>) -> Self::Future {
+        let service = self.0.clone();
+        Box::pin(async move {
+            let result = service
+                .export(ProjectId::default(), request.into_inner())
+                .await;
+            service
+                .metrics()
+                .request(S::SIGNAL, TRANSPORT, outcome_label(result.as_ref()));
+            match result {
+                Ok(outcome) => Ok(Response::new(S::response(&outcome))),
+                Err(error) => {
+                    error.log();
+                    Err(error.grpc_status())
+                }
+            }
+        })
+    }
+}
+
+/// Prost encoding, with decode errors reported as `INVALID_ARGUMENT`.
+struct OtlpCodec<S>(PhantomData<S>);
+
+impl<S> Default for OtlpCodec<S> {
+    fn default() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<S: OtlpService> Codec for OtlpCodec<S> {
+    type Encode = S::Response;
+    type Decode = S::Request;
+    type Encoder = tonic_prost::ProstEncoder<S::Response>;
+    type Decoder = InvalidArgumentDecoder<S::Request>;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        tonic_prost::ProstEncoder::default()
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        InvalidArgumentDecoder(tonic_prost::ProstDecoder::default())
+    }
+}
+
+/// A prost decoder whose errors are the client's fault.
+struct InvalidArgumentDecoder<M>(tonic_prost::ProstDecoder<M>);
+
+impl<M: prost::Message + Default> Decoder for InvalidArgumentDecoder<M> {
+    type Item = M;
+    type Error = Status;
+
+    fn decode(&mut self, buffer: &mut DecodeBuf<'_>) -> Result<Option<M>, Status> {
+        self.0.decode(buffer).map_err(|status| {
+            IngestError::InvalidPayload(format!(
+                "protobuf body could not be decoded: {}",
+                status.message()
+            ))
+            .grpc_status()
+        })
     }
 }
 
@@ -64,12 +169,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), IngestError> {
     let max_message_bytes = receivers.traces.limits().max_request_bytes;
-    let traces = TraceServiceServer::new(GrpcTraces(receivers.traces))
-        .accept_compressed(CompressionEncoding::Gzip)
-        .send_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(max_message_bytes);
     tonic::transport::Server::builder()
-        .add_service(traces)
+        .add_service(OtlpGrpcService::new(receivers.traces, max_message_bytes))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
         .await
         .map_err(|error| IngestError::Internal(format!("gRPC server failed: {error}")))

@@ -22,6 +22,8 @@ pub trait OtlpService: Clone + Send + Sync + 'static {
     type Response: prost::Message + Default + serde::Serialize + Send + 'static;
     /// `traces`, `metrics` or `logs`: the metric label and the URL path end.
     const SIGNAL: &'static str;
+    /// Full gRPC service name, e.g. `opentelemetry.proto.collector.trace.v1.TraceService`.
+    const GRPC_SERVICE: &'static str;
 
     /// Validates, converts and queues one request for `project`.
     fn export(

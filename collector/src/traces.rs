@@ -63,6 +63,7 @@ impl OtlpService for TraceIngest {
     type Request = ExportTraceServiceRequest;
     type Response = ExportTraceServiceResponse;
     const SIGNAL: &'static str = "traces";
+    const GRPC_SERVICE: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
 
     async fn export(
         &self,

@@ -1,4 +1,4 @@
--- Services with spans in a time window (only the sort key's first columns are read).
+-- Services with spans in a time window (only the first sort key columns are read).
 -- params: 'default', 1700000000, 1800000000
 SELECT DISTINCT service
 FROM spans

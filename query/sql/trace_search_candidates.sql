@@ -1,4 +1,4 @@
--- Trace search, step 1: traces with a span matching every span filter (service and name as ranges so the sort key prunes; function; attributes as 'key=value', span or resource) in the window, newest first matching span first, after a cursor.
+-- Trace search, step 1: traces with a span matching every span filter (service and name as ranges so the sort key prunes; function; attributes as key=value pairs, span or resource) in the window, newest first matching span first, after a cursor.
 -- params: 'default', 1700000000, 1800000000, 1700000000000000000, 1800000000000000000, 'svc1', 'svc1', '', '', '', '\xF4\x8F\xBF\xBF', ['messaging.message.id=5'], 18446744073709551615, 18446744073709551615, '', 20
 SELECT trace_id, min(start_time_unix_nano) AS first_match_unix_nano
 FROM spans

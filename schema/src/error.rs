@@ -21,6 +21,12 @@ pub enum SchemaError {
          or pass --clickhouse-url to use an existing server"
     )]
     ClickHouseNotFound,
+    /// The configured ClickHouse binary does not exist.
+    #[error(
+        "clickhouse binary {0} does not exist: install ClickHouse (Debian: apt-get install clickhouse-server) \
+         or pass --clickhouse-url to use an existing server"
+    )]
+    ClickHouseBinaryMissing(PathBuf),
     /// The managed server could not be started or did not come up.
     #[error("managed clickhouse: {0}")]
     Managed(String),

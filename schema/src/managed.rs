@@ -66,7 +66,8 @@ impl ManagedClickHouse {
     /// Starts a server and waits until it answers queries.
     pub async fn start(options: ManagedOptions) -> Result<Self, SchemaError> {
         let binary = match &options.binary {
-            Some(path) => ServerBinary::from_path(path.clone()),
+            Some(path) if path.is_file() => ServerBinary::from_path(path.clone()),
+            Some(path) => return Err(SchemaError::ClickHouseBinaryMissing(path.clone())),
             None => find_server_binary().ok_or(SchemaError::ClickHouseNotFound)?,
         };
         let directory = options.directory.clone();
@@ -100,9 +101,18 @@ impl ManagedClickHouse {
         let (spawned_sender, spawned_receiver) = tokio::sync::oneshot::channel();
         let (exited_sender, mut exited_receiver) = tokio::sync::oneshot::channel::<String>();
         let command = server_command(binary, directory)?;
+        let pid_path = pid_file(directory);
         let supervisor = std::thread::Builder::new()
             .name("clickhouse-supervisor".to_owned())
-            .spawn(move || supervise(command, spawned_sender, stop_receiver, exited_sender))
+            .spawn(move || {
+                supervise(
+                    command,
+                    pid_path,
+                    spawned_sender,
+                    stop_receiver,
+                    exited_sender,
+                )
+            })
             .map_err(|error| {
                 SchemaError::Managed(format!("cannot start supervisor thread: {error}"))
             })?;
@@ -232,7 +242,6 @@ fn server_command(binary: &ServerBinary, directory: &Path) -> Result<Command, Sc
             "--config-file={}",
             directory.join("config.xml").display()
         ))
-        .arg(format!("--pid-file={}", pid_file(directory).display()))
         .current_dir(directory)
         .stdin(Stdio::null())
         .stdout(stdout)
@@ -257,12 +266,18 @@ fn ask_for_sigterm_when_parent_dies(command: &mut Command) {
 /// to stop (or until the server exits by itself).
 fn supervise(
     mut command: Command,
+    pid_path: PathBuf,
     spawned: tokio::sync::oneshot::Sender<Result<(), std::io::Error>>,
     stop: mpsc::Receiver<()>,
     exited: tokio::sync::oneshot::Sender<String>,
 ) {
     let mut child = match command.spawn() {
         Ok(child) => {
+            // Not every server version writes a pid file of its own (18.16
+            // does so only as a daemon), so keep one for leftover detection.
+            if let Err(error) = std::fs::write(&pid_path, child.id().to_string()) {
+                tracing::warn!(%error, path = %pid_path.display(), "cannot write pid file");
+            }
             let _ = spawned.send(Ok(()));
             child
         }
@@ -275,6 +290,7 @@ fn supervise(
         match stop.recv_timeout(Duration::from_millis(200)) {
             Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
                 stop_child(&mut child);
+                let _ = std::fs::remove_file(&pid_path);
                 return;
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {

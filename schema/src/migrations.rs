@@ -13,24 +13,19 @@ use clickhouse::Client;
 pub struct Migration {
     /// Increasing number; recorded once applied.
     pub version: u32,
-    /// File name without the number and extension.
+    /// File name without the extension.
     pub name: &'static str,
     /// The statement.
     pub sql: &'static str,
 }
 
+/// `migration!(7, "0007_name")`: version and file stem of `migrations/0007_name.sql`.
 macro_rules! migration {
-    ($version:expr, $name:expr) => {
+    ($version:expr, $file_stem:expr) => {
         Migration {
             version: $version,
-            name: $name,
-            sql: include_str!(concat!(
-                "../migrations/",
-                stringify!($version),
-                "_",
-                $name,
-                ".sql"
-            )),
+            name: $file_stem,
+            sql: include_str!(concat!("../migrations/", $file_stem, ".sql")),
         }
     };
 }
@@ -38,16 +33,15 @@ macro_rules! migration {
 /// Creates the table that records applied migrations.
 const BOOTSTRAP: &str = include_str!("../migrations/0000_schema_migrations.sql");
 
-/// All migrations in order. `stringify!` keeps the leading zeros of the file names.
-#[allow(clippy::zero_prefixed_literal)] // the zeros name the files
+/// All migrations in order.
 pub const MIGRATIONS: &[Migration] = &[
-    migration!(0001, "spans"),
-    migration!(0002, "trace_spans"),
-    migration!(0003, "trace_spans_mv"),
-    migration!(0020, "span_links_by_linked_trace"),
-    migration!(0021, "span_links_by_linked_trace_mv"),
-    migration!(0022, "messaging_spans"),
-    migration!(0023, "messaging_spans_mv"),
+    migration!(1, "0001_spans"),
+    migration!(2, "0002_trace_spans"),
+    migration!(3, "0003_trace_spans_mv"),
+    migration!(20, "0020_span_links_by_linked_trace"),
+    migration!(21, "0021_span_links_by_linked_trace_mv"),
+    migration!(22, "0022_messaging_spans"),
+    migration!(23, "0023_messaging_spans_mv"),
 ];
 
 /// The bootstrap statement followed by every migration, for dialect checks.
@@ -147,14 +141,20 @@ mod tests {
                 migration.name
             );
             previous = migration.version;
-            // Comments may contain ';'; only the statement counts.
-            let statement: String = migration
+            assert!(
+                migration
+                    .name
+                    .starts_with(&format!("{:04}_", migration.version)),
+                "{}",
+                migration.name
+            );
+            let code: String = migration
                 .sql
                 .lines()
                 .filter(|line| !line.trim_start().starts_with("--"))
                 .collect::<Vec<_>>()
                 .join("\n");
-            let body = statement.trim().trim_end_matches(';');
+            let body = code.trim().trim_end_matches(';');
             assert!(
                 !body.contains(';'),
                 "{} has more than one statement",

@@ -6,6 +6,8 @@
 //! (the kernel signals it when its supervisor thread dies), and directories
 //! left by earlier, finished runs are removed when the next one starts.
 
+pub mod chaos;
+
 use anyhow::Context;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -207,4 +209,31 @@ pub fn metric_value(text: &str, sample: &str) -> Option<f64> {
         let rest = line.strip_prefix(sample)?;
         rest.strip_prefix(' ')?.trim().parse().ok()
     })
+}
+
+impl TestApp {
+    /// Starts Tracehouse against `clickhouse_url` (e.g. a [`chaos::ChaosProxy`])
+    /// in a fresh database of the shared server.
+    pub async fn start_via(
+        clickhouse_url: String,
+        adjust: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
+        let mut app = Self::start_with(|config| {
+            config.clickhouse_url = Some(clickhouse_url.clone());
+            adjust(config);
+        })
+        .await?;
+        // Tests reach ClickHouse directly, not through the proxy.
+        app.clickhouse.url = clickhouse().await?.url();
+        Ok(app)
+    }
+}
+
+/// Now, in Unix nanoseconds.
+pub fn now_unix_nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
+        })
 }

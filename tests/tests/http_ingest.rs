@@ -5,14 +5,7 @@ use flate2::write::GzEncoder;
 use prost::Message;
 use serde_json::{json, Value};
 use std::io::Write;
-use tracehouse_tests::TestApp;
-
-fn now_nanos() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_nanos() as u64
-}
+use tracehouse_tests::{now_unix_nanos, TestApp};
 
 fn json_request(trace_id: &str, spans: Vec<Value>) -> Value {
     json!({
@@ -35,7 +28,7 @@ fn json_request(trace_id: &str, spans: Vec<Value>) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn json_spans_round_trip_with_otlp_json_mapping() -> anyhow::Result<()> {
     let app = TestApp::start().await?;
-    let start = now_nanos();
+    let start = now_unix_nanos();
     let trace_id = "5b8efff798038103d269b633813fc60c";
     let body = json_request(
         trace_id,
@@ -191,7 +184,7 @@ async fn bad_payloads_get_clear_errors_and_partial_success_counts_rejections() -
     );
 
     // Partial success: one good span, one with a bad span id, one far in the past.
-    let start = now_nanos();
+    let start = now_unix_nanos();
     let trace_id = "1b8efff798038103d269b633813fc60c";
     let body = json_request(
         trace_id,

@@ -47,6 +47,7 @@ pub fn health_router(state: AppState) -> Router {
 pub fn router(state: AppState) -> Router {
     let pages_and_api = Router::new()
         .route("/", get(dashboard::home))
+        .route("/traces/{trace_id}", get(dashboard::trace::trace_page))
         .nest("/api/v1", api::router())
         .nest("/jaeger/api", jaeger::router())
         .with_state(state.clone());

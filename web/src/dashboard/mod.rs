@@ -1,5 +1,8 @@
 //! Server-rendered pages.
 
+pub mod trace;
+pub mod waterfall;
+
 use crate::AppState;
 use askama::Template;
 use axum::extract::State;
@@ -7,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 /// Renders a template, or a plain 500 that is logged.
-fn render(template: &impl Template) -> Response {
+pub(crate) fn render(template: &impl Template) -> Response {
     match template.render() {
         Ok(html) => Html(html).into_response(),
         Err(error) => {

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Runs every migration and every query template of Tracehouse on current
+ClickHouse (chDB, in-process), so the one SQL dialect is proven on the new
+side too; the Rust integration tests prove it on the live 18.16 server.
+
+Templates carry their sample parameters on a line `-- params: a, b, ...`
+(SQL literals, one per `?` in order). `?fields` becomes `*`.
+"""
+
+import pathlib
+import sys
+import tempfile
+import unittest
+
+from chdb import session
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+MIGRATIONS = sorted((ROOT / "schema" / "migrations").glob("*.sql"))
+TEMPLATES = sorted((ROOT / "query" / "sql").glob("*.sql"))
+
+SAMPLE_ROWS = [
+    # One span, so that templates read real rows; the materialized views copy it.
+    "INSERT INTO spans (project, timestamp, start_time_unix_nano, end_time_unix_nano, duration_ns, "
+    "trace_id, span_id, service, name, kind, status_code, attribute_keys, attribute_values, attribute_types) "
+    "VALUES ('default', now(), toUInt64(now()) * 1000000000, toUInt64(now()) * 1000000000 + 5000000, 5000000, "
+    "toFixedString(unhex('0af7651916cd43dd8448eb211c80319c'), 16), toFixedString(unhex('b7ad6b7169203331'), 8), "
+    "'checkout', 'POST /pay', 'server', 'error', ['faas.coldstart'], ['true'], [1])",
+]
+
+
+def split_literals(text):
+    """Splits `a, 'b,c', [1, 2]` on top-level commas."""
+    parts, current, depth, quoted, escaped = [], [], 0, False, False
+    for char in text:
+        if quoted:
+            current.append(char)
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == "'":
+                quoted = False
+            continue
+        if char == "'":
+            quoted = True
+        elif char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+            continue
+        current.append(char)
+    if "".join(current).strip():
+        parts.append("".join(current).strip())
+    return parts
+
+
+def bind(template, params):
+    """Replaces `?fields` with `*` and each other `?` outside quotes with a parameter."""
+    sql = template.replace("?fields", "*")
+    out, quoted, index = [], False, 0
+    for char in sql:
+        if char == "'":
+            quoted = not quoted
+        if char == "?" and not quoted:
+            if index >= len(params):
+                raise ValueError("more ? than -- params")
+            out.append(params[index])
+            index += 1
+        else:
+            out.append(char)
+    if index != len(params):
+        raise ValueError(f"{len(params)} params for {index} placeholders")
+    return "".join(out)
+
+
+def params_of(template):
+    for line in template.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("-- params:"):
+            return split_literals(stripped[len("-- params:"):])
+    return []
+
+
+class DialectOnCurrentClickHouse(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.directory = tempfile.TemporaryDirectory(prefix="tracehouse-chdb-")
+        cls.session = session.Session(cls.directory.name)
+        cls.version = cls.session.query("SELECT version()", "CSV").bytes().decode().strip()
+        cls.session.query("CREATE DATABASE IF NOT EXISTS tracehouse")
+        cls.session.query("USE tracehouse")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.session.close()
+        cls.directory.cleanup()
+
+    def test_1_every_migration_applies_twice(self):
+        self.assertTrue(MIGRATIONS, "no migrations found")
+        for _ in range(2):  # idempotent: a second start is a no-op
+            for path in MIGRATIONS:
+                with self.subTest(migration=path.name):
+                    self.session.query(path.read_text())
+        for statement in SAMPLE_ROWS:
+            self.session.query(statement)
+        copied = self.session.query("SELECT count() FROM trace_spans", "CSV").bytes().decode().strip()
+        self.assertEqual(copied, "1", "the materialized view copies spans into trace_spans")
+
+    def test_2_every_query_template_runs(self):
+        self.assertTrue(TEMPLATES, "no query templates found")
+        for path in TEMPLATES:
+            with self.subTest(template=path.name):
+                template = path.read_text()
+                sql = bind(template, params_of(template))
+                self.session.query(sql, "JSONEachRow")
+
+
+if __name__ == "__main__":
+    print(f"checking {len(MIGRATIONS)} migrations and {len(TEMPLATES)} query templates on chDB", flush=True)
+    result = unittest.main(exit=False, verbosity=1).result
+    failed = len(result.failures) + len(result.errors)
+    passed = result.testsRun - failed
+    print(f"dialect: {passed} passed, {failed} failed")
+    sys.exit(1 if failed or not result.testsRun else 0)
