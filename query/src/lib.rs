@@ -11,14 +11,14 @@ pub mod map;
 pub mod search;
 pub mod services;
 pub mod sql;
-pub mod time_range;
+pub mod time_window;
 pub mod traces;
 
 pub use chains::broken::BrokenChainRules;
 pub use chains::ChainLimits;
 pub use error::QueryError;
 pub use health::Readiness;
-pub use time_range::TimeRange;
+pub use time_window::TimeWindow;
 pub use traces::{SpanView, TraceView};
 
 use clickhouse::Client;

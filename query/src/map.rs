@@ -3,7 +3,7 @@
 
 use crate::error::QueryError;
 use crate::sql;
-use crate::time_range::TimeRange;
+use crate::time_window::TimeWindow;
 use crate::QueryService;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -90,7 +90,7 @@ impl QueryService {
     pub async fn service_map(
         &self,
         project: &ProjectId,
-        window: TimeRange,
+        window: TimeWindow,
     ) -> Result<ServiceMapView, QueryError> {
         let (from, to) = (window.start_seconds(), window.end_seconds());
         let calls: Vec<CallRow> = self

@@ -3,7 +3,7 @@
 
 use crate::error::QueryError;
 use crate::sql;
-use crate::time_range::TimeRange;
+use crate::time_window::TimeWindow;
 use crate::QueryService;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -17,7 +17,7 @@ pub const DEFAULT_SEARCH_LIMIT: u64 = 20;
 /// What to search for. Empty strings and `None` mean "any".
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TraceSearch {
-    pub window: Option<TimeRange>,
+    pub window: Option<TimeWindow>,
     pub service: String,
     /// `faas.name` resource attribute, else the service name.
     pub function: String,
@@ -143,7 +143,7 @@ impl QueryService {
         &self,
         project: &ProjectId,
         search: &TraceSearch,
-        default_window: TimeRange,
+        default_window: TimeWindow,
     ) -> Result<TraceSearchView, QueryError> {
         let window = search.window.unwrap_or(default_window);
         let limit = search.limit.clamp(1, MAX_SEARCH_LIMIT);

@@ -2,7 +2,7 @@
 
 use crate::error::QueryError;
 use crate::sql;
-use crate::time_range::TimeRange;
+use crate::time_window::TimeWindow;
 use crate::QueryService;
 use serde::{Deserialize, Serialize};
 use tracehouse_model::ProjectId;
@@ -25,7 +25,7 @@ impl QueryService {
     pub async fn services(
         &self,
         project: &ProjectId,
-        window: TimeRange,
+        window: TimeWindow,
     ) -> Result<Vec<String>, QueryError> {
         let rows: Vec<ServiceRow> = self
             .client()
@@ -43,7 +43,7 @@ impl QueryService {
         &self,
         project: &ProjectId,
         service: &str,
-        window: TimeRange,
+        window: TimeWindow,
     ) -> Result<Vec<OperationView>, QueryError> {
         Ok(self
             .client()

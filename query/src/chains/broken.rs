@@ -3,7 +3,7 @@
 
 use crate::error::QueryError;
 use crate::sql;
-use crate::time_range::TimeRange;
+use crate::time_window::TimeWindow;
 use crate::QueryService;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -79,7 +79,7 @@ impl QueryService {
     pub async fn broken_chains(
         &self,
         project: &ProjectId,
-        window: TimeRange,
+        window: TimeWindow,
         now_unix_nano: u64,
         limit: u64,
     ) -> Result<BrokenChainsView, QueryError> {

@@ -22,6 +22,8 @@ pub struct ChainSpan {
     /// All zeros for a root span.
     pub parent_span_id: SpanKey,
     pub service: String,
+    /// `faas.name` (resource, else span), else the service: the function of invocation records.
+    pub function: String,
     pub name: String,
     /// OTLP `SpanKind` number (4 producer, 5 consumer).
     pub kind: u8,

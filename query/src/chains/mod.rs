@@ -114,6 +114,7 @@ struct ChainSpanRow {
     attribute_values: Vec<String>,
     link_trace_ids: Vec<[u8; 16]>,
     link_span_ids: Vec<[u8; 8]>,
+    function_name: String,
 }
 
 #[derive(Debug, Clone, clickhouse::Row, Deserialize)]
@@ -138,6 +139,7 @@ impl From<ChainSpanRow> for ChainSpan {
             span_id: row.span_id,
             parent_span_id: row.parent_span_id,
             service: row.service,
+            function: row.function_name,
             name: row.name,
             kind: row.kind,
             is_error: row.status_code == STATUS_ERROR,

@@ -3,7 +3,7 @@
 
 use crate::error::ApiError;
 use serde::Deserialize;
-use tracehouse_query::TimeRange;
+use tracehouse_query::TimeWindow;
 
 /// Window when none is given.
 pub const DEFAULT_WINDOW_NANOS: u64 = 3_600 * 1_000_000_000;
@@ -17,7 +17,7 @@ pub struct WindowParams {
 
 impl WindowParams {
     /// The window, relative to the current time.
-    pub fn resolve(&self) -> Result<TimeRange, ApiError> {
+    pub fn resolve(&self) -> Result<TimeWindow, ApiError> {
         resolve_window(self.from.as_deref(), self.to.as_deref(), now_unix_nano())
     }
 }
@@ -37,7 +37,7 @@ pub fn resolve_window(
     from: Option<&str>,
     to: Option<&str>,
     now: u64,
-) -> Result<TimeRange, ApiError> {
+) -> Result<TimeWindow, ApiError> {
     let end = match to.filter(|text| !text.trim().is_empty()) {
         Some(text) => parse_instant(text, now).map_err(|message| bad("to", text, &message))?,
         None => now,
@@ -49,7 +49,7 @@ pub fn resolve_window(
     if start > end {
         return Err(ApiError::bad_request("from: must not be after to"));
     }
-    Ok(TimeRange {
+    Ok(TimeWindow {
         start_unix_nano: start,
         end_unix_nano: end,
     })

@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use model::{jaeger_trace, Dependency, Envelope, EnvelopeError, JaegerTrace, Operation};
 use std::collections::HashMap;
 use tracehouse_model::{ProjectId, TraceId};
-use tracehouse_query::{QueryError, TimeRange};
+use tracehouse_query::{QueryError, TimeWindow};
 
 /// Routes of the Jaeger query API, to nest under `/jaeger/api`.
 pub fn router() -> Router<AppState> {
@@ -82,9 +82,9 @@ impl IntoResponse for JaegerError {
 type JaegerResult<T> = Result<Json<Envelope<T>>, JaegerError>;
 
 /// Jaeger lists services and operations without a window: use the retention-sized last week.
-fn listing_window() -> TimeRange {
+fn listing_window() -> TimeWindow {
     let now = now_unix_nano();
-    TimeRange {
+    TimeWindow {
         start_unix_nano: now.saturating_sub(7 * 86_400 * 1_000_000_000),
         end_unix_nano: now,
     }

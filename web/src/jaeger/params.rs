@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use tracehouse_query::search::{TraceSearch, DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT};
-use tracehouse_query::TimeRange;
+use tracehouse_query::TimeWindow;
 
 const HOUR_NANOS: u64 = 3_600 * 1_000_000_000;
 
@@ -85,7 +85,7 @@ pub fn trace_search(raw: &[(String, String)], now: u64) -> Result<TraceSearch, S
     if start > end {
         return Err("start: must not be after end".to_owned());
     }
-    search.window = Some(TimeRange {
+    search.window = Some(TimeWindow {
         start_unix_nano: start,
         end_unix_nano: end,
     });
@@ -96,7 +96,7 @@ pub fn trace_search(raw: &[(String, String)], now: u64) -> Result<TraceSearch, S
 pub fn dependencies_window(
     params: &HashMap<String, String>,
     now: u64,
-) -> Result<TimeRange, String> {
+) -> Result<TimeWindow, String> {
     let millis = |name: &str| -> Result<Option<u64>, String> {
         params
             .get(name)
@@ -111,7 +111,7 @@ pub fn dependencies_window(
     };
     let end = millis("endTs")?.unwrap_or(now);
     let lookback = millis("lookback")?.unwrap_or(HOUR_NANOS);
-    Ok(TimeRange {
+    Ok(TimeWindow {
         start_unix_nano: end.saturating_sub(lookback),
         end_unix_nano: end,
     })
@@ -156,7 +156,7 @@ mod tests {
         );
         assert_eq!(
             search.window,
-            Some(TimeRange {
+            Some(TimeWindow {
                 start_unix_nano: 1_000_000,
                 end_unix_nano: 2_000_000
             })

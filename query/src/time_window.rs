@@ -2,12 +2,12 @@
 
 /// `[start, end]` in Unix nanoseconds, both inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeRange {
+pub struct TimeWindow {
     pub start_unix_nano: u64,
     pub end_unix_nano: u64,
 }
 
-impl TimeRange {
+impl TimeWindow {
     /// Whole seconds of the start, for `DateTime` partition columns.
     pub fn start_seconds(&self) -> u32 {
         u32::try_from(self.start_unix_nano / 1_000_000_000).unwrap_or(u32::MAX)
