@@ -18,7 +18,7 @@ SELECT
     if(failed_deliveries > 0, argMaxIf(service, start_time_unix_nano, role = 2 AND status_code = 2), argMinIf(service, start_time_unix_nano, role = 1)) AS broken_service,
     if(failed_deliveries > 0, argMaxIf(name, start_time_unix_nano, role = 2 AND status_code = 2), argMinIf(name, start_time_unix_nano, role = 1)) AS broken_name
 FROM messaging_spans
-WHERE project = ? AND timestamp >= toDateTime(?)
+WHERE project = ? AND timestamp >= toDateTime(?) AND message_id != ''
 GROUP BY message_id
 HAVING published_unix_nano >= ? AND published_unix_nano <= ?
     AND ((produced > 0 AND consumed = 0 AND linked_producers = 0 AND published_unix_nano <= ?)

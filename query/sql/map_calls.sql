@@ -1,4 +1,4 @@
--- Service map, calls: a span whose parent is in another service is a call between the two services (per window).
+-- Service map, calls: a span whose parent is in another service is a call between the two services (per window); a consumer span under a producer is a message, not a call.
 -- params: 'default', 1700000000, 1800000000, 'default', 1700000000, 1800000000
 SELECT
     caller_service AS source,
@@ -17,6 +17,7 @@ ALL INNER JOIN (
     FROM spans
     WHERE project = ? AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
         AND parent_span_id != toFixedString(unhex('0000000000000000'), 8)
+        AND kind != 'consumer'
 ) AS callee
 USING (trace_id, span_id)
 WHERE caller_service != callee_service

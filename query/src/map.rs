@@ -85,6 +85,34 @@ fn edge(
     }
 }
 
+/// Adds consumers known by links to the `consumes` edge of the same
+/// destination and service, or as a new edge. The p95 of a merged edge is
+/// the larger of the two, an upper bound.
+fn add_consumes(edges: &mut Vec<MapEdgeView>, row: CallRow) {
+    let added = edge(
+        row.source,
+        row.target,
+        "consumes".to_owned(),
+        row.request_count,
+        row.error_count,
+        row.p95_duration_ns,
+    );
+    match edges.iter_mut().find(|existing| {
+        existing.kind == "consumes"
+            && existing.source == added.source
+            && existing.target == added.target
+    }) {
+        Some(existing) => {
+            existing.request_count += added.request_count;
+            existing.error_count += added.error_count;
+            existing.error_rate =
+                existing.error_count as f64 / existing.request_count.max(1) as f64;
+            existing.p95_ms = existing.p95_ms.max(added.p95_ms);
+        }
+        None => edges.push(added),
+    }
+}
+
 impl QueryService {
     /// The service and event map of `window`.
     pub async fn service_map(
@@ -113,6 +141,17 @@ impl QueryService {
             .fetch_all()
             .await?;
         // Services without traffic to others are nodes too.
+        let link_consumers: Vec<CallRow> = self
+            .client()
+            .query(sql::MAP_LINK_CONSUMERS)
+            .bind(project.as_str())
+            .bind(from)
+            .bind(to)
+            .bind(project.as_str())
+            .bind(from)
+            .bind(to)
+            .fetch_all()
+            .await?;
         let mut nodes: BTreeMap<String, &'static str> = self
             .services(project, window)
             .await?
@@ -148,6 +187,11 @@ impl QueryService {
                 row.error_count,
                 row.p95_duration_ns,
             ));
+        }
+        for row in link_consumers {
+            nodes.insert(row.target.clone(), "service");
+            nodes.entry(row.source.clone()).or_insert("destination");
+            add_consumes(&mut edges, row);
         }
         Ok(ServiceMapView {
             nodes: nodes

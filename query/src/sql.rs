@@ -26,6 +26,8 @@ pub const SERVICE_OPERATIONS: &str = include_str!("../sql/service_operations.sql
 pub const MAP_CALLS: &str = include_str!("../sql/map_calls.sql");
 /// Service map: publishes to and consumes from destinations.
 pub const MAP_MESSAGING: &str = include_str!("../sql/map_messaging.sql");
+/// Service map: consumers that only link to the messages they consume.
+pub const MAP_LINK_CONSUMERS: &str = include_str!("../sql/map_link_consumers.sql");
 
 /// Every template with its file name, for dialect checks.
 pub const ALL: &[(&str, &str)] = &[
@@ -41,6 +43,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("service_operations.sql", SERVICE_OPERATIONS),
     ("map_calls.sql", MAP_CALLS),
     ("map_messaging.sql", MAP_MESSAGING),
+    ("map_link_consumers.sql", MAP_LINK_CONSUMERS),
 ];
 
 #[cfg(test)]

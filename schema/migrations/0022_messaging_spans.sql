@@ -1,6 +1,7 @@
--- Producer and consumer spans that carry a message id, keyed by message id
--- and destination: the hand-off index for chains whose spans lack links,
--- and the source of broken-chain detection. role: 1 producer, 2 consumer.
+-- Producer and consumer spans that carry a message id or a destination,
+-- keyed by message id and destination: the hand-off index for chains whose
+-- spans lack links, the source of broken-chain detection (message id set)
+-- and of the messaging edges of the service map. role: 1 producer, 2 consumer.
 CREATE TABLE IF NOT EXISTS messaging_spans (
     project String,
     timestamp DateTime,

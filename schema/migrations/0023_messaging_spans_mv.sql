@@ -26,4 +26,4 @@ SELECT
     end_time_unix_nano,
     toUInt8(status_code) AS status_code
 FROM spans
-WHERE message_id != '' AND role != 0
+WHERE (message_id != '' OR destination != '') AND role != 0

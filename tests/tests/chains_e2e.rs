@@ -401,6 +401,34 @@ async fn continued_traces_batch_consumers_and_message_ids_join_the_chain() -> an
         .collect();
         assert_eq!(path_summary(&chain), expected, "from {start}");
     }
+    // The event map: publishes and consumes through the destination, whether
+    // the consumer carries the message id or only links to the message.
+    let (status, map) = app.get_json("/api/v1/map").await?;
+    assert_eq!(status, 200, "{map}");
+    assert_eq!(
+        map["nodes"],
+        json!([
+            {"id": "analytics", "kind": "service"},
+            {"id": "audit", "kind": "service"},
+            {"id": "email", "kind": "service"},
+            {"id": "order-events", "kind": "destination"},
+            {"id": "orders-api", "kind": "service"},
+        ])
+    );
+    assert_eq!(
+        sorted_edges(&map["edges"]),
+        sorted_edges(&json!([
+            {"source": "orders-api", "target": "order-events", "kind": "publishes",
+             "request_count": 2, "error_count": 0, "error_rate": 0.0, "p95_ms": 2.0},
+            {"source": "order-events", "target": "email", "kind": "consumes",
+             "request_count": 1, "error_count": 0, "error_rate": 0.0, "p95_ms": 50.0},
+            {"source": "order-events", "target": "audit", "kind": "consumes",
+             "request_count": 1, "error_count": 0, "error_rate": 0.0, "p95_ms": 20.0},
+            {"source": "order-events", "target": "analytics", "kind": "consumes",
+             "request_count": 2, "error_count": 0, "error_rate": 0.0, "p95_ms": 60.0},
+        ]))
+    );
+
     // Linked to, but never stored: unknown.
     let (status, body) = app
         .get_json(&format!("/api/v1/chains/{UNSTORED_TRACE}"))

@@ -1,0 +1,24 @@
+-- Service map, consumers known only by a link: spans without a message id that link to a producer span consume from its destination (per window, one count per linked message).
+-- params: 'default', 1700000000, 1800000000, 'default', 1700000000, 1800000000
+SELECT
+    destination AS source,
+    linking_service AS target,
+    count() AS request_count,
+    countIf(linking_status_code = 2) AS error_count,
+    quantile(0.95)(linking_duration_ns) AS p95_duration_ns
+FROM (
+    SELECT linked_trace_id AS trace_id, linked_span_id AS span_id,
+        linking_service, linking_status_code, linking_duration_ns
+    FROM span_links_by_linked_trace
+    WHERE project = ? AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
+        AND linking_message_id = ''
+) AS consumer
+ALL INNER JOIN (
+    SELECT trace_id, span_id, destination
+    FROM messaging_spans
+    WHERE project = ? AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
+        AND role = 1 AND destination != ''
+) AS producer
+USING (trace_id, span_id)
+GROUP BY source, target
+ORDER BY source, target
