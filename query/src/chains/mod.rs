@@ -180,9 +180,10 @@ impl QueryService {
     }
 
     /// Breadth-first over traces: each round reads the frontier's spans
-    /// from `trace_spans`, then finds the next frontier from the links in
-    /// those spans, the link index (spans linking to the frontier) and the
-    /// message index (other spans of the frontier's message ids).
+    /// from `trace_spans` and, at the same time, the link index (spans
+    /// linking to the frontier); then the message index (other spans of the
+    /// frontier's message ids). The links in the frontier's spans, the
+    /// linking traces and the message traces are the next frontier.
     async fn walk_chain(&self, project: &ProjectId, start: TraceKey) -> Result<Walk, QueryError> {
         let limits = self.chain_limits();
         let mut visited: HashSet<TraceKey> = HashSet::from([start]);
@@ -191,9 +192,13 @@ impl QueryService {
         let mut truncated = false;
         while !frontier.is_empty() {
             let remaining_spans = limits.max_spans.saturating_sub(spans.len());
-            let batch = self
-                .chain_trace_spans(project, &frontier, remaining_spans)
-                .await?;
+            // The frontier's spans and the spans linking to it do not depend
+            // on each other: ask for both at once.
+            let (batch, linking) = futures::future::try_join(
+                self.chain_trace_spans(project, &frontier, remaining_spans),
+                self.traces_linking_to(project, &frontier, limits.max_traces),
+            )
+            .await?;
             if spans.is_empty() && batch.is_empty() {
                 // The trace asked for is unknown, even if other spans link to it.
                 break;
@@ -211,10 +216,7 @@ impl QueryService {
                     message_ids.insert(span.message_id.clone());
                 }
             }
-            next.extend(
-                self.traces_linking_to(project, &frontier, limits.max_traces)
-                    .await?,
-            );
+            next.extend(linking);
             if !message_ids.is_empty() {
                 next.extend(
                     self.traces_with_messages(project, &message_ids, limits.max_traces)
