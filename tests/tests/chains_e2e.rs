@@ -243,6 +243,26 @@ async fn linked_traces_form_one_chain_with_the_upstream_root_cause() -> anyhow::
     let total: f64 = expected_path.iter().map(|step| step.2).sum();
     assert_eq!(total, 600.0, "the path accounts for the whole chain");
 
+    // The dashboard page of the chain: root cause, path with the queue waits and the cold start.
+    let (status, page) = app
+        .get_text(&format!("/chains/{}", flow.payment_trace))
+        .await?;
+    assert_eq!(status, 200, "{page}");
+    for expected in [
+        "SELECT users: database connection timed out",
+        "queue wait orders",
+        "queue wait payments",
+        "cold start",
+        &format!("/traces/{}", flow.api_trace),
+        &format!("/traces/{}", flow.validate_trace),
+    ] {
+        assert!(page.contains(expected), "chain page lacks {expected:?}");
+    }
+    let (status, _) = app
+        .get_text("/chains/00000000000000000000000000000001")
+        .await?;
+    assert_eq!(status, 404);
+
     let (status, body) = app
         .get_json("/api/v1/chains/00000000000000000000000000000001")
         .await?;

@@ -1,5 +1,6 @@
 //! Server-rendered pages.
 
+pub mod chain;
 pub mod trace;
 pub mod waterfall;
 

@@ -28,7 +28,7 @@ struct MessagePage {
     message: String,
 }
 
-fn message(status: StatusCode, title: &str, message: String) -> Response {
+pub(super) fn message(status: StatusCode, title: &str, message: String) -> Response {
     let mut response = render(&MessagePage {
         title: title.to_owned(),
         message,

@@ -1,0 +1,51 @@
+//! `/chains/{trace_id}`: the causal chain of a trace: its traces in causal
+//! order, the root cause, the critical path and the hand-offs.
+
+use super::render;
+use super::trace::message;
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use tracehouse_model::{ProjectId, TraceId};
+use tracehouse_query::chains::ChainView;
+use tracehouse_query::QueryError;
+
+#[derive(Template)]
+#[template(path = "chain.html")]
+struct ChainPage {
+    trace_id: String,
+    chain: ChainView,
+    /// Largest `self_ms` on the critical path, for bar widths.
+    longest_step_ms: f64,
+}
+
+/// The chain page; a readable 400/404 page for bad or unknown ids.
+pub async fn chain_page(State(state): State<AppState>, Path(trace_id): Path<String>) -> Response {
+    let parsed: TraceId = match trace_id.parse() {
+        Ok(trace_id) => trace_id,
+        Err(error) => return message(StatusCode::BAD_REQUEST, "Bad trace id", error.to_string()),
+    };
+    let chain = match state.query.chain(&ProjectId::default(), parsed).await {
+        Ok(chain) => chain,
+        Err(QueryError::NotFound(what)) => {
+            return message(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                format!("{what} not found"),
+            )
+        }
+        Err(error) => return crate::ApiError::from(error).into_response(),
+    };
+    let longest_step_ms = chain
+        .critical_path
+        .iter()
+        .map(|step| step.self_ms)
+        .fold(0.0, f64::max);
+    render(&ChainPage {
+        trace_id: parsed.to_hex(),
+        chain,
+        longest_step_ms,
+    })
+}
