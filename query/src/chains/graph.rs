@@ -573,6 +573,21 @@ mod tests {
         assert_eq!(graph.root_cause().map(|s| s.span_id), Some(id8(13)));
     }
 
+    /// Links both ways (a reply linking back) make a cycle: the order falls
+    /// back to start time and every answer still terminates.
+    #[test]
+    fn cycles_terminate_and_fall_back_to_start_time() {
+        let mut first = failed(span(1, 10, 0, 0, 10));
+        first.links = vec![(id16(2), id8(20))];
+        let mut second = failed(span(2, 20, 0, 20, 30));
+        second.links = vec![(id16(1), id8(10))];
+        let graph = ChainGraph::new(vec![second, first]);
+        assert_eq!(graph.causal_trace_order(), vec![id16(1), id16(2)]);
+        assert_eq!(graph.root_cause().map(|s| s.trace_id), Some(id16(1)));
+        let path_length = graph.critical_path().len();
+        assert!(path_length >= 2, "{path_length}");
+    }
+
     #[test]
     fn no_errors_no_root_cause() {
         let graph = ChainGraph::new(vec![span(1, 10, 0, 0, 10)]);
