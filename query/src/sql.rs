@@ -4,8 +4,29 @@
 /// Spans of one trace, by project and trace id (hex).
 pub const TRACE_SPANS_BY_TRACE_ID: &str = include_str!("../sql/trace_spans_by_trace_id.sql");
 
+/// Per-function invocation statistics over a window.
+pub const FUNCTION_STATS: &str = include_str!("../sql/function_stats.sql");
+/// One function's statistics per time bucket.
+pub const FUNCTION_TIMESERIES: &str = include_str!("../sql/function_timeseries.sql");
+/// Billing units per function, bucket and pricing traits.
+pub const FUNCTION_COST_GROUPS: &str = include_str!("../sql/function_cost_groups.sql");
+/// One function's cold-start invocations.
+pub const COLDSTART_INVOCATIONS: &str = include_str!("../sql/coldstart_invocations.sql");
+/// One function's duration histogram, cold vs warm.
+pub const DURATION_HISTOGRAM: &str = include_str!("../sql/duration_histogram.sql");
+/// FaaS metric points in a window.
+pub const FAAS_METRIC_POINTS: &str = include_str!("../sql/faas_metric_points.sql");
+
 /// Every template with its file name, for dialect checks.
-pub const ALL: &[(&str, &str)] = &[("trace_spans_by_trace_id.sql", TRACE_SPANS_BY_TRACE_ID)];
+pub const ALL: &[(&str, &str)] = &[
+    ("trace_spans_by_trace_id.sql", TRACE_SPANS_BY_TRACE_ID),
+    ("function_stats.sql", FUNCTION_STATS),
+    ("function_timeseries.sql", FUNCTION_TIMESERIES),
+    ("function_cost_groups.sql", FUNCTION_COST_GROUPS),
+    ("coldstart_invocations.sql", COLDSTART_INVOCATIONS),
+    ("duration_histogram.sql", DURATION_HISTOGRAM),
+    ("faas_metric_points.sql", FAAS_METRIC_POINTS),
+];
 
 #[cfg(test)]
 mod tests {

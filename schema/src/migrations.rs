@@ -38,6 +38,12 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_spans"),
     migration!(2, "0002_trace_spans"),
     migration!(3, "0003_trace_spans_mv"),
+    migration!(4, "0004_invocations"),
+    migration!(5, "0005_instance_first_starts"),
+    migration!(6, "0006_instance_first_starts_mv"),
+    migration!(7, "0007_platform_reports"),
+    migration!(8, "0008_logs"),
+    migration!(9, "0009_metric_points"),
 ];
 
 /// The bootstrap statement followed by every migration, for dialect checks.

@@ -5,8 +5,25 @@
 pub const SPANS: &str = "spans";
 /// The same spans ordered by trace id, filled by a materialized view.
 pub const TRACE_SPANS: &str = "trace_spans";
+/// One row per function invocation, derived from entry spans at ingest.
+pub const INVOCATIONS: &str = "invocations";
+/// Each function instance's first invocation, as aggregate states.
+pub const INSTANCE_FIRST_STARTS: &str = "instance_first_starts";
+/// AWS Lambda REPORT lines, keyed by request id.
+pub const PLATFORM_REPORTS: &str = "platform_reports";
+/// OTLP log records.
+pub const LOGS: &str = "logs";
+/// OTLP metric data points of every type.
+pub const METRIC_POINTS: &str = "metric_points";
 /// Applied migrations.
 pub const SCHEMA_MIGRATIONS: &str = "schema_migrations";
 
 /// Tables partitioned by day, whose old partitions retention drops.
-pub const DAY_PARTITIONED: &[&str] = &[SPANS, TRACE_SPANS];
+pub const DAY_PARTITIONED: &[&str] = &[
+    SPANS,
+    TRACE_SPANS,
+    INVOCATIONS,
+    PLATFORM_REPORTS,
+    LOGS,
+    METRIC_POINTS,
+];
