@@ -4,7 +4,7 @@
 
 use crate::error::QueryError;
 use crate::faas_metrics::{self, MetricsOnlyFunction};
-use crate::pricing::{BillingUnits, GroupTraits, Pricing, SECONDS_PER_MONTH};
+use crate::pricing::{BillingUnits, GroupTraits, Pricing, Provider, SECONDS_PER_MONTH};
 use crate::sql;
 use crate::QueryService;
 use serde::{Deserialize, Serialize};
@@ -89,6 +89,57 @@ pub struct FunctionSummary {
 #[derive(Debug, Clone, Serialize)]
 pub struct FunctionList {
     pub functions: Vec<FunctionSummary>,
+    pub totals: FunctionTotals,
+}
+
+/// Sums over every function of the list.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FunctionTotals {
+    pub invocations: u64,
+    /// Null when any function's cost is unknown.
+    pub cost_usd: Option<f64>,
+    pub projected_monthly_cost_usd: Option<f64>,
+    /// With `pricing.free_tier` on: each provider's projected total minus
+    /// its monthly free allowance, never below zero. Null when off.
+    pub projected_monthly_cost_after_free_tier_usd: Option<f64>,
+}
+
+impl FunctionTotals {
+    /// The totals of `functions` under `pricing`.
+    pub fn of(functions: &[FunctionSummary], pricing: &Pricing) -> Self {
+        let all_known = functions.iter().all(|function| function.cost_usd.is_some());
+        let cost_usd: f64 = functions
+            .iter()
+            .filter_map(|function| function.cost_usd)
+            .sum();
+        let projected: f64 = functions
+            .iter()
+            .filter_map(|function| function.projected_monthly_cost_usd)
+            .sum();
+        let after_free_tier = pricing.free_tier.then(|| {
+            let mut by_provider: BTreeMap<&str, f64> = BTreeMap::new();
+            for function in functions {
+                let provider = function.provider.as_deref().unwrap_or("");
+                *by_provider.entry(provider).or_default() +=
+                    function.projected_monthly_cost_usd.unwrap_or(0.0);
+            }
+            by_provider
+                .into_iter()
+                .map(|(provider, total)| match Provider::parse(provider) {
+                    Some(known) => {
+                        (total - pricing.monthly_free_tier_usd(known, "x86_64")).max(0.0)
+                    }
+                    None => total,
+                })
+                .sum()
+        });
+        Self {
+            invocations: functions.iter().map(|function| function.invocations).sum(),
+            cost_usd: all_known.then_some(cost_usd),
+            projected_monthly_cost_usd: all_known.then_some(projected),
+            projected_monthly_cost_after_free_tier_usd: after_free_tier.filter(|_| all_known),
+        }
+    }
 }
 
 #[derive(Debug, Clone, clickhouse::Row, Deserialize)]
@@ -283,7 +334,8 @@ impl QueryService {
                 .map(|function| faas_metrics::summary(function, self.pricing(), range)),
         );
         functions.sort_by(|a, b| a.function.cmp(&b.function));
-        Ok(FunctionList { functions })
+        let totals = FunctionTotals::of(&functions, self.pricing());
+        Ok(FunctionList { functions, totals })
     }
 
     async fn metrics_only_functions(

@@ -8,7 +8,9 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use tracehouse_model::ProjectId;
-use tracehouse_query::functions::{ColdStarts, FunctionSummary, FunctionTimeseries};
+use tracehouse_query::functions::{
+    ColdStarts, FunctionSummary, FunctionTimeseries, FunctionTotals,
+};
 
 /// Parameters of every function endpoint.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -41,6 +43,7 @@ pub struct Windowed<T: Serialize> {
 #[derive(Debug, Serialize)]
 pub struct FunctionsBody {
     pub functions: Vec<FunctionSummary>,
+    pub totals: FunctionTotals,
 }
 
 /// Every function with invocations in the window.
@@ -55,6 +58,7 @@ pub async fn list_functions(
         to: range.to_unix_ms,
         body: FunctionsBody {
             functions: list.functions,
+            totals: list.totals,
         },
     }))
 }
