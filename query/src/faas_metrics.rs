@@ -316,6 +316,36 @@ pub fn aggregate(
         .collect()
 }
 
+/// Init duration percentiles per function from `faas.init_duration`
+/// histograms, for every function that sent them.
+pub fn init_durations(points: &[FaasPointRow], range: &TimeRange) -> BTreeMap<String, InitSummary> {
+    let init_points: Vec<FaasPointRow> = points
+        .iter()
+        .filter(|point| point.metric_name == "faas.init_duration")
+        .cloned()
+        .collect();
+    let mut histograms: BTreeMap<String, Histogram> = BTreeMap::new();
+    for (point, increment) in increments(init_points, range) {
+        let unit_to_ms = if point.metric_unit == "s" {
+            1000.0
+        } else {
+            1.0
+        };
+        histograms
+            .entry(point.function.clone())
+            .or_default()
+            .add(&increment, unit_to_ms);
+    }
+    histograms
+        .into_iter()
+        .filter_map(|(function, histogram)| {
+            let p50 = histogram.quantile(0.5)?;
+            let p95 = histogram.quantile(0.95).unwrap_or(p50);
+            Some((function, InitSummary { p50, p95 }))
+        })
+        .collect()
+}
+
 /// The API summary of a metrics-only function.
 pub fn summary(
     function: MetricsOnlyFunction,

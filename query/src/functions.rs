@@ -3,7 +3,7 @@
 //! starts. See `docs/serverless.md` for how each number is derived.
 
 use crate::error::QueryError;
-use crate::faas_metrics::{self, MetricsOnlyFunction};
+use crate::faas_metrics;
 use crate::pricing::{BillingUnits, GroupTraits, Pricing, Provider, SECONDS_PER_MONTH};
 use crate::sql;
 use crate::QueryService;
@@ -314,6 +314,9 @@ impl QueryService {
                 .or_default()
                 .add(self.pricing(), group);
         }
+        let points = self.faas_points(project, range).await?;
+        // Init durations from REPORT lines first, else from faas.init_duration.
+        let metric_init_durations = faas_metrics::init_durations(&points, range);
         let mut functions: Vec<FunctionSummary> = stats
             .iter()
             .map(|row| {
@@ -321,13 +324,15 @@ impl QueryService {
                     .get(row.function.as_str())
                     .cloned()
                     .unwrap_or_default();
-                self.summary_from_spans(row, &cost, range)
+                let mut summary = self.summary_from_spans(row, &cost, range);
+                if summary.init_duration_ms.is_none() {
+                    summary.init_duration_ms = metric_init_durations.get(&row.function).cloned();
+                }
+                summary
             })
             .collect();
         let with_spans: BTreeSet<String> = stats.into_iter().map(|row| row.function).collect();
-        let metrics_only = self
-            .metrics_only_functions(project, range, &with_spans)
-            .await?;
+        let metrics_only = faas_metrics::aggregate(points, range, None, &with_spans);
         functions.extend(
             metrics_only
                 .into_iter()
@@ -338,13 +343,13 @@ impl QueryService {
         Ok(FunctionList { functions, totals })
     }
 
-    async fn metrics_only_functions(
+    /// The FaaS metric points of the window, oldest first.
+    async fn faas_points(
         &self,
         project: &ProjectId,
         range: &TimeRange,
-        with_spans: &BTreeSet<String>,
-    ) -> Result<Vec<MetricsOnlyFunction>, QueryError> {
-        let points: Vec<faas_metrics::FaasPointRow> = self
+    ) -> Result<Vec<faas_metrics::FaasPointRow>, QueryError> {
+        Ok(self
             .client()
             .query(sql::FAAS_METRIC_POINTS)
             .bind(project.as_str())
@@ -353,8 +358,7 @@ impl QueryService {
             .bind(range.start_nanos())
             .bind(range.end_nanos())
             .fetch_all()
-            .await?;
-        Ok(faas_metrics::aggregate(points, range, None, with_spans))
+            .await?)
     }
 
     fn summary_from_spans(
@@ -569,17 +573,9 @@ impl QueryService {
         step_seconds: u32,
         starts: &[u32],
     ) -> Result<FunctionTimeseries, QueryError> {
-        let points: Vec<faas_metrics::FaasPointRow> = self
-            .client()
-            .query(sql::FAAS_METRIC_POINTS)
-            .bind(project.as_str())
-            .bind(range.start_seconds())
-            .bind(range.end_seconds())
-            .bind(range.start_nanos())
-            .bind(range.end_nanos())
-            .fetch_all()
-            .await?;
-        let points: Vec<_> = points
+        let points: Vec<_> = self
+            .faas_points(project, range)
+            .await?
             .into_iter()
             .filter(|point| point.function == function)
             .collect();

@@ -573,8 +573,39 @@ fn metrics_request(base: u64) -> ExportMetricsServiceRequest {
         }],
         ..Default::default()
     };
+    // Spans but no REPORT lines: its init durations come from this histogram.
+    let thumbnail = metrics_proto::ResourceMetrics {
+        resource: Some(Resource {
+            attributes: vec![string("service.name", "thumbnail")],
+            ..Default::default()
+        }),
+        scope_metrics: vec![metrics_proto::ScopeMetrics {
+            metrics: vec![metrics_proto::Metric {
+                name: "faas.init_duration".to_owned(),
+                unit: "ms".to_owned(),
+                data: Some(metrics_proto::metric::Data::Histogram(
+                    metrics_proto::Histogram {
+                        data_points: vec![metrics_proto::HistogramDataPoint {
+                            time_unix_nano: base + 60 * SECOND,
+                            start_time_unix_nano: base,
+                            count: 1,
+                            sum: Some(310.0),
+                            bucket_counts: vec![0, 0, 1, 0],
+                            explicit_bounds: vec![100.0, 200.0, 400.0],
+                            ..Default::default()
+                        }],
+                        aggregation_temporality: metrics_proto::AggregationTemporality::Delta
+                            as i32,
+                    },
+                )),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
     ExportMetricsServiceRequest {
-        resource_metrics: vec![legacy, resize],
+        resource_metrics: vec![legacy, resize, thumbnail],
     }
 }
 
@@ -637,7 +668,7 @@ async fn functions_cold_starts_and_costs_match_what_was_sent() -> anyhow::Result
     wait_for_rows(
         &app,
         "SELECT count() AS count FROM metric_points WHERE metric_name LIKE 'faas.%'",
-        6,
+        7,
     )
     .await?;
 
@@ -853,7 +884,20 @@ async fn functions_cold_starts_and_costs_match_what_was_sent() -> anyhow::Result
         1e-6,
         "resize init p95",
     );
-    assert!(listed["thumbnail"]["init_duration_ms"].is_null());
+    // The one init of thumbnail lies in (200, 400]: interpolated inside that bucket.
+    close(
+        &listed["thumbnail"]["init_duration_ms"]["p50"],
+        300.0,
+        1e-9,
+        "thumbnail init p50",
+    );
+    close(
+        &listed["thumbnail"]["init_duration_ms"]["p95"],
+        390.0,
+        1e-9,
+        "thumbnail init p95",
+    );
+    assert!(listed["orders-api"]["init_duration_ms"].is_null());
 
     // The metrics-only function, from its delta points, without per-invocation rounding.
     let legacy = &listed["legacy-cron"];
@@ -870,6 +914,34 @@ async fn functions_cold_starts_and_costs_match_what_was_sent() -> anyhow::Result
         1e-9,
         "legacy cost",
     );
+
+    // The metrics-only function's time series: everything in the minute of its points.
+    let (status, legacy_series) = app
+        .get_json(&format!(
+            "/api/v1/functions/legacy-cron/timeseries?{window}&step=1m"
+        ))
+        .await?;
+    assert_eq!(status, 200, "{legacy_series}");
+    assert_eq!(legacy_series["source"], "metrics");
+    let legacy_buckets = legacy_series["buckets"].as_array().expect("buckets");
+    assert_eq!(legacy_buckets.len(), 10);
+    for (index, bucket) in legacy_buckets.iter().enumerate() {
+        let (invocations, errors, cold_starts) = if index == 1 { (10, 2, 1) } else { (0, 0, 0) };
+        assert_eq!(bucket["invocations"], invocations, "legacy bucket {index}");
+        assert_eq!(bucket["errors"], errors);
+        assert_eq!(bucket["cold_starts"], cold_starts);
+        let expected_cost = if index == 1 {
+            legacy["cost_usd"].as_f64().unwrap_or(-1.0)
+        } else {
+            0.0
+        };
+        close(
+            &bucket["cost_usd"],
+            expected_cost,
+            1e-12,
+            "legacy bucket cost",
+        );
+    }
 
     // The time series of resize: per minute, empty minutes as zeros, and
     // bucket costs that add up to the function's cost.
