@@ -86,6 +86,7 @@ impl Running {
 /// the schema is migrated.
 pub async fn serve(config: Config) -> anyhow::Result<Running> {
     config.validate()?;
+    let pricing = crate::serverless::pricing(&config)?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
 
@@ -182,8 +183,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
     let http_listener = bind(config.http_addr, "HTTP").await?;
     let http = http_listener.local_addr()?;
     let state = tracehouse_web::AppState {
-        query: tracehouse_query::QueryService::new(client.clone())
-            .with_pricing(crate::serverless::pricing(&config)?),
+        query: tracehouse_query::QueryService::new(client.clone()).with_pricing(pricing),
         registry: Arc::new(registry),
         endpoints: tracehouse_web::Endpoints {
             otlp_grpc: otlp_grpc

@@ -432,8 +432,8 @@ pub fn timeseries(
                     invocations: 0,
                     errors: 0,
                     cold_starts: 0,
-                    p50_ms: None,
-                    p95_ms: None,
+                    p50_ms: Some(0.0),
+                    p95_ms: Some(0.0),
                     cost_usd: Some(0.0),
                 };
             };
@@ -446,8 +446,8 @@ pub fn timeseries(
                 invocations: function.invocation_count(),
                 errors: function.errors.round().max(0.0) as u64,
                 cold_starts: function.cold_starts.round().max(0.0) as u64,
-                p50_ms: function.durations.quantile(0.5),
-                p95_ms: function.durations.quantile(0.95),
+                p50_ms: function.durations.quantile(0.5).or(Some(0.0)),
+                p95_ms: function.durations.quantile(0.95).or(Some(0.0)),
                 cost_usd: cost.ok().map(|(usd, _)| usd),
             }
         })

@@ -549,8 +549,8 @@ impl QueryService {
                         invocations: 0,
                         errors: 0,
                         cold_starts: 0,
-                        p50_ms: None,
-                        p95_ms: None,
+                        p50_ms: Some(0.0),
+                        p95_ms: Some(0.0),
                         cost_usd,
                     },
                 }

@@ -978,6 +978,10 @@ async fn functions_cold_starts_and_costs_match_what_was_sent() -> anyhow::Result
             &format!("bucket {index} cost"),
         );
         bucket_cost_sum += bucket["cost_usd"].as_f64().unwrap_or(0.0);
+        if inside.is_empty() {
+            assert_eq!(bucket["p50_ms"], 0.0, "empty bucket {index}");
+            assert_eq!(bucket["p95_ms"], 0.0, "empty bucket {index}");
+        }
         if inside.len() == 1 {
             close(
                 &bucket["p50_ms"],
