@@ -33,6 +33,8 @@ FROM (
             WHERE project = ? AND (? = '' OR function = ?)
               AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
               AND start_time_unix_nano >= ? AND start_time_unix_nano < ?
+            -- A span exported twice (a client retry) is one invocation.
+            LIMIT 1 BY trace_id, span_id
         ) AS i
         ANY LEFT JOIN (
             SELECT project, function, instance, argMinMerge(first_span_id) AS first_span_id

@@ -488,6 +488,13 @@ async fn cold_starts_hold_across_collectors_and_restarts() -> anyhow::Result<()>
     )
     .await?;
     wait_for_count(&app, "SELECT count() AS count FROM invocations", 3).await?;
+    // A client retry stores the span again; it is still one invocation.
+    post(
+        app.otlp_http_url(),
+        invocation_request("w-1", 3, base + 120 * SECOND, 30_000_000),
+    )
+    .await?;
+    wait_for_count(&app, "SELECT count() AS count FROM invocations", 4).await?;
 
     let (status, body) = app.get_json("/api/v1/functions").await?;
     assert_eq!(status, 200, "{body}");
