@@ -1,5 +1,5 @@
 -- The cold-start invocations of one function in a window, newest first.
--- params: 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', '', '', 'default', 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 1000
+-- params: 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', '', '', 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 1000
 SELECT
     hex(trace_id) AS trace_id,
     hex(span_id) AS span_id,
@@ -44,6 +44,13 @@ FROM (
             SELECT project, function, instance, argMinMerge(first_span_id) AS first_span_id
             FROM instance_first_starts
             WHERE project = ? AND (? = '' OR function = ?)
+              -- Only the instances of the window: the table keeps every instance ever seen.
+              AND instance IN (
+                  SELECT instance FROM invocations
+                  WHERE project = ? AND (? = '' OR function = ?)
+                    AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
+                    AND start_time_unix_nano >= ? AND start_time_unix_nano < ?
+              )
             GROUP BY project, function, instance
         ) AS f USING (project, function, instance)
     ) AS c

@@ -1,5 +1,5 @@
 -- Cold and warm invocation counts of one function per power-of-two duration bucket (upper bound in ms).
--- params: 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', '', '', 'default', 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000
+-- params: 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', '', '', 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000
 SELECT
     toFloat64(pow(2, ceil(log2(greatest(duration_ns / 1000000, 1))))) AS le_ms,
     toUInt64(sum(cold)) AS cold_count,
@@ -40,6 +40,13 @@ FROM (
             SELECT project, function, instance, argMinMerge(first_span_id) AS first_span_id
             FROM instance_first_starts
             WHERE project = ? AND (? = '' OR function = ?)
+              -- Only the instances of the window: the table keeps every instance ever seen.
+              AND instance IN (
+                  SELECT instance FROM invocations
+                  WHERE project = ? AND (? = '' OR function = ?)
+                    AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
+                    AND start_time_unix_nano >= ? AND start_time_unix_nano < ?
+              )
             GROUP BY project, function, instance
         ) AS f USING (project, function, instance)
     ) AS c

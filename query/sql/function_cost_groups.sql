@@ -1,5 +1,5 @@
 -- Billing units per function, time bucket (step in seconds), pricing traits and cold/warm, rounded per invocation.
--- params: 60, 60, 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', '', '', 'default', 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000
+-- params: 60, 60, 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', '', '', 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000
 -- Rounding: AWS 1 ms steps (or the billed duration of a Lambda REPORT
 -- line), Azure at least 100 ms, Google Cloud 100 ms steps.
 SELECT
@@ -50,6 +50,13 @@ FROM (
             SELECT project, function, instance, argMinMerge(first_span_id) AS first_span_id
             FROM instance_first_starts
             WHERE project = ? AND (? = '' OR function = ?)
+              -- Only the instances of the window: the table keeps every instance ever seen.
+              AND instance IN (
+                  SELECT instance FROM invocations
+                  WHERE project = ? AND (? = '' OR function = ?)
+                    AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
+                    AND start_time_unix_nano >= ? AND start_time_unix_nano < ?
+              )
             GROUP BY project, function, instance
         ) AS f USING (project, function, instance)
     ) AS c

@@ -1,5 +1,5 @@
 -- One function per time bucket (step in seconds): counts and latency percentiles.
--- params: 60, 60, 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', '', '', 'default', 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000
+-- params: 60, 60, 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', '', '', 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000
 SELECT
     toUInt32(intDiv(toUInt32(timestamp), ?) * ?) AS bucket,
     count() AS invocations,
@@ -42,6 +42,13 @@ FROM (
             SELECT project, function, instance, argMinMerge(first_span_id) AS first_span_id
             FROM instance_first_starts
             WHERE project = ? AND (? = '' OR function = ?)
+              -- Only the instances of the window: the table keeps every instance ever seen.
+              AND instance IN (
+                  SELECT instance FROM invocations
+                  WHERE project = ? AND (? = '' OR function = ?)
+                    AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
+                    AND start_time_unix_nano >= ? AND start_time_unix_nano < ?
+              )
             GROUP BY project, function, instance
         ) AS f USING (project, function, instance)
     ) AS c

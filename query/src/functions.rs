@@ -254,8 +254,12 @@ fn bind_window(
             .bind(range.start_nanos())
             .bind(range.end_nanos())
     };
+    // The invocations of the window, the first starts of their instances
+    // (restricted to the instances of the window), then the REPORT lines
+    // of the window's request ids.
     let query = bind_invocations(query);
     let query = query.bind(project.as_str()).bind(function).bind(function);
+    let query = bind_invocations(query);
     bind_invocations(query.bind(project.as_str()))
 }
 

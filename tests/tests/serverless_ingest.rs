@@ -496,8 +496,11 @@ async fn cold_starts_hold_across_collectors_and_restarts() -> anyhow::Result<()>
     .await?;
     wait_for_count(&app, "SELECT count() AS count FROM invocations", 4).await?;
 
-    let (status, body) = app.get_json("/api/v1/functions").await?;
-    assert_eq!(status, 200, "{body}");
+    let body = app
+        .wait_for_json("/api/v1/functions", |body| {
+            body["functions"][0]["cold_starts"].as_u64().unwrap_or(0) >= 1
+        })
+        .await?;
     let worker = &body["functions"][0];
     assert_eq!(worker["function"], "worker");
     assert_eq!(worker["invocations"], 3);
