@@ -1059,6 +1059,26 @@ async fn functions_cold_starts_and_costs_match_what_was_sent() -> anyhow::Result
         );
     }
 
+    // The functions page shows the same list.
+    let (status, page) = app.get_text(&format!("/functions?{window}")).await?;
+    assert_eq!(status, 200);
+    for name in &expected_names {
+        assert!(
+            page.contains(&format!("<code>{name}</code>")),
+            "page lacks {name}"
+        );
+    }
+    assert!(
+        page.contains("(metrics)"),
+        "metrics-only function not marked"
+    );
+    assert!(page.contains(&format!(
+        "${:.6}",
+        resize["cost_usd"].as_f64().unwrap_or(0.0)
+    )));
+    let (status, _) = app.get_text("/functions?from=soon").await?;
+    assert_eq!(status, 400);
+
     app.stop().await
 }
 

@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
     let pages_and_api = Router::new()
         .route("/", get(dashboard::home))
         .route("/traces/{trace_id}", get(dashboard::trace::trace_page))
+        .route("/functions", get(dashboard::functions::functions_page))
         .nest("/api/v1", api::router())
         .with_state(state.clone());
     health_router(state).merge(pages_and_api)

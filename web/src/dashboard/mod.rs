@@ -1,5 +1,6 @@
 //! Server-rendered pages.
 
+pub mod functions;
 pub mod trace;
 pub mod waterfall;
 
