@@ -127,6 +127,7 @@ pub struct MetricsOnlyFunction {
     invocations: f64,
     errors: f64,
     cold_starts: f64,
+    timeouts: f64,
     durations: Histogram,
     init_durations: Histogram,
 }
@@ -147,6 +148,7 @@ impl MetricsOnlyFunction {
             "faas.invocations" => self.invocations += increment.value,
             "faas.errors" => self.errors += increment.value,
             "faas.coldstarts" => self.cold_starts += increment.value,
+            "faas.timeouts" => self.timeouts += increment.value,
             "faas.invoke_duration" => self.durations.add(increment, unit_to_ms),
             "faas.init_duration" => self.init_durations.add(increment, unit_to_ms),
             _ => {}
@@ -378,6 +380,7 @@ pub fn summary(
         error_rate: rate(errors),
         cold_starts,
         cold_start_rate: rate(cold_starts),
+        timeouts: Some(function.timeouts.round().max(0.0) as u64),
         duration_ms: (durations.count > 0).then(|| DurationSummary {
             avg: durations.sum_ms / durations.count as f64,
             p50: durations.quantile(0.5).unwrap_or(0.0),

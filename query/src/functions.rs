@@ -70,6 +70,8 @@ pub struct FunctionSummary {
     pub error_rate: f64,
     pub cold_starts: u64,
     pub cold_start_rate: f64,
+    /// From `faas.timeouts`, for functions known from metrics; null from spans.
+    pub timeouts: Option<u64>,
     pub duration_ms: Option<DurationSummary>,
     pub warm_p50_ms: Option<f64>,
     pub cold_p50_ms: Option<f64>,
@@ -402,6 +404,7 @@ impl QueryService {
             error_rate: rate(row.errors, row.invocations),
             cold_starts: row.cold_starts,
             cold_start_rate: rate(row.cold_starts, row.invocations),
+            timeouts: None,
             duration_ms: Some(DurationSummary {
                 avg: row.avg_ms,
                 p50: quantile(&row.duration_quantiles_ms, 0).unwrap_or(0.0),
@@ -718,6 +721,59 @@ impl QueryService {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn priced(function: &str, provider: &str, cost: Option<f64>) -> FunctionSummary {
+        FunctionSummary {
+            function: function.to_owned(),
+            service: function.to_owned(),
+            provider: Some(provider.to_owned()),
+            region: None,
+            memory_mb: None,
+            arch: None,
+            source: "spans",
+            invocations: 10,
+            errors: 0,
+            error_rate: 0.0,
+            cold_starts: 0,
+            cold_start_rate: 0.0,
+            timeouts: None,
+            duration_ms: None,
+            warm_p50_ms: None,
+            cold_p50_ms: None,
+            cold_start_penalty_ms: None,
+            cold_start_penalty_usd: None,
+            init_duration_ms: None,
+            gb_seconds: None,
+            cost_usd: cost,
+            cost_unknown_reason: None,
+            cost_per_million_invocations_usd: None,
+            projected_monthly_cost_usd: cost.map(|usd| usd * 100.0),
+        }
+    }
+
+    #[test]
+    fn totals_subtract_the_free_tier_per_provider() {
+        let mut pricing = Pricing::shipped().expect("pricing");
+        let functions = vec![
+            priced("a", "aws", Some(0.5)),
+            priced("b", "aws", Some(0.5)),
+            priced("c", "gcp", Some(0.001)),
+        ];
+        let totals = FunctionTotals::of(&functions, &pricing);
+        assert_eq!(totals.invocations, 30);
+        assert_eq!(totals.cost_usd, Some(1.001));
+        assert_eq!(totals.projected_monthly_cost_after_free_tier_usd, None);
+        pricing.free_tier = true;
+        let totals = FunctionTotals::of(&functions, &pricing);
+        // AWS: 100 USD projected minus 0.20 + 400000 GB-s at the x86 rate; GCP below its allowance.
+        let aws_free = 0.20 + 400_000.0 * 0.0000166667;
+        let after = totals
+            .projected_monthly_cost_after_free_tier_usd
+            .expect("on");
+        assert!((after - (100.0 - aws_free)).abs() < 1e-9, "{after}");
+        let unknown = vec![priced("a", "aws", None)];
+        assert_eq!(FunctionTotals::of(&unknown, &pricing).cost_usd, None);
+    }
 
     #[test]
     fn buckets_cover_the_range_aligned_to_the_step() {

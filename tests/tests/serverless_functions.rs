@@ -526,6 +526,7 @@ fn metrics_request(base: u64) -> ExportMetricsServiceRequest {
                 delta_sum("faas.invocations", base + 60 * SECOND, 10),
                 delta_sum("faas.errors", base + 60 * SECOND, 2),
                 delta_sum("faas.coldstarts", base + 60 * SECOND, 1),
+                delta_sum("faas.timeouts", base + 60 * SECOND, 1),
                 metrics_proto::Metric {
                     name: "faas.invoke_duration".to_owned(),
                     unit: "ms".to_owned(),
@@ -668,7 +669,7 @@ async fn functions_cold_starts_and_costs_match_what_was_sent() -> anyhow::Result
     wait_for_rows(
         &app,
         "SELECT count() AS count FROM metric_points WHERE metric_name LIKE 'faas.%'",
-        7,
+        8,
     )
     .await?;
 
@@ -921,6 +922,8 @@ async fn functions_cold_starts_and_costs_match_what_was_sent() -> anyhow::Result
     assert_eq!(legacy["invocations"], 10);
     assert_eq!(legacy["errors"], 2);
     assert_eq!(legacy["cold_starts"], 1);
+    assert_eq!(legacy["timeouts"], 1);
+    assert!(resize["timeouts"].is_null());
     close(&legacy["duration_ms"]["avg"], 100.0, 1e-9, "legacy avg");
     // Half the invocations are in (50, 100], half in (100, 200]: the median is 100.
     close(&legacy["duration_ms"]["p50"], 100.0, 1e-9, "legacy p50");
