@@ -1,5 +1,5 @@
 -- Per function over a window: counts, latency percentiles, cold starts, init durations.
--- params: 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', '', '', 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000
+-- params: 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', '', '', 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000
 SELECT
     function,
     argMax(service, start_time_unix_nano) AS service,
@@ -50,16 +50,33 @@ FROM (
             LIMIT 1 BY trace_id, span_id
         ) AS i
         ANY LEFT JOIN (
-            SELECT project, function, instance, argMinMerge(first_span_id) AS first_span_id
-            FROM instance_first_starts
-            WHERE project = ? AND (? = '' OR function = ?)
-              -- Only the instances of the window: the table keeps every instance ever seen.
-              AND instance IN (
-                  SELECT instance FROM invocations
-                  WHERE project = ? AND (? = '' OR function = ?)
-                    AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
-                    AND start_time_unix_nano >= ? AND start_time_unix_nano < ?
-              )
+            -- Each instance's first invocation: the stored first starts, and
+            -- the window's own invocations, which cover the instant between an
+            -- insert's invocations part and its materialized view's part.
+            SELECT project, function, instance,
+                   argMin(candidate_span_id, candidate_start) AS first_span_id
+            FROM (
+                SELECT project, function, instance,
+                       minMerge(first_start_unix_nano) AS candidate_start,
+                       argMinMerge(first_span_id) AS candidate_span_id
+                FROM instance_first_starts
+                WHERE project = ? AND (? = '' OR function = ?)
+                  -- Only the instances of the window: the table keeps every instance ever seen.
+                  AND instance IN (
+                      SELECT instance FROM invocations
+                      WHERE project = ? AND (? = '' OR function = ?)
+                        AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
+                        AND start_time_unix_nano >= ? AND start_time_unix_nano < ?
+                  )
+                GROUP BY project, function, instance
+                UNION ALL
+                SELECT project, function, instance,
+                       start_time_unix_nano AS candidate_start, span_id AS candidate_span_id
+                FROM invocations
+                WHERE project = ? AND (? = '' OR function = ?) AND instance != ''
+                  AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
+                  AND start_time_unix_nano >= ? AND start_time_unix_nano < ?
+            ) AS candidates
             GROUP BY project, function, instance
         ) AS f USING (project, function, instance)
     ) AS c

@@ -256,11 +256,13 @@ fn bind_window(
             .bind(range.start_nanos())
             .bind(range.end_nanos())
     };
-    // The invocations of the window, the first starts of their instances
-    // (restricted to the instances of the window), then the REPORT lines
-    // of the window's request ids.
+    // The invocations of the window; the stored first starts of their
+    // instances (restricted to the instances of the window) and the
+    // window's invocations as first-start candidates; then the REPORT
+    // lines of the window's request ids.
     let query = bind_invocations(query);
     let query = query.bind(project.as_str()).bind(function).bind(function);
+    let query = bind_invocations(query);
     let query = bind_invocations(query);
     bind_invocations(query.bind(project.as_str()))
 }

@@ -181,9 +181,8 @@ impl TestApp {
         }
     }
 
-    /// Polls `GET path` until `ready` holds for its JSON body (status 200).
-    /// Cold starts derived from stored first starts become visible with the
-    /// materialized view's part, an instant after the invocations' part.
+    /// Polls `GET path` until `ready` holds for its JSON body (status 200),
+    /// for answers that depend on several writers (spans, metrics, logs).
     pub async fn wait_for_json(
         &self,
         path: &str,
