@@ -39,9 +39,9 @@ FROM (
             LIMIT 1 BY trace_id, span_id
         ) AS i
         ANY LEFT JOIN (
-            -- Each instance's first invocation: the stored first starts, and
-            -- the window's own invocations, which cover the instant between an
-            -- insert's invocations part and its materialized view's part.
+            -- The first invocation of each instance: the stored first starts, and
+            -- the own invocations of the window, which cover the instant between an
+            -- the invocations part of an insert and the part of its materialized view.
             SELECT project, function, instance,
                    argMin(candidate_span_id, candidate_start) AS first_span_id
             FROM (
