@@ -1122,5 +1122,7 @@ async fn unknown_functions_and_bad_parameters_are_json_errors() -> anyhow::Resul
         .get_json("/api/v1/functions?from=2026-01-01T00:00:00Z&to=now-1m")
         .await?;
     assert_eq!(status, 200);
+    let (status, body) = app.get_json("/api/v1/functions?project=other").await?;
+    assert_eq!((status, &body["functions"]), (200, &json!([])));
     app.stop().await
 }

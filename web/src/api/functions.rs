@@ -19,9 +19,20 @@ pub struct FunctionParams {
     pub to: Option<String>,
     pub step: Option<String>,
     pub function: Option<String>,
+    /// Defaults to `default`. There is no authentication yet, so every
+    /// caller may read every project.
+    pub project: Option<String>,
 }
 
 impl FunctionParams {
+    fn project(&self) -> Result<ProjectId, ApiError> {
+        match &self.project {
+            None => Ok(ProjectId::default()),
+            Some(name) => ProjectId::new(name)
+                .map_err(|error| ApiError::bad_request(format!("project: {error}"))),
+        }
+    }
+
     fn window(&self) -> WindowParams {
         WindowParams {
             from: self.from.clone(),
@@ -52,7 +63,7 @@ pub async fn list_functions(
     Query(params): Query<FunctionParams>,
 ) -> Result<Json<Windowed<FunctionsBody>>, ApiError> {
     let range = params.window().resolve_now()?;
-    let list = state.query.functions(&ProjectId::default(), &range).await?;
+    let list = state.query.functions(&params.project()?, &range).await?;
     Ok(Json(Windowed {
         from: range.from_unix_ms,
         to: range.to_unix_ms,
@@ -73,7 +84,7 @@ pub async fn function_timeseries(
     let step = parse_step(params.step.as_deref(), &range)?;
     let series = state
         .query
-        .function_timeseries(&ProjectId::default(), &function, &range, step)
+        .function_timeseries(&params.project()?, &function, &range, step)
         .await?;
     Ok(Json(Windowed {
         from: range.from_unix_ms,
@@ -95,7 +106,7 @@ pub async fn cold_starts(
         .ok_or_else(|| ApiError::bad_request("function: required"))?;
     let cold_starts = state
         .query
-        .cold_starts(&ProjectId::default(), function, &range)
+        .cold_starts(&params.project()?, function, &range)
         .await?;
     Ok(Json(Windowed {
         from: range.from_unix_ms,
