@@ -65,7 +65,7 @@ impl Running {
             }
         }
         // The servers held the only senders: the writers now drain and end.
-        let all_written = futures_join_all(std::mem::take(&mut self.writers));
+        let all_written = wait_for_writers(std::mem::take(&mut self.writers));
         if tokio::time::timeout(WRITER_DRAIN_TIMEOUT, all_written)
             .await
             .is_err()
@@ -308,7 +308,7 @@ async fn run_retention(
 }
 
 /// Waits for every writer in turn (each drains independently).
-async fn futures_join_all(writers: Vec<tracehouse_collector::WriterHandle>) {
+async fn wait_for_writers(writers: Vec<tracehouse_collector::WriterHandle>) {
     for writer in writers {
         writer.finished().await;
     }
