@@ -10,9 +10,10 @@
 //! whole only when the series started inside the window.
 
 use crate::functions::{
-    DurationSummary, FunctionSummary, InitSummary, TimeRange, TimeseriesBucket,
+    window_seconds, DurationSummary, FunctionSummary, InitSummary, TimeseriesBucket,
 };
 use crate::pricing::{BillingUnits, GroupTraits, Pricing, SECONDS_PER_MONTH};
+use crate::time_window::TimeWindow;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use tracehouse_model::invocation::{memory_mb_from_number, normalize_arch};
@@ -215,7 +216,7 @@ impl MetricsOnlyFunction {
 }
 
 /// Increments of every point, each with its series' metric name and unit.
-fn increments(points: Vec<FaasPointRow>, range: &TimeRange) -> Vec<(FaasPointRow, Increment)> {
+fn increments(points: Vec<FaasPointRow>, range: &TimeWindow) -> Vec<(FaasPointRow, Increment)> {
     let mut series: BTreeMap<(String, u64), Vec<FaasPointRow>> = BTreeMap::new();
     for point in points {
         series
@@ -223,7 +224,7 @@ fn increments(points: Vec<FaasPointRow>, range: &TimeRange) -> Vec<(FaasPointRow
             .or_default()
             .push(point);
     }
-    let window_start = range.from_unix_ms.saturating_mul(1_000_000);
+    let window_start = range.start_unix_nano;
     let mut result = Vec::new();
     for (_, mut points) in series {
         points.sort_by_key(|point| point.time_unix_nano);
@@ -286,7 +287,7 @@ fn increments(points: Vec<FaasPointRow>, range: &TimeRange) -> Vec<(FaasPointRow
 /// only increments in bucket `only_bucket` (start, step) when given.
 pub fn aggregate(
     points: Vec<FaasPointRow>,
-    range: &TimeRange,
+    range: &TimeWindow,
     only_bucket: Option<(u64, u64)>,
     with_spans: &BTreeSet<String>,
 ) -> Vec<MetricsOnlyFunction> {
@@ -320,7 +321,10 @@ pub fn aggregate(
 
 /// Init duration percentiles per function from `faas.init_duration`
 /// histograms, for every function that sent them.
-pub fn init_durations(points: &[FaasPointRow], range: &TimeRange) -> BTreeMap<String, InitSummary> {
+pub fn init_durations(
+    points: &[FaasPointRow],
+    range: &TimeWindow,
+) -> BTreeMap<String, InitSummary> {
     let init_points: Vec<FaasPointRow> = points
         .iter()
         .filter(|point| point.metric_name == "faas.init_duration")
@@ -352,7 +356,7 @@ pub fn init_durations(points: &[FaasPointRow], range: &TimeRange) -> BTreeMap<St
 pub fn summary(
     function: MetricsOnlyFunction,
     pricing: &Pricing,
-    range: &TimeRange,
+    range: &TimeWindow,
 ) -> FunctionSummary {
     let invocations = function.invocation_count();
     let errors = function.errors.round().max(0.0) as u64;
@@ -405,7 +409,8 @@ pub fn summary(
         cost_per_million_invocations_usd: cost_usd
             .filter(|_| invocations > 0)
             .map(|usd| usd / invocations as f64 * 1e6),
-        projected_monthly_cost_usd: cost_usd.map(|usd| usd / range.seconds() * SECONDS_PER_MONTH),
+        projected_monthly_cost_usd: cost_usd
+            .map(|usd| usd / window_seconds(range) * SECONDS_PER_MONTH),
     }
 }
 
@@ -413,7 +418,7 @@ pub fn summary(
 pub fn timeseries(
     points: Vec<FaasPointRow>,
     pricing: &Pricing,
-    range: &TimeRange,
+    range: &TimeWindow,
     step_seconds: u32,
     starts: &[u32],
 ) -> (Vec<TimeseriesBucket>, Option<String>) {
@@ -501,9 +506,9 @@ mod tests {
 
     #[test]
     fn cumulative_series_count_differences_and_resets() {
-        let range = TimeRange {
-            from_unix_ms: 100_000,
-            to_unix_ms: 200_000,
+        let range = TimeWindow {
+            start_unix_nano: 100 * SECOND,
+            end_unix_nano: 200 * SECOND,
         };
         // Started before the window: the first point is the baseline.
         let points = vec![

@@ -6,35 +6,19 @@ use crate::error::QueryError;
 use crate::faas_metrics;
 use crate::pricing::{BillingUnits, GroupTraits, Pricing, Provider, SECONDS_PER_MONTH};
 use crate::sql;
+use crate::time_window::TimeWindow;
 use crate::QueryService;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use tracehouse_model::ProjectId;
 
-/// A half-open time range `[from, to)` in Unix milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeRange {
-    pub from_unix_ms: u64,
-    pub to_unix_ms: u64,
-}
-
-impl TimeRange {
-    fn start_seconds(&self) -> u32 {
-        u32::try_from(self.from_unix_ms / 1000).unwrap_or(u32::MAX)
-    }
-    fn end_seconds(&self) -> u32 {
-        u32::try_from(self.to_unix_ms.div_ceil(1000)).unwrap_or(u32::MAX)
-    }
-    fn start_nanos(&self) -> u64 {
-        self.from_unix_ms.saturating_mul(1_000_000)
-    }
-    fn end_nanos(&self) -> u64 {
-        self.to_unix_ms.saturating_mul(1_000_000)
-    }
-    /// Length in seconds (at least one millisecond).
-    pub fn seconds(&self) -> f64 {
-        self.to_unix_ms.saturating_sub(self.from_unix_ms).max(1) as f64 / 1000.0
-    }
+/// Length of a window in seconds (at least one nanosecond), for rates.
+pub fn window_seconds(window: &TimeWindow) -> f64 {
+    window
+        .end_unix_nano
+        .saturating_sub(window.start_unix_nano)
+        .max(1) as f64
+        / 1e9
 }
 
 /// Latency summary in milliseconds.
@@ -244,7 +228,7 @@ fn bind_window(
     query: clickhouse::query::Query,
     project: &ProjectId,
     function: &str,
-    range: &TimeRange,
+    range: &TimeWindow,
 ) -> clickhouse::query::Query {
     let bind_invocations = |query: clickhouse::query::Query| {
         query
@@ -253,8 +237,8 @@ fn bind_window(
             .bind(function)
             .bind(range.start_seconds())
             .bind(range.end_seconds())
-            .bind(range.start_nanos())
-            .bind(range.end_nanos())
+            .bind(range.start_unix_nano)
+            .bind(range.end_unix_nano)
     };
     // The invocations of the window; the stored first starts of their
     // instances (restricted to the instances of the window) and the
@@ -288,7 +272,7 @@ impl QueryService {
         &self,
         project: &ProjectId,
         function: &str,
-        range: &TimeRange,
+        range: &TimeWindow,
         step_seconds: u32,
     ) -> Result<Vec<CostGroupRow>, QueryError> {
         let query = self
@@ -306,7 +290,7 @@ impl QueryService {
     pub async fn functions(
         &self,
         project: &ProjectId,
-        range: &TimeRange,
+        range: &TimeWindow,
     ) -> Result<FunctionList, QueryError> {
         let stats: Vec<FunctionStatsRow> =
             bind_window(self.client().query(sql::FUNCTION_STATS), project, "", range)
@@ -355,7 +339,7 @@ impl QueryService {
     async fn faas_points(
         &self,
         project: &ProjectId,
-        range: &TimeRange,
+        range: &TimeWindow,
     ) -> Result<Vec<faas_metrics::FaasPointRow>, QueryError> {
         Ok(self
             .client()
@@ -363,8 +347,8 @@ impl QueryService {
             .bind(project.as_str())
             .bind(range.start_seconds())
             .bind(range.end_seconds())
-            .bind(range.start_nanos())
-            .bind(range.end_nanos())
+            .bind(range.start_unix_nano)
+            .bind(range.end_unix_nano)
             .fetch_all()
             .await?)
     }
@@ -373,7 +357,7 @@ impl QueryService {
         &self,
         row: &FunctionStatsRow,
         cost: &CostTotals,
-        range: &TimeRange,
+        range: &TimeWindow,
     ) -> FunctionSummary {
         let warm_count = row.invocations.saturating_sub(row.cold_starts);
         let warm_p50_ms = (warm_count > 0)
@@ -429,7 +413,7 @@ impl QueryService {
                 .filter(|_| row.invocations > 0)
                 .map(|usd| usd / row.invocations as f64 * 1e6),
             projected_monthly_cost_usd: cost_usd
-                .map(|usd| usd / range.seconds() * SECONDS_PER_MONTH),
+                .map(|usd| usd / window_seconds(range) * SECONDS_PER_MONTH),
         }
     }
 }
@@ -467,13 +451,14 @@ struct TimeseriesRow {
     duration_quantiles_ms: Vec<f64>,
 }
 
-/// Bucket starts covering `range`, aligned to multiples of `step` since the epoch.
-pub fn bucket_starts(range: &TimeRange, step_seconds: u32) -> Vec<u32> {
+/// Bucket starts (seconds) covering `range`, aligned to multiples of
+/// `step` since the epoch.
+pub fn bucket_starts(range: &TimeWindow, step_seconds: u32) -> Vec<u32> {
     let step = u64::from(step_seconds.max(1));
-    let first = range.from_unix_ms / 1000 / step * step;
+    let first = range.start_unix_nano / 1_000_000_000 / step * step;
     let mut starts = Vec::new();
     let mut bucket = first;
-    while bucket * 1000 < range.to_unix_ms {
+    while bucket.saturating_mul(1_000_000_000) < range.end_unix_nano {
         starts.push(u32::try_from(bucket).unwrap_or(u32::MAX));
         bucket += step;
     }
@@ -486,7 +471,7 @@ impl QueryService {
         &self,
         project: &ProjectId,
         function: &str,
-        range: &TimeRange,
+        range: &TimeWindow,
     ) -> Result<bool, QueryError> {
         let list = self.functions(project, range).await?;
         Ok(list
@@ -501,7 +486,7 @@ impl QueryService {
         &self,
         project: &ProjectId,
         function: &str,
-        range: &TimeRange,
+        range: &TimeWindow,
         step_seconds: u32,
     ) -> Result<FunctionTimeseries, QueryError> {
         let starts = bucket_starts(range, step_seconds);
@@ -578,7 +563,7 @@ impl QueryService {
         &self,
         project: &ProjectId,
         function: &str,
-        range: &TimeRange,
+        range: &TimeWindow,
         step_seconds: u32,
         starts: &[u32],
     ) -> Result<FunctionTimeseries, QueryError> {
@@ -662,7 +647,7 @@ impl QueryService {
         &self,
         project: &ProjectId,
         function: &str,
-        range: &TimeRange,
+        range: &TimeWindow,
     ) -> Result<ColdStarts, QueryError> {
         let histogram: Vec<HistogramRow> = bind_window(
             self.client().query(sql::DURATION_HISTOGRAM),
@@ -779,9 +764,9 @@ mod tests {
 
     #[test]
     fn buckets_cover_the_range_aligned_to_the_step() {
-        let range = TimeRange {
-            from_unix_ms: 90_500,
-            to_unix_ms: 240_000,
+        let range = TimeWindow {
+            start_unix_nano: 90_500_000_000,
+            end_unix_nano: 240_000_000_000,
         };
         assert_eq!(bucket_starts(&range, 60), vec![60, 120, 180]);
         assert_eq!(range.start_seconds(), 90);

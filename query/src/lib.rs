@@ -10,12 +10,13 @@ pub mod functions;
 pub mod health;
 pub mod pricing;
 pub mod sql;
+pub mod time_window;
 pub mod traces;
 
 pub use error::QueryError;
-pub use functions::TimeRange;
 pub use health::Readiness;
 pub use pricing::Pricing;
+pub use time_window::TimeWindow;
 pub use traces::{SpanView, TraceView};
 
 use clickhouse::Client;

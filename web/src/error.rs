@@ -22,6 +22,11 @@ impl ApiError {
         }
     }
 
+    /// The message the client sees.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// 404 for `what`.
     pub fn not_found(what: impl Into<String>) -> Self {
         Self {

@@ -1,7 +1,8 @@
 //! `GET /api/v1/functions`, `GET /api/v1/functions/{function}/timeseries`
 //! and `GET /api/v1/coldstarts`.
 
-use super::window::{parse_step, WindowParams};
+use super::step::parse_step;
+use super::window::WindowParams;
 use crate::error::ApiError;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -41,6 +42,8 @@ impl FunctionParams {
     }
 }
 
+const NANOS_PER_MILLI: u64 = 1_000_000;
+
 /// A response with the resolved window (Unix ms).
 #[derive(Debug, Serialize)]
 pub struct Windowed<T: Serialize> {
@@ -62,11 +65,11 @@ pub async fn list_functions(
     State(state): State<AppState>,
     Query(params): Query<FunctionParams>,
 ) -> Result<Json<Windowed<FunctionsBody>>, ApiError> {
-    let range = params.window().resolve_now()?;
+    let range = params.window().resolve()?;
     let list = state.query.functions(&params.project()?, &range).await?;
     Ok(Json(Windowed {
-        from: range.from_unix_ms,
-        to: range.to_unix_ms,
+        from: range.start_unix_nano / NANOS_PER_MILLI,
+        to: range.end_unix_nano / NANOS_PER_MILLI,
         body: FunctionsBody {
             functions: list.functions,
             totals: list.totals,
@@ -80,15 +83,15 @@ pub async fn function_timeseries(
     Path(function): Path<String>,
     Query(params): Query<FunctionParams>,
 ) -> Result<Json<Windowed<FunctionTimeseries>>, ApiError> {
-    let range = params.window().resolve_now()?;
+    let range = params.window().resolve()?;
     let step = parse_step(params.step.as_deref(), &range)?;
     let series = state
         .query
         .function_timeseries(&params.project()?, &function, &range, step)
         .await?;
     Ok(Json(Windowed {
-        from: range.from_unix_ms,
-        to: range.to_unix_ms,
+        from: range.start_unix_nano / NANOS_PER_MILLI,
+        to: range.end_unix_nano / NANOS_PER_MILLI,
         body: series,
     }))
 }
@@ -98,7 +101,7 @@ pub async fn cold_starts(
     State(state): State<AppState>,
     Query(params): Query<FunctionParams>,
 ) -> Result<Json<Windowed<ColdStarts>>, ApiError> {
-    let range = params.window().resolve_now()?;
+    let range = params.window().resolve()?;
     let function = params
         .function
         .as_deref()
@@ -109,8 +112,8 @@ pub async fn cold_starts(
         .cold_starts(&params.project()?, function, &range)
         .await?;
     Ok(Json(Windowed {
-        from: range.from_unix_ms,
-        to: range.to_unix_ms,
+        from: range.start_unix_nano / NANOS_PER_MILLI,
+        to: range.end_unix_nano / NANOS_PER_MILLI,
         body: cold_starts,
     }))
 }

@@ -1,6 +1,7 @@
 //! The JSON query API under `/api/v1`.
 
 pub mod functions;
+pub mod step;
 pub mod traces;
 pub mod window;
 

@@ -87,7 +87,7 @@ pub async fn functions_page(
         window.from.as_deref().unwrap_or("now-1h"),
         window.to.as_deref().unwrap_or("now")
     );
-    let range = match window.resolve_now() {
+    let range = match window.resolve() {
         Ok(range) => range,
         Err(error) => return error.into_response(),
     };
