@@ -5,9 +5,11 @@
 
 use clap::Args;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use tracehouse_query::pricing::{FunctionOverride, PricingSettings};
 
 /// Default directory for everything the process keeps on disk.
 pub const DEFAULT_DATA_DIR: &str = "./tracehouse-data";
@@ -140,6 +142,11 @@ pub struct FileConfig {
     pub chain_max_spans: Option<usize>,
     pub lost_message_wait_secs: Option<u64>,
     pub max_failed_deliveries: Option<u32>,
+    /// `[pricing]`: catalog file, free tier, region multipliers (file only).
+    pub pricing: Option<PricingSettings>,
+    /// `[functions."name"]`: provider, memory_mb, arch, vcpu where telemetry
+    /// lacks them (file only).
+    pub functions: Option<BTreeMap<String, FunctionOverride>>,
 }
 
 impl FileConfig {
@@ -180,6 +187,8 @@ pub struct Config {
     pub chain_max_spans: usize,
     pub lost_message_wait: Duration,
     pub max_failed_deliveries: u32,
+    pub pricing: PricingSettings,
+    pub functions: BTreeMap<String, FunctionOverride>,
 }
 
 fn parse_default_addr(text: &str) -> SocketAddr {
@@ -274,6 +283,8 @@ impl Config {
                 .max_failed_deliveries
                 .or(file.max_failed_deliveries)
                 .unwrap_or(tracehouse_query::chains::broken::DEFAULT_MAX_FAILED_DELIVERIES),
+            pricing: file.pricing.unwrap_or_default(),
+            functions: file.functions.unwrap_or_default(),
         }
     }
 
@@ -318,6 +329,30 @@ impl Config {
                 "must be letters, digits and '_', not starting with a digit",
             );
         }
+        if let Some(multipliers) = &self.pricing.region_multipliers {
+            if multipliers
+                .values()
+                .any(|multiplier| !multiplier.is_finite() || *multiplier <= 0.0)
+            {
+                return invalid("pricing.region_multipliers", "must be positive numbers");
+            }
+        }
+        for (name, function) in &self.functions {
+            if let Some(provider) = &function.provider {
+                if tracehouse_query::pricing::Provider::parse(provider).is_none() {
+                    return Err(ConfigError::Invalid {
+                        key: "functions.provider",
+                        message: format!("{name}: {provider:?} is not aws, azure or gcp"),
+                    });
+                }
+            }
+            if function.memory_mb == Some(0) {
+                return Err(ConfigError::Invalid {
+                    key: "functions.memory_mb",
+                    message: format!("{name}: must be at least 1"),
+                });
+            }
+        }
         if let Some(url) = &self.clickhouse_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return invalid("clickhouse_url", "must start with http:// or https://");
@@ -335,6 +370,9 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Keys of the file that are tables without a flag.
+    const FILE_ONLY_TABLES: &[&str] = &["pricing", "functions"];
 
     #[test]
     fn flags_beat_file_beats_defaults() {
@@ -409,10 +447,59 @@ mod tests {
             chain_max_spans: Some(1),
             lost_message_wait_secs: Some(1),
             max_failed_deliveries: Some(1),
+            pricing: Some(PricingSettings {
+                catalog: Some(PathBuf::new()),
+                free_tier: Some(false),
+                region_multipliers: Some(BTreeMap::new()),
+            }),
+            functions: Some(BTreeMap::from([(
+                "name".to_owned(),
+                FunctionOverride {
+                    provider: Some(String::new()),
+                    memory_mb: Some(1),
+                    arch: Some(String::new()),
+                    vcpu: Some(1.0),
+                },
+            )])),
         })
         .expect("serializes");
-        assert_eq!(all_keys.len(), 19, "a key was added: give it a value above");
-        for key in all_keys.keys() {
+        assert_eq!(all_keys.len(), 21, "a key was added: give it a value above");
+        // Nested tables are file-only: each of their keys is documented as
+        // `table.key` and the example shows the table.
+        for table in FILE_ONLY_TABLES {
+            let Some(toml::Value::Table(nested)) = all_keys.get(*table) else {
+                panic!("{table} is not a table");
+            };
+            let keys: Vec<String> = match *table {
+                "functions" => nested
+                    .values()
+                    .filter_map(toml::Value::as_table)
+                    .flat_map(|function| function.keys().cloned())
+                    .collect(),
+                _ => nested.keys().cloned().collect(),
+            };
+            assert!(!keys.is_empty(), "{table} has no keys");
+            for key in keys {
+                let dotted = format!("`{table}.{key}`");
+                assert!(
+                    docs.contains(&dotted),
+                    "docs/configuration.md lacks {dotted}"
+                );
+                assert!(
+                    example_text.contains(&format!("{key} =")),
+                    "example config lacks {table}.{key}"
+                );
+            }
+            assert!(
+                example_text.contains(&format!("[{table}"))
+                    || example_text.contains(&format!("# [{table}")),
+                "example config lacks [{table}]"
+            );
+        }
+        for key in all_keys
+            .keys()
+            .filter(|key| !FILE_ONLY_TABLES.contains(&key.as_str()))
+        {
             assert!(
                 docs.contains(&format!("`{key}`")),
                 "docs/configuration.md lacks `{key}`"

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod serve;
+pub mod serverless;
 
 pub use config::{Config, Role, ServeArgs};
 pub use serve::{serve, BoundAddresses, Running};

@@ -15,7 +15,8 @@ use tokio::task::JoinSet;
 use tracehouse_collector::grpc::GrpcReceivers;
 use tracehouse_collector::http::HttpReceivers;
 use tracehouse_collector::{
-    BatchWriter, IngestLimits, IngestMetrics, TraceIngest, WriterConfig, WriterMetrics,
+    BatchWriter, IngestLimits, IngestMetrics, LogIngest, MetricIngest, TraceIngest, WriterConfig,
+    WriterMetrics,
 };
 use tracehouse_schema::{ClickHouseSettings, ManagedClickHouse, ManagedOptions};
 
@@ -45,7 +46,7 @@ pub struct Running {
     pub clickhouse: ClickHouseSettings,
     shutdown: watch::Sender<bool>,
     servers: JoinSet<anyhow::Result<()>>,
-    writer: Option<tracehouse_collector::WriterHandle>,
+    writers: Vec<tracehouse_collector::WriterHandle>,
     managed: Option<ManagedClickHouse>,
 }
 
@@ -63,14 +64,13 @@ impl Running {
                 first_error.get_or_insert(error);
             }
         }
-        // The servers held the only senders: the writer now drains and ends.
-        if let Some(writer) = self.writer.take() {
-            if tokio::time::timeout(WRITER_DRAIN_TIMEOUT, writer.finished())
-                .await
-                .is_err()
-            {
-                tracing::error!("accepted rows were not all written within the shutdown timeout");
-            }
+        // The servers held the only senders: the writers now drain and end.
+        let all_written = wait_for_writers(std::mem::take(&mut self.writers));
+        if tokio::time::timeout(WRITER_DRAIN_TIMEOUT, all_written)
+            .await
+            .is_err()
+        {
+            tracing::error!("accepted rows were not all written within the shutdown timeout");
         }
         if let Some(mut managed) = self.managed.take() {
             tokio::task::spawn_blocking(move || managed.shutdown())
@@ -86,6 +86,7 @@ impl Running {
 /// the schema is migrated.
 pub async fn serve(config: Config) -> anyhow::Result<Running> {
     config.validate()?;
+    let pricing = crate::serverless::pricing(&config)?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
 
@@ -99,7 +100,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
     let mut registry = Registry::default();
     let (shutdown, shutdown_receiver) = watch::channel(false);
     let mut servers = JoinSet::new();
-    let mut writer_handle = None;
+    let mut writer_handles = Vec::new();
     let mut otlp_grpc = None;
     let mut otlp_http = None;
 
@@ -115,21 +116,41 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
         let (span_writer, handle) = BatchWriter::spawn(
             client.clone(),
             tracehouse_schema::tables::SPANS,
-            writer_config,
-            writer_metrics,
+            writer_config.clone(),
+            writer_metrics.clone(),
         );
-        writer_handle = Some(handle);
+        writer_handles.push(handle);
+        let serverless = crate::serverless::spawn_writers(&client, &writer_config, &writer_metrics);
+        writer_handles.extend(serverless.handles);
         let limits = IngestLimits {
             max_request_bytes: config.max_request_bytes,
             max_span_age: Duration::from_secs(u64::from(config.retention_days) * 24 * 3600),
             ..IngestLimits::default()
         };
-        let traces = TraceIngest::new(span_writer, ingest_metrics, limits);
+        let traces = TraceIngest::new(
+            span_writer,
+            serverless.invocations,
+            ingest_metrics.clone(),
+            limits.clone(),
+        );
+        let metrics = MetricIngest::new(
+            serverless.metric_points,
+            ingest_metrics.clone(),
+            limits.clone(),
+        );
+        let logs = LogIngest::new(
+            serverless.logs,
+            serverless.platform_reports,
+            ingest_metrics,
+            limits,
+        );
 
         let grpc_listener = bind(config.otlp_grpc_addr, "OTLP/gRPC").await?;
         otlp_grpc = Some(grpc_listener.local_addr()?);
         let grpc_receivers = GrpcReceivers {
             traces: traces.clone(),
+            metrics: metrics.clone(),
+            logs: logs.clone(),
         };
         let stop = wait_for_shutdown(shutdown_receiver.clone());
         servers.spawn(async move {
@@ -140,7 +161,11 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
 
         let http_listener = bind(config.otlp_http_addr, "OTLP/HTTP").await?;
         otlp_http = Some(http_listener.local_addr()?);
-        let otlp_router = tracehouse_collector::http::router(HttpReceivers { traces });
+        let otlp_router = tracehouse_collector::http::router(HttpReceivers {
+            traces,
+            metrics,
+            logs,
+        });
         servers.spawn(serve_http(
             http_listener,
             otlp_router,
@@ -158,16 +183,18 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
     let http_listener = bind(config.http_addr, "HTTP").await?;
     let http = http_listener.local_addr()?;
     let state = tracehouse_web::AppState {
-        query: tracehouse_query::QueryService::new(client.clone()).with_chain_settings(
-            tracehouse_query::ChainLimits {
-                max_traces: config.chain_max_traces,
-                max_spans: config.chain_max_spans,
-            },
-            tracehouse_query::BrokenChainRules {
-                lost_message_wait: config.lost_message_wait,
-                max_failed_deliveries: config.max_failed_deliveries,
-            },
-        ),
+        query: tracehouse_query::QueryService::new(client.clone())
+            .with_pricing(pricing)
+            .with_chain_settings(
+                tracehouse_query::ChainLimits {
+                    max_traces: config.chain_max_traces,
+                    max_spans: config.chain_max_spans,
+                },
+                tracehouse_query::BrokenChainRules {
+                    lost_message_wait: config.lost_message_wait,
+                    max_failed_deliveries: config.max_failed_deliveries,
+                },
+            ),
         registry: Arc::new(registry),
         endpoints: tracehouse_web::Endpoints {
             otlp_grpc: otlp_grpc
@@ -199,7 +226,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
         clickhouse,
         shutdown,
         servers,
-        writer: writer_handle,
+        writers: writer_handles,
         managed,
     })
 }
@@ -288,5 +315,12 @@ async fn run_retention(
             _ = tokio::time::sleep(RETENTION_INTERVAL) => {}
             _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
         }
+    }
+}
+
+/// Waits for every writer in turn (each drains independently).
+async fn wait_for_writers(writers: Vec<tracehouse_collector::WriterHandle>) {
+    for writer in writers {
+        writer.finished().await;
     }
 }

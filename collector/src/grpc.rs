@@ -4,6 +4,8 @@
 //! (what OTLP asks for malformed data) rather than tonic's `INTERNAL`.
 
 use crate::error::IngestError;
+use crate::logs::LogIngest;
+use crate::metric_points::MetricIngest;
 use crate::service::{outcome_label, OtlpService};
 use crate::traces::TraceIngest;
 use std::convert::Infallible;
@@ -159,6 +161,8 @@ impl<M: prost::Message + Default> Decoder for InvalidArgumentDecoder<M> {
 #[derive(Clone)]
 pub struct GrpcReceivers {
     pub traces: TraceIngest,
+    pub metrics: MetricIngest,
+    pub logs: LogIngest,
 }
 
 /// Serves OTLP/gRPC on `listener` until `shutdown` resolves, then finishes
@@ -171,6 +175,8 @@ pub async fn serve(
     let max_message_bytes = receivers.traces.limits().max_request_bytes;
     tonic::transport::Server::builder()
         .add_service(OtlpGrpcService::new(receivers.traces, max_message_bytes))
+        .add_service(OtlpGrpcService::new(receivers.metrics, max_message_bytes))
+        .add_service(OtlpGrpcService::new(receivers.logs, max_message_bytes))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
         .await
         .map_err(|error| IngestError::Internal(format!("gRPC server failed: {error}")))

@@ -2,6 +2,8 @@
 //! or JSON, optionally gzip-compressed; responses in the request's format.
 
 use crate::error::{IngestError, RETRY_AFTER_SECONDS};
+use crate::logs::LogIngest;
+use crate::metric_points::MetricIngest;
 use crate::otlp::decode::{
     decode_message, decompress, encode_message, BodyFormat, DECODE_OFF_RUNTIME_BYTES,
 };
@@ -31,18 +33,35 @@ pub struct RpcStatus {
 #[derive(Clone)]
 pub struct HttpReceivers {
     pub traces: TraceIngest,
+    pub metrics: MetricIngest,
+    pub logs: LogIngest,
 }
 
 /// The OTLP/HTTP routes.
 pub fn router(receivers: HttpReceivers) -> Router {
     let max_request_bytes = receivers.traces.limits().max_request_bytes;
-    Router::new().route(
-        "/v1/traces",
-        post(export_http::<TraceIngest>).with_state(HttpState {
-            service: receivers.traces,
-            max_request_bytes,
-        }),
-    )
+    Router::new()
+        .route(
+            "/v1/traces",
+            post(export_http::<TraceIngest>).with_state(HttpState {
+                service: receivers.traces,
+                max_request_bytes,
+            }),
+        )
+        .route(
+            "/v1/metrics",
+            post(export_http::<MetricIngest>).with_state(HttpState {
+                service: receivers.metrics,
+                max_request_bytes,
+            }),
+        )
+        .route(
+            "/v1/logs",
+            post(export_http::<LogIngest>).with_state(HttpState {
+                service: receivers.logs,
+                max_request_bytes,
+            }),
+        )
 }
 
 #[derive(Clone)]

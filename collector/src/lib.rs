@@ -1,6 +1,7 @@
 //! The write side of Tracehouse: OTLP receivers and the batching writer.
 //!
-//! One ingest implementation ([`traces::TraceIngest`]) sits behind two
+//! One ingest implementation per signal ([`traces::TraceIngest`],
+//! [`metric_points::MetricIngest`], [`logs::LogIngest`]) sits behind two
 //! transports, gRPC ([`grpc`]) and HTTP ([`http`]). Accepted rows go into a
 //! bounded queue that a [`writer::BatchWriter`] drains into ClickHouse in
 //! batches; when the queue is full, receivers answer with the retryable
@@ -11,6 +12,9 @@ pub mod config;
 pub mod error;
 pub mod grpc;
 pub mod http;
+pub mod invocations;
+pub mod logs;
+pub mod metric_points;
 pub mod metrics;
 pub mod otlp;
 pub mod service;
@@ -19,6 +23,8 @@ pub mod writer;
 
 pub use config::{IngestLimits, WriterConfig};
 pub use error::IngestError;
+pub use logs::LogIngest;
+pub use metric_points::MetricIngest;
 pub use metrics::{IngestMetrics, WriterMetrics};
 pub use service::{ExportOutcome, OtlpService};
 pub use traces::TraceIngest;

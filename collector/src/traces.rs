@@ -1,7 +1,10 @@
-//! The trace ingest service, shared by the gRPC and HTTP receivers.
+//! The trace ingest service, shared by the gRPC and HTTP receivers. Besides
+//! the spans, it writes one invocation record per entry span of a function
+//! execution (see [`crate::invocations`]).
 
 use crate::config::IngestLimits;
 use crate::error::IngestError;
+use crate::invocations::invocations_from_spans;
 use crate::metrics::{IngestMetrics, SignalLabels};
 use crate::otlp::convert::{convert_resource_spans, count_spans, ConvertedSpans, TimeWindow};
 use crate::service::{ExportOutcome, OtlpService};
@@ -12,27 +15,33 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use std::sync::Arc;
 use tracehouse_model::ProjectId;
 use tracehouse_schema::rows::SpanRow;
+use tracehouse_schema::serverless_rows::InvocationRow;
 
 /// Requests with more spans than this are converted on the blocking pool.
 const CONVERT_OFF_RUNTIME_SPANS: u64 = 2_000;
 
-/// Trace ingest: OTLP spans into the `spans` table.
+/// Trace ingest: OTLP spans into the `spans` table, invocation records
+/// into `invocations`.
 #[derive(Clone)]
 pub struct TraceIngest {
     writer: BatchWriter<SpanRow>,
+    invocation_writer: BatchWriter<InvocationRow>,
     metrics: Arc<IngestMetrics>,
     limits: IngestLimits,
 }
 
 impl TraceIngest {
-    /// A service that queues spans on `writer`.
+    /// A service that queues spans on `writer` and invocation records on
+    /// `invocation_writer`.
     pub fn new(
         writer: BatchWriter<SpanRow>,
+        invocation_writer: BatchWriter<InvocationRow>,
         metrics: Arc<IngestMetrics>,
         limits: IngestLimits,
     ) -> Self {
         Self {
             writer,
+            invocation_writer,
             metrics,
             limits,
         }
@@ -44,19 +53,29 @@ impl TraceIngest {
     }
 }
 
+/// Rows of one request: its spans and the invocations they start.
+struct TraceRows {
+    spans: Vec<SpanRow>,
+    invocations: Vec<InvocationRow>,
+}
+
 fn convert_to_rows(
     project: &ProjectId,
     request: ExportTraceServiceRequest,
     window: TimeWindow,
-) -> (ConvertedSpans, Vec<SpanRow>) {
+) -> (ConvertedSpans, TraceRows) {
     let mut converted = convert_resource_spans(request.resource_spans, window);
-    let rows = converted
+    let spans = converted
         .spans
         .iter()
         .map(|span| SpanRow::from_span(project, span))
         .collect();
+    let invocations = invocations_from_spans(&converted.spans)
+        .iter()
+        .map(|invocation| InvocationRow::from_invocation(project, invocation))
+        .collect();
     converted.spans.clear();
-    (converted, rows)
+    (converted, TraceRows { spans, invocations })
 }
 
 impl OtlpService for TraceIngest {
@@ -91,8 +110,15 @@ impl OtlpService for TraceIngest {
         for (reason, count) in &converted.rejected {
             self.metrics.reject(Self::SIGNAL, reason.as_str(), *count);
         }
-        let accepted = rows.len() as u64;
-        if let Err(_queue_full) = self.writer.try_submit(rows) {
+        let accepted = rows.spans.len() as u64;
+        if let Err(_queue_full) = self.writer.try_submit(rows.spans) {
+            self.metrics.reject(Self::SIGNAL, "queue_full", accepted);
+            return Err(IngestError::Saturated);
+        }
+        // Invocations go second: when their queue is full the client
+        // retries the request, which may store its spans twice (OTLP is
+        // at-least-once) but never counts an invocation twice.
+        if let Err(_queue_full) = self.invocation_writer.try_submit(rows.invocations) {
             self.metrics.reject(Self::SIGNAL, "queue_full", accepted);
             return Err(IngestError::Saturated);
         }

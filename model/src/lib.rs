@@ -7,10 +7,14 @@
 
 pub mod attributes;
 pub mod ids;
+pub mod invocation;
+pub mod platform_report;
 pub mod project;
 pub mod span;
 
 pub use attributes::{AttributeValue, Attributes};
 pub use ids::{IdError, SpanId, TraceId};
+pub use invocation::{Invocation, ParentLocality};
+pub use platform_report::PlatformReport;
 pub use project::{ProjectId, ProjectIdError};
 pub use span::{Scope, Span, SpanEvent, SpanKind, SpanLink, StatusCode};

@@ -6,8 +6,11 @@
 
 pub mod chains;
 pub mod error;
+pub mod faas_metrics;
+pub mod functions;
 pub mod health;
 pub mod map;
+pub mod pricing;
 pub mod search;
 pub mod services;
 pub mod sql;
@@ -18,6 +21,7 @@ pub use chains::broken::BrokenChainRules;
 pub use chains::ChainLimits;
 pub use error::QueryError;
 pub use health::Readiness;
+pub use pricing::Pricing;
 pub use time_window::TimeWindow;
 pub use traces::{SpanView, TraceView};
 
@@ -27,18 +31,40 @@ use clickhouse::Client;
 #[derive(Clone)]
 pub struct QueryService {
     client: Client,
+    pricing: std::sync::Arc<Pricing>,
     chain_limits: ChainLimits,
     broken_chain_rules: BrokenChainRules,
 }
 
 impl QueryService {
     /// A query service reading through `client` (bound to the database).
+    /// Costs use the shipped pricing catalog until [`Self::with_pricing`].
     pub fn new(client: Client) -> Self {
+        let pricing = Pricing::shipped().unwrap_or_else(|error| {
+            // A unit test parses the shipped catalog, so this is not expected.
+            tracing::error!(%error, "shipped pricing catalog is invalid");
+            Pricing {
+                unavailable: Some(format!("pricing catalog unavailable: {error}")),
+                ..Pricing::default()
+            }
+        });
         Self {
             client,
+            pricing: std::sync::Arc::new(pricing),
             chain_limits: ChainLimits::default(),
             broken_chain_rules: BrokenChainRules::default(),
         }
+    }
+
+    /// Uses `pricing` for costs.
+    pub fn with_pricing(mut self, pricing: Pricing) -> Self {
+        self.pricing = std::sync::Arc::new(pricing);
+        self
+    }
+
+    /// The pricing in use.
+    pub fn pricing(&self) -> &Pricing {
+        &self.pricing
     }
 
     /// The same service with other chain bounds and broken-chain rules.

@@ -29,6 +29,19 @@ pub const MAP_MESSAGING: &str = include_str!("../sql/map_messaging.sql");
 /// Service map: consumers that only link to the messages they consume.
 pub const MAP_LINK_CONSUMERS: &str = include_str!("../sql/map_link_consumers.sql");
 
+/// Per-function invocation statistics over a window.
+pub const FUNCTION_STATS: &str = include_str!("../sql/function_stats.sql");
+/// One function's statistics per time bucket.
+pub const FUNCTION_TIMESERIES: &str = include_str!("../sql/function_timeseries.sql");
+/// Billing units per function, bucket and pricing traits.
+pub const FUNCTION_COST_GROUPS: &str = include_str!("../sql/function_cost_groups.sql");
+/// One function's cold-start invocations.
+pub const COLDSTART_INVOCATIONS: &str = include_str!("../sql/coldstart_invocations.sql");
+/// One function's duration histogram, cold vs warm.
+pub const DURATION_HISTOGRAM: &str = include_str!("../sql/duration_histogram.sql");
+/// FaaS metric points in a window.
+pub const FAAS_METRIC_POINTS: &str = include_str!("../sql/faas_metric_points.sql");
+
 /// Every template with its file name, for dialect checks.
 pub const ALL: &[(&str, &str)] = &[
     ("trace_spans_by_trace_id.sql", TRACE_SPANS_BY_TRACE_ID),
@@ -44,6 +57,12 @@ pub const ALL: &[(&str, &str)] = &[
     ("map_calls.sql", MAP_CALLS),
     ("map_messaging.sql", MAP_MESSAGING),
     ("map_link_consumers.sql", MAP_LINK_CONSUMERS),
+    ("function_stats.sql", FUNCTION_STATS),
+    ("function_timeseries.sql", FUNCTION_TIMESERIES),
+    ("function_cost_groups.sql", FUNCTION_COST_GROUPS),
+    ("coldstart_invocations.sql", COLDSTART_INVOCATIONS),
+    ("duration_histogram.sql", DURATION_HISTOGRAM),
+    ("faas_metric_points.sql", FAAS_METRIC_POINTS),
 ];
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ pub mod managed;
 pub mod migrations;
 pub mod retention;
 pub mod rows;
+pub mod serverless_rows;
+pub mod signal_rows;
 pub mod tables;
 
 pub use connection::ClickHouseSettings;

@@ -9,6 +9,16 @@ pub const TRACE_SPANS: &str = "trace_spans";
 pub const SPAN_LINKS_BY_LINKED_TRACE: &str = "span_links_by_linked_trace";
 /// Producer and consumer spans keyed by message id (chains, broken chains, map).
 pub const MESSAGING_SPANS: &str = "messaging_spans";
+/// One row per function invocation, derived from entry spans at ingest.
+pub const INVOCATIONS: &str = "invocations";
+/// Each function instance's first invocation, as aggregate states.
+pub const INSTANCE_FIRST_STARTS: &str = "instance_first_starts";
+/// AWS Lambda REPORT lines, keyed by request id.
+pub const PLATFORM_REPORTS: &str = "platform_reports";
+/// OTLP log records.
+pub const LOGS: &str = "logs";
+/// OTLP metric data points of every type.
+pub const METRIC_POINTS: &str = "metric_points";
 /// Applied migrations.
 pub const SCHEMA_MIGRATIONS: &str = "schema_migrations";
 
@@ -18,4 +28,8 @@ pub const DAY_PARTITIONED: &[&str] = &[
     TRACE_SPANS,
     SPAN_LINKS_BY_LINKED_TRACE,
     MESSAGING_SPANS,
+    INVOCATIONS,
+    PLATFORM_REPORTS,
+    LOGS,
+    METRIC_POINTS,
 ];

@@ -181,6 +181,26 @@ impl TestApp {
         }
     }
 
+    /// Polls `GET path` until `ready` holds for its JSON body (status 200),
+    /// for answers that depend on several writers (spans, metrics, logs).
+    pub async fn wait_for_json(
+        &self,
+        path: &str,
+        ready: impl Fn(&Value) -> bool,
+    ) -> anyhow::Result<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let (status, body) = self.get_json(path).await?;
+            if status == 200 && ready(&body) {
+                return Ok(body);
+            }
+            if tokio::time::Instant::now() > deadline {
+                anyhow::bail!("{path} not as expected after 20 s (status {status}): {body}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The value of a metric sample line in `/metrics`, e.g.
     /// `tracehouse_accepted_items_total{signal="traces"}`; 0 when absent.
     pub async fn metric(&self, sample: &str) -> anyhow::Result<f64> {

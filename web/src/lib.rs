@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(dashboard::home))
         .route("/traces/{trace_id}", get(dashboard::trace::trace_page))
         .route("/chains/{trace_id}", get(dashboard::chain::chain_page))
+        .route("/functions", get(dashboard::functions::functions_page))
         .nest("/api/v1", api::router())
         .nest("/jaeger/api", jaeger::router())
         .with_state(state.clone());

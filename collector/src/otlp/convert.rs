@@ -55,7 +55,8 @@ impl TimeWindow {
         }
     }
 
-    fn contains(&self, time_unix_nano: u64) -> bool {
+    /// Whether `time_unix_nano` lies in the window.
+    pub fn contains(&self, time_unix_nano: u64) -> bool {
         (self.earliest_unix_nano..=self.latest_unix_nano).contains(&time_unix_nano)
     }
 }

@@ -1,4 +1,6 @@
-//! OTLP protobuf types to domain types, and request body decoding.
+//! OTLP protobuf types to domain types and rows, and request body decoding.
 
 pub mod convert;
 pub mod decode;
+pub mod logs;
+pub mod metrics;

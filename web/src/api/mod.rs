@@ -1,9 +1,11 @@
 //! The JSON query API under `/api/v1`.
 
 pub mod chains;
+pub mod functions;
 pub mod map;
 pub mod search;
 pub mod services;
+pub mod step;
 pub mod traces;
 pub mod window;
 
@@ -24,4 +26,10 @@ pub fn router() -> Router<AppState> {
             get(services::get_operations),
         )
         .route("/map", get(map::get_map))
+        .route("/functions", get(functions::list_functions))
+        .route(
+            "/functions/{function}/timeseries",
+            get(functions::function_timeseries),
+        )
+        .route("/coldstarts", get(functions::cold_starts))
 }

@@ -1,6 +1,7 @@
 //! Server-rendered pages.
 
 pub mod chain;
+pub mod functions;
 pub mod trace;
 pub mod waterfall;
 

@@ -1,0 +1,120 @@
+//! The metrics ingest service, shared by the gRPC and HTTP receivers: data
+//! points of every type into `metric_points`.
+
+use crate::config::IngestLimits;
+use crate::error::IngestError;
+use crate::metrics::{IngestMetrics, SignalLabels};
+use crate::otlp::convert::TimeWindow;
+use crate::otlp::metrics::{convert_resource_metrics, count_data_points, ConvertedMetrics};
+use crate::service::{ExportOutcome, OtlpService};
+use crate::writer::BatchWriter;
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use std::sync::Arc;
+use tracehouse_model::ProjectId;
+use tracehouse_schema::signal_rows::MetricPointRow;
+
+/// Requests with more points than this are converted on the blocking pool.
+const CONVERT_OFF_RUNTIME_POINTS: u64 = 2_000;
+
+/// Metrics ingest.
+#[derive(Clone)]
+pub struct MetricIngest {
+    writer: BatchWriter<MetricPointRow>,
+    metrics: Arc<IngestMetrics>,
+    limits: IngestLimits,
+}
+
+impl MetricIngest {
+    /// A service that queues data points on `writer`.
+    pub fn new(
+        writer: BatchWriter<MetricPointRow>,
+        metrics: Arc<IngestMetrics>,
+        limits: IngestLimits,
+    ) -> Self {
+        Self {
+            writer,
+            metrics,
+            limits,
+        }
+    }
+
+    /// The configured limits.
+    pub fn limits(&self) -> &IngestLimits {
+        &self.limits
+    }
+}
+
+impl OtlpService for MetricIngest {
+    type Request = ExportMetricsServiceRequest;
+    type Response = ExportMetricsServiceResponse;
+    const SIGNAL: &'static str = "metrics";
+    const GRPC_SERVICE: &'static str = "opentelemetry.proto.collector.metrics.v1.MetricsService";
+
+    async fn export(
+        &self,
+        project: ProjectId,
+        request: ExportMetricsServiceRequest,
+    ) -> Result<ExportOutcome, IngestError> {
+        let signal = SignalLabels {
+            signal: Self::SIGNAL,
+        };
+        let received = count_data_points(&request.resource_metrics);
+        self.metrics
+            .received
+            .get_or_create(&signal)
+            .inc_by(received);
+        let window = TimeWindow::around_now(self.limits.max_span_age, self.limits.max_future_skew);
+        let convert = move || convert_resource_metrics(&project, request.resource_metrics, window);
+        let converted: ConvertedMetrics = if received > CONVERT_OFF_RUNTIME_POINTS {
+            tokio::task::spawn_blocking(convert)
+                .await
+                .map_err(|error| {
+                    IngestError::Internal(format!("metric conversion task failed: {error}"))
+                })?
+        } else {
+            convert()
+        };
+        let mut reasons = Vec::new();
+        for (reason, count) in [
+            ("timestamp_out_of_range", converted.rejected_out_of_range),
+            ("metric_without_data", converted.rejected_without_data),
+        ] {
+            if count > 0 {
+                self.metrics.reject(Self::SIGNAL, reason, count);
+                reasons.push(format!("{count} {reason}"));
+            }
+        }
+        let accepted = converted.points.len() as u64;
+        if let Err(_queue_full) = self.writer.try_submit(converted.points) {
+            self.metrics.reject(Self::SIGNAL, "queue_full", accepted);
+            return Err(IngestError::Saturated);
+        }
+        self.metrics
+            .accepted
+            .get_or_create(&signal)
+            .inc_by(accepted);
+        let rejected = converted.rejected_out_of_range + converted.rejected_without_data;
+        if rejected == 0 {
+            return Ok(ExportOutcome::default());
+        }
+        Ok(ExportOutcome {
+            rejected,
+            message: format!("rejected data points: {}", reasons.join(", ")),
+        })
+    }
+
+    fn response(outcome: &ExportOutcome) -> ExportMetricsServiceResponse {
+        ExportMetricsServiceResponse {
+            partial_success: (outcome.rejected > 0).then(|| ExportMetricsPartialSuccess {
+                rejected_data_points: i64::try_from(outcome.rejected).unwrap_or(i64::MAX),
+                error_message: outcome.message.clone(),
+            }),
+        }
+    }
+
+    fn metrics(&self) -> &IngestMetrics {
+        &self.metrics
+    }
+}

@@ -1,0 +1,28 @@
+-- FaaS metric points (faas.*) in a window, oldest first, with the function each belongs to.
+-- params: 'default', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000
+SELECT
+    if(indexOf(resource_keys, 'faas.name') > 0, resource_values[indexOf(resource_keys, 'faas.name')], service) AS function,
+    service,
+    metric_name,
+    metric_unit,
+    toInt8(metric_type) AS metric_type,
+    temporality,
+    series_hash,
+    start_time_unix_nano,
+    time_unix_nano,
+    value,
+    count,
+    sum,
+    bucket_counts,
+    explicit_bounds,
+    resource_values[indexOf(resource_keys, 'cloud.provider')] AS cloud_provider,
+    resource_values[indexOf(resource_keys, 'cloud.platform')] AS cloud_platform,
+    resource_values[indexOf(resource_keys, 'cloud.region')] AS region,
+    resource_values[indexOf(resource_keys, 'faas.max_memory')] AS max_memory,
+    resource_values[indexOf(resource_keys, 'host.arch')] AS host_arch
+FROM metric_points
+WHERE project = ?
+  AND metric_name IN ('faas.invocations', 'faas.errors', 'faas.coldstarts', 'faas.timeouts', 'faas.invoke_duration', 'faas.init_duration', 'faas.mem_usage')
+  AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
+  AND time_unix_nano >= ? AND time_unix_nano < ?
+ORDER BY time_unix_nano
