@@ -12,6 +12,8 @@ pub const CHAIN_TRACE_SPANS: &str = include_str!("../sql/chain_trace_spans.sql")
 pub const CHAIN_LINKS_TO_TRACES: &str = include_str!("../sql/chain_links_to_traces.sql");
 /// Chain step: traces that produced or consumed a batch of message ids.
 pub const CHAIN_MESSAGES_BY_ID: &str = include_str!("../sql/chain_messages_by_id.sql");
+/// Chain cost and cold starts: invocation records of the chain's traces.
+pub const CHAIN_INVOCATIONS: &str = include_str!("../sql/chain_invocations.sql");
 /// Messages never consumed, or whose consumers kept failing.
 pub const CHAINS_BROKEN: &str = include_str!("../sql/chains_broken.sql");
 /// Trace search, step 1: candidate traces by span filters, after a cursor.
@@ -49,6 +51,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("chain_trace_spans.sql", CHAIN_TRACE_SPANS),
     ("chain_links_to_traces.sql", CHAIN_LINKS_TO_TRACES),
     ("chain_messages_by_id.sql", CHAIN_MESSAGES_BY_ID),
+    ("chain_invocations.sql", CHAIN_INVOCATIONS),
     ("chains_broken.sql", CHAINS_BROKEN),
     ("trace_search_candidates.sql", TRACE_SEARCH_CANDIDATES),
     ("trace_summaries.sql", TRACE_SUMMARIES),

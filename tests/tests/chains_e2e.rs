@@ -212,9 +212,19 @@ async fn linked_traces_form_one_chain_with_the_upstream_root_cause() -> anyhow::
     assert_eq!(chain["start_time_unix_nano"], clock.nanos(0));
     assert_eq!(chain["duration_ms"], 600.0);
     assert_eq!(chain["truncated"], false);
-    // Invocation records (cost, cold starts) are not part of this chain query.
-    assert_eq!(chain["cost_usd"], Value::Null);
-    assert_eq!(chain["cold_starts"], Value::Null);
+    // Three invocations (the entry spans of api, validate-user and payment),
+    // one of them cold; AWS Lambda x86_64 at 128 MiB, billed per started ms
+    // (deploy/pricing.toml: $0.20 per million requests, $0.0000166667 per GB-second).
+    assert_eq!(chain["invocation_count"], 3);
+    assert_eq!(chain["cold_starts"], 1);
+    let billed_seconds = (40.0 + 200.0 + 200.0) / 1000.0;
+    let expected_cost = 3.0 * 0.20 / 1e6 + billed_seconds * (128.0 / 1024.0) * 0.0000166667;
+    let cost = chain["cost_usd"].as_f64().expect("cost_usd is known");
+    assert!(
+        (cost - expected_cost).abs() < 1e-12,
+        "cost {cost}, expected {expected_cost}"
+    );
+    assert_eq!(chain["cost_unknown_reason"], Value::Null);
 
     // Not the first error in time (process orders) nor the deepest (call bank).
     assert_eq!(

@@ -5,6 +5,7 @@
 use serde_json::Value;
 use tracehouse_query::sql;
 use tracehouse_schema::rows::SpanRow;
+use tracehouse_schema::serverless_rows::InvocationRow;
 use tracehouse_tests::TestApp;
 
 const TRACES: u64 = 30_000;
@@ -125,6 +126,37 @@ async fn trace_and_chain_lookups_read_a_few_granules_not_the_table() -> anyhow::
     }
     insert.end().await?;
     let total_spans = TRACES * SPANS_PER_TRACE;
+    // Invocation records, one per span (more than the collector would
+    // record, to give the table the size of the spans table).
+    let mut insert = client.insert::<InvocationRow>("invocations").await?;
+    for (trace, span) in
+        (0..TRACES).flat_map(|trace| (0..SPANS_PER_TRACE).map(move |span| (trace, span)))
+    {
+        let root = synthetic_span(now_nanos, trace, span);
+        insert
+            .write(&InvocationRow {
+                project: "default".to_owned(),
+                timestamp: root.timestamp,
+                start_time_unix_nano: root.start_time_unix_nano,
+                duration_ns: root.duration_ns,
+                function: root.service.clone(),
+                service: root.service,
+                provider: "aws".to_owned(),
+                region: String::new(),
+                function_version: String::new(),
+                instance: String::new(),
+                trigger: String::new(),
+                invocation_id: String::new(),
+                trace_id: root.trace_id,
+                span_id: root.span_id,
+                is_error: 0,
+                coldstart_attribute: -1,
+                memory_mb: 128,
+                arch: "x86_64".to_owned(),
+            })
+            .await?;
+    }
+    insert.end().await?;
 
     // The reference: a filter on trace id against `spans` reads the whole table.
     let middle = TRACES / 2;
@@ -198,6 +230,39 @@ async fn trace_and_chain_lookups_read_a_few_granules_not_the_table() -> anyhow::
         "producers of 10 traces and consumers in the next ones"
     );
     assert!(read <= bound, "the message index read {read} rows");
+
+    // Chain cost: the invocations of a chain of 10 traces of one function
+    // (every 50th trace), by the function, the time range and the trace ids.
+    let same_function: Vec<u64> = (0..10).map(|step| middle + step * 50).collect();
+    let functions = vec![format!("service-{}", middle % 50)];
+    let chain_traces: Vec<String> = same_function
+        .iter()
+        .map(|trace| hex::encode(trace_id(*trace)))
+        .collect();
+    let first_second = synthetic_span(now_nanos, same_function[0], 0).timestamp;
+    let last_second = synthetic_span(now_nanos, same_function[9], 0).timestamp + 1;
+    let (rows, read) = rows_read(
+        &app,
+        client
+            .query(sql::CHAIN_INVOCATIONS)
+            .bind("default")
+            .bind(&functions)
+            .bind(first_second)
+            .bind(last_second)
+            .bind(&chain_traces)
+            .bind("default")
+            .bind(&functions)
+            .bind("default")
+            .bind("default")
+            .bind(&functions)
+            .bind(first_second)
+            .bind(last_second)
+            .bind(&chain_traces),
+    )
+    .await?;
+    println!("chain invocations of 10 traces: {rows} groups, {read} rows read of {total_spans}");
+    assert_eq!(rows, 1, "one pricing group");
+    assert!(read <= bound, "chain invocations read {read} rows");
 
     // Search for one service's newest traces: candidates by the sort key, then summaries by trace id.
     let (rows, read) = rows_read(

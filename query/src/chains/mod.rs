@@ -5,6 +5,7 @@
 
 pub mod broken;
 pub mod graph;
+pub mod invocations;
 pub mod messaging;
 
 use crate::error::QueryError;
@@ -49,12 +50,15 @@ pub struct ChainView {
     pub start_time_unix_nano: u64,
     /// First start to last end.
     pub duration_ms: f64,
-    /// Cold starts among the chain's invocations; `None` while invocation
-    /// records are not available to the chain query.
-    pub cold_starts: Option<u64>,
-    /// Sum of the chain's invocation costs; `None` while invocation
-    /// records are not available to the chain query.
+    /// Invocation records (entry spans of functions) in the chain.
+    pub invocation_count: u64,
+    /// Cold starts among the chain's invocations, decided as the functions API does.
+    pub cold_starts: u64,
+    /// Sum of the chain's invocation costs, priced as the functions API
+    /// does; `None` when an invocation cannot be priced (see `cost_unknown_reason`).
     pub cost_usd: Option<f64>,
+    /// Why `cost_usd` is unknown (e.g. memory size or provider unknown).
+    pub cost_unknown_reason: Option<String>,
     pub root_cause: Option<RootCauseView>,
     pub critical_path: Vec<PathStepView>,
     /// The query stopped at a limit; more of the chain exists.
@@ -176,7 +180,9 @@ impl QueryService {
         if walk.spans.is_empty() {
             return Err(QueryError::NotFound(format!("trace {trace_id}")));
         }
-        Ok(chain_view(ChainGraph::new(walk.spans), walk.truncated))
+        let graph = ChainGraph::new(walk.spans);
+        let invocations = self.chain_invocations(project, &graph).await?;
+        Ok(chain_view(graph, invocations, walk.truncated))
     }
 
     /// Breadth-first over traces: each round reads the frontier's spans
@@ -298,7 +304,11 @@ fn nanos_to_ms(nanos: u64) -> f64 {
     nanos as f64 / 1_000_000.0
 }
 
-fn chain_view(graph: ChainGraph, truncated: bool) -> ChainView {
+fn chain_view(
+    graph: ChainGraph,
+    invocations: invocations::ChainInvocations,
+    truncated: bool,
+) -> ChainView {
     let start = graph
         .spans
         .iter()
@@ -367,8 +377,10 @@ fn chain_view(graph: ChainGraph, truncated: bool) -> ChainView {
         error_count: graph.spans.iter().filter(|span| span.is_error).count(),
         start_time_unix_nano: start,
         duration_ms: nanos_to_ms(end.saturating_sub(start)),
-        cold_starts: None,
-        cost_usd: None,
+        invocation_count: invocations.invocations,
+        cold_starts: invocations.cold_starts,
+        cost_usd: invocations.cost_usd,
+        cost_unknown_reason: invocations.cost_unknown_reason,
         root_cause,
         critical_path,
         truncated,

@@ -39,6 +39,10 @@ impl Function {
                 Resource::builder()
                     .with_service_name(service.to_owned())
                     .with_attribute(KeyValue::new("faas.name", service.to_owned()))
+                    // What pricing needs: AWS Lambda, 128 MiB, x86_64.
+                    .with_attribute(KeyValue::new("cloud.provider", "aws"))
+                    .with_attribute(KeyValue::new("faas.max_memory", 128))
+                    .with_attribute(KeyValue::new("host.arch", "x86_64"))
                     .build(),
             )
             .build();
