@@ -299,7 +299,8 @@ async fn continued_traces_batch_consumers_and_message_ids_join_the_chain() -> an
     let app = TestApp::start().await?;
     let clock = Clock::started_ago(Duration::from_secs(60));
     let orders_api = Function::new(&app.otlp_grpc_url(), "orders-api")?;
-    let email = Function::new(&app.otlp_grpc_url(), "email")?;
+    // email's telemetry lacks what pricing needs: the chain cost is unknown.
+    let email = Function::unpriced(&app.otlp_grpc_url(), "email")?;
     let analytics = Function::new(&app.otlp_grpc_url(), "analytics")?;
     let audit = Function::new(&app.otlp_grpc_url(), "audit")?;
     let no_parent = Context::new();
@@ -419,6 +420,12 @@ async fn continued_traces_batch_consumers_and_message_ids_join_the_chain() -> an
         assert_eq!(chain["error_count"], 0);
         assert_eq!(chain["root_cause"], Value::Null);
         assert_eq!(chain["duration_ms"], 320.0);
+        // Invocations: POST /orders, email's consumer and the batch (audit's span is internal).
+        assert_eq!(chain["invocation_count"], 3);
+        assert_eq!(chain["cold_starts"], 0);
+        assert_eq!(chain["cost_usd"], Value::Null);
+        let reason = chain["cost_unknown_reason"].as_str().unwrap_or_default();
+        assert!(reason.contains("\"email\""), "{reason}");
         // The audit span ends last; it waited for the second message.
         let expected: Vec<(String, String, f64, bool)> = [
             ("span", "POST /orders", 20.0),

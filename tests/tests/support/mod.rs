@@ -27,24 +27,39 @@ pub struct Function {
 }
 
 impl Function {
-    /// A function named `service` exporting to `otlp_grpc_url` in batches.
+    /// A function named `service` exporting to `otlp_grpc_url` in batches,
+    /// on AWS Lambda with 128 MiB on x86_64 (what pricing needs).
     pub fn new(otlp_grpc_url: &str, service: &str) -> anyhow::Result<Self> {
+        Self::with_pricing_attributes(otlp_grpc_url, service, true)
+    }
+
+    /// A function whose telemetry says nothing about provider, memory or
+    /// architecture, so its invocations cannot be priced.
+    pub fn unpriced(otlp_grpc_url: &str, service: &str) -> anyhow::Result<Self> {
+        Self::with_pricing_attributes(otlp_grpc_url, service, false)
+    }
+
+    fn with_pricing_attributes(
+        otlp_grpc_url: &str,
+        service: &str,
+        priced: bool,
+    ) -> anyhow::Result<Self> {
+        let mut resource = Resource::builder()
+            .with_service_name(service.to_owned())
+            .with_attribute(KeyValue::new("faas.name", service.to_owned()));
+        if priced {
+            resource = resource
+                .with_attribute(KeyValue::new("cloud.provider", "aws"))
+                .with_attribute(KeyValue::new("faas.max_memory", 128))
+                .with_attribute(KeyValue::new("host.arch", "x86_64"));
+        }
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
             .with_endpoint(otlp_grpc_url)
             .build()?;
         let provider = SdkTracerProvider::builder()
             .with_batch_exporter(exporter)
-            .with_resource(
-                Resource::builder()
-                    .with_service_name(service.to_owned())
-                    .with_attribute(KeyValue::new("faas.name", service.to_owned()))
-                    // What pricing needs: AWS Lambda, 128 MiB, x86_64.
-                    .with_attribute(KeyValue::new("cloud.provider", "aws"))
-                    .with_attribute(KeyValue::new("faas.max_memory", 128))
-                    .with_attribute(KeyValue::new("host.arch", "x86_64"))
-                    .build(),
-            )
+            .with_resource(resource.build())
             .build();
         let tracer = provider.tracer("chain-tests");
         Ok(Self { provider, tracer })
