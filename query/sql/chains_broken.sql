@@ -11,7 +11,6 @@ SELECT
     )) AS linked_producers,
     countIf(role = 2) AS consumed,
     countIf(role = 2 AND status_code = 2) AS failed_deliveries,
-    countIf(role = 2 AND status_code != 2) AS successful_deliveries,
     if(produced > 0, minIf(start_time_unix_nano, role = 1), min(start_time_unix_nano)) AS published_unix_nano,
     if(failed_deliveries > 0, argMaxIf(trace_id, start_time_unix_nano, role = 2 AND status_code = 2), argMinIf(trace_id, start_time_unix_nano, role = 1)) AS broken_trace_id,
     if(failed_deliveries > 0, argMaxIf(span_id, start_time_unix_nano, role = 2 AND status_code = 2), argMinIf(span_id, start_time_unix_nano, role = 1)) AS broken_span_id,
@@ -22,6 +21,6 @@ WHERE project = ? AND timestamp >= toDateTime(?) AND message_id != ''
 GROUP BY message_id
 HAVING published_unix_nano >= ? AND published_unix_nano <= ?
     AND ((produced > 0 AND consumed = 0 AND linked_producers = 0 AND published_unix_nano <= ?)
-        OR (failed_deliveries >= ? AND successful_deliveries = 0))
+        OR (failed_deliveries >= ? AND countIf(role = 2 AND status_code != 2) = 0))
 ORDER BY published_unix_nano DESC, message_id
 LIMIT ?

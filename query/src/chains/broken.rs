@@ -65,8 +65,6 @@ struct BrokenRow {
     linked_producers: u64,
     consumed: u64,
     failed_deliveries: u64,
-    #[allow(dead_code)]
-    successful_deliveries: u64,
     published_unix_nano: u64,
     broken_trace_id: [u8; 16],
     broken_span_id: [u8; 8],
