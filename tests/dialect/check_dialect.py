@@ -59,7 +59,9 @@ def split_literals(text):
 
 def bind(template, params):
     """Replaces `?fields` with `*` and each other `?` outside quotes with a parameter."""
-    sql = template.replace("?fields", "*")
+    # Comment lines carry no placeholders (and may hold apostrophes).
+    code = "\n".join(line for line in template.splitlines() if not line.lstrip().startswith("--"))
+    sql = code.replace("?fields", "*")
     out, quoted, index = [], False, 0
     for char in sql:
         if char == "'":

@@ -54,9 +54,14 @@ fn bind_samples(template: &str) -> String {
         .find_map(|line| line.trim().strip_prefix("-- params:"))
         .map(split_literals)
         .unwrap_or_default();
+    // Comment lines carry no placeholders (and may hold apostrophes).
+    let code: Vec<&str> = template
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("--"))
+        .collect();
     let mut bound = String::new();
     let (mut quoted, mut next) = (false, 0);
-    for character in template.replace("?fields", "*").chars() {
+    for character in code.join("\n").replace("?fields", "*").chars() {
         if character == '\'' {
             quoted = !quoted;
         }
