@@ -9,4 +9,4 @@ cd "$TRACEHOUSE_ROOT"
 ensure_clickhouse
 log "building tracehouse (release)"
 cargo build --release --quiet --bin tracehouse
-exec ./target/release/tracehouse serve "$@"
+exec "${CARGO_TARGET_DIR:-$TRACEHOUSE_ROOT/target}/release/tracehouse" serve "$@"
