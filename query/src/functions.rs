@@ -277,7 +277,7 @@ impl QueryService {
     ) -> Result<Vec<CostGroupRow>, QueryError> {
         let query = self
             .client()
-            .query(sql::FUNCTION_COST_GROUPS)
+            .query(&sql::FUNCTION_COST_GROUPS)
             .bind(step_seconds)
             .bind(step_seconds);
         Ok(bind_window(query, project, function, range)
@@ -292,10 +292,14 @@ impl QueryService {
         project: &ProjectId,
         range: &TimeWindow,
     ) -> Result<FunctionList, QueryError> {
-        let stats: Vec<FunctionStatsRow> =
-            bind_window(self.client().query(sql::FUNCTION_STATS), project, "", range)
-                .fetch_all()
-                .await?;
+        let stats: Vec<FunctionStatsRow> = bind_window(
+            self.client().query(&sql::FUNCTION_STATS),
+            project,
+            "",
+            range,
+        )
+        .fetch_all()
+        .await?;
         let groups = self
             .cost_groups(project, "", range, LIST_COST_STEP_SECONDS)
             .await?;
@@ -492,7 +496,7 @@ impl QueryService {
         let starts = bucket_starts(range, step_seconds);
         let rows: Vec<TimeseriesRow> = bind_window(
             self.client()
-                .query(sql::FUNCTION_TIMESERIES)
+                .query(&sql::FUNCTION_TIMESERIES)
                 .bind(step_seconds)
                 .bind(step_seconds),
             project,
@@ -650,7 +654,7 @@ impl QueryService {
         range: &TimeWindow,
     ) -> Result<ColdStarts, QueryError> {
         let histogram: Vec<HistogramRow> = bind_window(
-            self.client().query(sql::DURATION_HISTOGRAM),
+            self.client().query(&sql::DURATION_HISTOGRAM),
             project,
             function,
             range,
@@ -669,7 +673,7 @@ impl QueryService {
             return Err(QueryError::NotFound(format!("function {function:?}")));
         }
         let rows: Vec<ColdStartRow> = bind_window(
-            self.client().query(sql::COLDSTART_INVOCATIONS),
+            self.client().query(&sql::COLDSTART_INVOCATIONS),
             project,
             function,
             range,

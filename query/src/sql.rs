@@ -1,5 +1,23 @@
 //! Query templates. Each file's second line lists sample parameters
 //! (`-- params: ...`) so that the dialect check can run it on any ClickHouse.
+//!
+//! A template may name a fragment from `sql/fragments/` as `{name}`; it is
+//! inlined once, at first use, so a subquery several templates share is
+//! written once. The dialect checks expand fragments the same way.
+
+use std::sync::LazyLock;
+
+/// `sql/fragments/effective_invocations.sql`: the invocations of a window as billed and classified.
+const EFFECTIVE_INVOCATIONS: &str = include_str!("../sql/fragments/effective_invocations.sql");
+
+/// Inlines the fragments a template names, without their leading comment lines.
+fn with_fragments(template: &str) -> String {
+    let body: Vec<&str> = EFFECTIVE_INVOCATIONS
+        .lines()
+        .skip_while(|line| line.trim_start().starts_with("--"))
+        .collect();
+    template.replace("{effective_invocations}", body.join("\n").trim_end())
+}
 
 /// Spans of one trace, by project and trace id (hex).
 pub const TRACE_SPANS_BY_TRACE_ID: &str = include_str!("../sql/trace_spans_by_trace_id.sql");
@@ -32,41 +50,48 @@ pub const MAP_MESSAGING: &str = include_str!("../sql/map_messaging.sql");
 pub const MAP_LINK_CONSUMERS: &str = include_str!("../sql/map_link_consumers.sql");
 
 /// Per-function invocation statistics over a window.
-pub const FUNCTION_STATS: &str = include_str!("../sql/function_stats.sql");
+pub static FUNCTION_STATS: LazyLock<String> =
+    LazyLock::new(|| with_fragments(include_str!("../sql/function_stats.sql")));
 /// One function's statistics per time bucket.
-pub const FUNCTION_TIMESERIES: &str = include_str!("../sql/function_timeseries.sql");
+pub static FUNCTION_TIMESERIES: LazyLock<String> =
+    LazyLock::new(|| with_fragments(include_str!("../sql/function_timeseries.sql")));
 /// Billing units per function, bucket and pricing traits.
-pub const FUNCTION_COST_GROUPS: &str = include_str!("../sql/function_cost_groups.sql");
+pub static FUNCTION_COST_GROUPS: LazyLock<String> =
+    LazyLock::new(|| with_fragments(include_str!("../sql/function_cost_groups.sql")));
 /// One function's cold-start invocations.
-pub const COLDSTART_INVOCATIONS: &str = include_str!("../sql/coldstart_invocations.sql");
+pub static COLDSTART_INVOCATIONS: LazyLock<String> =
+    LazyLock::new(|| with_fragments(include_str!("../sql/coldstart_invocations.sql")));
 /// One function's duration histogram, cold vs warm.
-pub const DURATION_HISTOGRAM: &str = include_str!("../sql/duration_histogram.sql");
+pub static DURATION_HISTOGRAM: LazyLock<String> =
+    LazyLock::new(|| with_fragments(include_str!("../sql/duration_histogram.sql")));
 /// FaaS metric points in a window.
 pub const FAAS_METRIC_POINTS: &str = include_str!("../sql/faas_metric_points.sql");
 
-/// Every template with its file name, for dialect checks.
-pub const ALL: &[(&str, &str)] = &[
-    ("trace_spans_by_trace_id.sql", TRACE_SPANS_BY_TRACE_ID),
-    ("trace_spans_by_trace_ids.sql", TRACE_SPANS_BY_TRACE_IDS),
-    ("chain_trace_spans.sql", CHAIN_TRACE_SPANS),
-    ("chain_links_to_traces.sql", CHAIN_LINKS_TO_TRACES),
-    ("chain_messages_by_id.sql", CHAIN_MESSAGES_BY_ID),
-    ("chain_invocations.sql", CHAIN_INVOCATIONS),
-    ("chains_broken.sql", CHAINS_BROKEN),
-    ("trace_search_candidates.sql", TRACE_SEARCH_CANDIDATES),
-    ("trace_summaries.sql", TRACE_SUMMARIES),
-    ("services.sql", SERVICES),
-    ("service_operations.sql", SERVICE_OPERATIONS),
-    ("map_calls.sql", MAP_CALLS),
-    ("map_messaging.sql", MAP_MESSAGING),
-    ("map_link_consumers.sql", MAP_LINK_CONSUMERS),
-    ("function_stats.sql", FUNCTION_STATS),
-    ("function_timeseries.sql", FUNCTION_TIMESERIES),
-    ("function_cost_groups.sql", FUNCTION_COST_GROUPS),
-    ("coldstart_invocations.sql", COLDSTART_INVOCATIONS),
-    ("duration_histogram.sql", DURATION_HISTOGRAM),
-    ("faas_metric_points.sql", FAAS_METRIC_POINTS),
-];
+/// Every template with its file name (fragments inlined), for dialect checks.
+pub fn all() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("trace_spans_by_trace_id.sql", TRACE_SPANS_BY_TRACE_ID),
+        ("trace_spans_by_trace_ids.sql", TRACE_SPANS_BY_TRACE_IDS),
+        ("chain_trace_spans.sql", CHAIN_TRACE_SPANS),
+        ("chain_links_to_traces.sql", CHAIN_LINKS_TO_TRACES),
+        ("chain_messages_by_id.sql", CHAIN_MESSAGES_BY_ID),
+        ("chain_invocations.sql", CHAIN_INVOCATIONS),
+        ("chains_broken.sql", CHAINS_BROKEN),
+        ("trace_search_candidates.sql", TRACE_SEARCH_CANDIDATES),
+        ("trace_summaries.sql", TRACE_SUMMARIES),
+        ("services.sql", SERVICES),
+        ("service_operations.sql", SERVICE_OPERATIONS),
+        ("map_calls.sql", MAP_CALLS),
+        ("map_messaging.sql", MAP_MESSAGING),
+        ("map_link_consumers.sql", MAP_LINK_CONSUMERS),
+        ("function_stats.sql", FUNCTION_STATS.as_str()),
+        ("function_timeseries.sql", FUNCTION_TIMESERIES.as_str()),
+        ("function_cost_groups.sql", FUNCTION_COST_GROUPS.as_str()),
+        ("coldstart_invocations.sql", COLDSTART_INVOCATIONS.as_str()),
+        ("duration_histogram.sql", DURATION_HISTOGRAM.as_str()),
+        ("faas_metric_points.sql", FAAS_METRIC_POINTS),
+    ]
+}
 
 #[cfg(test)]
 mod tests {
@@ -86,7 +111,7 @@ mod tests {
             .collect();
         listed.sort();
         assert_eq!(files, listed);
-        for (name, template) in super::ALL {
+        for (name, template) in super::all() {
             assert!(
                 template.contains("-- params:"),
                 "{name} lacks a -- params: line"

@@ -17,6 +17,17 @@ from chdb import session
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MIGRATIONS = sorted((ROOT / "schema" / "migrations").glob("*.sql"))
 TEMPLATES = sorted((ROOT / "query" / "sql").glob("*.sql"))
+FRAGMENTS = sorted((ROOT / "query" / "sql" / "fragments").glob("*.sql"))
+
+
+def with_fragments(template):
+    """Inlines `{name}` fragments (without their leading comment lines), as the query crate does."""
+    for path in FRAGMENTS:
+        lines = path.read_text().splitlines()
+        while lines and lines[0].lstrip().startswith("--"):
+            lines.pop(0)
+        template = template.replace("{" + path.stem + "}", "\n".join(lines).rstrip())
+    return template
 
 SAMPLE_ROWS = [
     # One span, so that templates read real rows; the materialized views copy it.
@@ -116,7 +127,7 @@ class DialectOnCurrentClickHouse(unittest.TestCase):
         for path in TEMPLATES:
             with self.subTest(template=path.name):
                 template = path.read_text()
-                sql = bind(template, params_of(template))
+                sql = bind(with_fragments(template), params_of(template))
                 self.session.query(sql, "JSONEachRow")
 
 

@@ -98,8 +98,8 @@ async fn every_template_runs_on_clickhouse_18() -> anyhow::Result<()> {
         copied.count, 1,
         "the materialized view copies spans into trace_spans"
     );
-    assert!(!tracehouse_query::sql::ALL.is_empty());
-    for (name, template) in tracehouse_query::sql::ALL {
+    assert!(!tracehouse_query::sql::all().is_empty());
+    for (name, template) in tracehouse_query::sql::all() {
         let sql = bind_samples(template);
         let mut cursor = client.query(&sql).fetch_bytes("JSONEachRow")?;
         let bytes = cursor.collect().await;
