@@ -105,7 +105,7 @@ mod tests {
             .filter(|name| name.ends_with(".sql"))
             .collect();
         files.sort();
-        let mut listed: Vec<String> = super::ALL
+        let mut listed: Vec<String> = super::all()
             .iter()
             .map(|(name, _)| (*name).to_owned())
             .collect();
@@ -115,6 +115,10 @@ mod tests {
             assert!(
                 template.contains("-- params:"),
                 "{name} lacks a -- params: line"
+            );
+            assert!(
+                !template.contains("{effective_invocations}"),
+                "{name} has a fragment left to inline"
             );
         }
     }
