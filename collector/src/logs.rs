@@ -8,7 +8,7 @@ use crate::otlp::convert::TimeWindow;
 use crate::otlp::logs::{
     convert_resource_logs, count_log_records, ConvertedLogs, REJECT_TIMESTAMP_OUT_OF_RANGE,
 };
-use crate::service::{ExportOutcome, OtlpService};
+use crate::service::{receive_and_convert, ExportOutcome, OtlpService};
 use crate::writer::BatchWriter;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
@@ -17,9 +17,6 @@ use std::sync::Arc;
 use tracehouse_model::ProjectId;
 use tracehouse_schema::serverless_rows::PlatformReportRow;
 use tracehouse_schema::signal_rows::LogRow;
-
-/// Requests with more records than this are converted on the blocking pool.
-const CONVERT_OFF_RUNTIME_RECORDS: u64 = 2_000;
 
 /// Log ingest.
 #[derive(Clone)]
@@ -75,22 +72,13 @@ impl OtlpService for LogIngest {
             signal: Self::SIGNAL,
         };
         let received = count_log_records(&request.resource_logs);
-        self.metrics
-            .received
-            .get_or_create(&signal)
-            .inc_by(received);
         let window = TimeWindow::around_now(self.limits.max_span_age, self.limits.max_future_skew);
         let now = now_unix_nano();
-        let convert = move || convert_resource_logs(&project, request.resource_logs, window, now);
-        let converted: ConvertedLogs = if received > CONVERT_OFF_RUNTIME_RECORDS {
-            tokio::task::spawn_blocking(convert)
-                .await
-                .map_err(|error| {
-                    IngestError::Internal(format!("log conversion task failed: {error}"))
-                })?
-        } else {
-            convert()
-        };
+        let converted: ConvertedLogs =
+            receive_and_convert(&self.metrics, Self::SIGNAL, received, move || {
+                convert_resource_logs(&project, request.resource_logs, window, now)
+            })
+            .await?;
         let rejected = converted.rejected_out_of_range;
         if rejected > 0 {
             self.metrics

@@ -6,7 +6,7 @@ use crate::error::IngestError;
 use crate::metrics::{IngestMetrics, SignalLabels};
 use crate::otlp::convert::TimeWindow;
 use crate::otlp::metrics::{convert_resource_metrics, count_data_points, ConvertedMetrics};
-use crate::service::{ExportOutcome, OtlpService};
+use crate::service::{receive_and_convert, ExportOutcome, OtlpService};
 use crate::writer::BatchWriter;
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
@@ -14,9 +14,6 @@ use opentelemetry_proto::tonic::collector::metrics::v1::{
 use std::sync::Arc;
 use tracehouse_model::ProjectId;
 use tracehouse_schema::signal_rows::MetricPointRow;
-
-/// Requests with more points than this are converted on the blocking pool.
-const CONVERT_OFF_RUNTIME_POINTS: u64 = 2_000;
 
 /// Metrics ingest.
 #[derive(Clone)]
@@ -61,21 +58,12 @@ impl OtlpService for MetricIngest {
             signal: Self::SIGNAL,
         };
         let received = count_data_points(&request.resource_metrics);
-        self.metrics
-            .received
-            .get_or_create(&signal)
-            .inc_by(received);
         let window = TimeWindow::around_now(self.limits.max_span_age, self.limits.max_future_skew);
-        let convert = move || convert_resource_metrics(&project, request.resource_metrics, window);
-        let converted: ConvertedMetrics = if received > CONVERT_OFF_RUNTIME_POINTS {
-            tokio::task::spawn_blocking(convert)
-                .await
-                .map_err(|error| {
-                    IngestError::Internal(format!("metric conversion task failed: {error}"))
-                })?
-        } else {
-            convert()
-        };
+        let converted: ConvertedMetrics =
+            receive_and_convert(&self.metrics, Self::SIGNAL, received, move || {
+                convert_resource_metrics(&project, request.resource_metrics, window)
+            })
+            .await?;
         let mut reasons = Vec::new();
         for (reason, count) in [
             ("timestamp_out_of_range", converted.rejected_out_of_range),

@@ -54,3 +54,27 @@ pub fn outcome_label(result: Result<&ExportOutcome, &IngestError>) -> &'static s
         Err(IngestError::Internal(_)) => "error",
     }
 }
+
+/// Requests with more items than this are converted on the blocking pool,
+/// so that a big request does not stall the async workers.
+pub const CONVERT_OFF_RUNTIME_ITEMS: u64 = 2_000;
+
+/// Counts `received` items of `signal`, then runs `convert`: inline for
+/// small requests, on the blocking pool for large ones.
+pub async fn receive_and_convert<T: Send + 'static>(
+    metrics: &IngestMetrics,
+    signal: &'static str,
+    received: u64,
+    convert: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, IngestError> {
+    metrics
+        .received
+        .get_or_create(&crate::metrics::SignalLabels { signal })
+        .inc_by(received);
+    if received <= CONVERT_OFF_RUNTIME_ITEMS {
+        return Ok(convert());
+    }
+    tokio::task::spawn_blocking(convert)
+        .await
+        .map_err(|error| IngestError::Internal(format!("{signal} conversion task failed: {error}")))
+}

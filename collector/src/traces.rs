@@ -7,7 +7,7 @@ use crate::error::IngestError;
 use crate::invocations::invocations_from_spans;
 use crate::metrics::{IngestMetrics, SignalLabels};
 use crate::otlp::convert::{convert_resource_spans, count_spans, ConvertedSpans, TimeWindow};
-use crate::service::{ExportOutcome, OtlpService};
+use crate::service::{receive_and_convert, ExportOutcome, OtlpService};
 use crate::writer::BatchWriter;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
@@ -16,9 +16,6 @@ use std::sync::Arc;
 use tracehouse_model::ProjectId;
 use tracehouse_schema::rows::SpanRow;
 use tracehouse_schema::serverless_rows::InvocationRow;
-
-/// Requests with more spans than this are converted on the blocking pool.
-const CONVERT_OFF_RUNTIME_SPANS: u64 = 2_000;
 
 /// Trace ingest: OTLP spans into the `spans` table, invocation records
 /// into `invocations`.
@@ -93,20 +90,12 @@ impl OtlpService for TraceIngest {
             signal: Self::SIGNAL,
         };
         let received = count_spans(&request.resource_spans);
-        self.metrics
-            .received
-            .get_or_create(&signal)
-            .inc_by(received);
         let window = TimeWindow::around_now(self.limits.max_span_age, self.limits.max_future_skew);
-        let (converted, rows) = if received > CONVERT_OFF_RUNTIME_SPANS {
-            tokio::task::spawn_blocking(move || convert_to_rows(&project, request, window))
-                .await
-                .map_err(|error| {
-                    IngestError::Internal(format!("span conversion task failed: {error}"))
-                })?
-        } else {
-            convert_to_rows(&project, request, window)
-        };
+        let (converted, rows) =
+            receive_and_convert(&self.metrics, Self::SIGNAL, received, move || {
+                convert_to_rows(&project, request, window)
+            })
+            .await?;
         for (reason, count) in &converted.rejected {
             self.metrics.reject(Self::SIGNAL, reason.as_str(), *count);
         }
