@@ -1,16 +1,13 @@
 //! `/chains/{trace_id}`: the causal chain of a trace: its traces in causal
 //! order, the root cause, the critical path and the hand-offs.
 
-use super::render;
-use super::trace::message;
+use super::{query_error_page, render, trace_id_or_page};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use tracehouse_model::{ProjectId, TraceId};
+use tracehouse_model::ProjectId;
 use tracehouse_query::chains::ChainView;
-use tracehouse_query::QueryError;
 
 #[derive(Template)]
 #[template(path = "chain.html")]
@@ -23,20 +20,13 @@ struct ChainPage {
 
 /// The chain page; a readable 400/404 page for bad or unknown ids.
 pub async fn chain_page(State(state): State<AppState>, Path(trace_id): Path<String>) -> Response {
-    let parsed: TraceId = match trace_id.parse() {
+    let parsed = match trace_id_or_page(&trace_id) {
         Ok(trace_id) => trace_id,
-        Err(error) => return message(StatusCode::BAD_REQUEST, "Bad trace id", error.to_string()),
+        Err(page) => return page.into_response(),
     };
     let chain = match state.query.chain(&ProjectId::default(), parsed).await {
         Ok(chain) => chain,
-        Err(QueryError::NotFound(what)) => {
-            return message(
-                StatusCode::NOT_FOUND,
-                "Not found",
-                format!("{what} not found"),
-            )
-        }
-        Err(error) => return crate::ApiError::from(error).into_response(),
+        Err(error) => return query_error_page(error),
     };
     let longest_step_ms = chain
         .critical_path

@@ -41,3 +41,54 @@ pub async fn home(State(state): State<AppState>) -> Response {
         schema_version: readiness.schema_version,
     })
 }
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage {
+    title: String,
+    message: String,
+}
+
+fn message(status: StatusCode, title: &str, message: String) -> Response {
+    let mut response = render(&MessagePage {
+        title: title.to_owned(),
+        message,
+    });
+    *response.status_mut() = status;
+    response
+}
+
+/// A readable error page; small, so it travels cheaply in a `Result`.
+pub(crate) struct ErrorPage {
+    status: StatusCode,
+    title: &'static str,
+    message: String,
+}
+
+impl IntoResponse for ErrorPage {
+    fn into_response(self) -> Response {
+        message(self.status, self.title, self.message)
+    }
+}
+
+/// A trace id from a page's path, or a 400 page saying what is wrong with it.
+pub(crate) fn trace_id_or_page(text: &str) -> Result<tracehouse_model::TraceId, ErrorPage> {
+    text.parse()
+        .map_err(|error: tracehouse_model::IdError| ErrorPage {
+            status: StatusCode::BAD_REQUEST,
+            title: "Bad trace id",
+            message: error.to_string(),
+        })
+}
+
+/// The page for a failed query: a readable 404 for unknown things, the API's error otherwise.
+pub(crate) fn query_error_page(error: tracehouse_query::QueryError) -> Response {
+    match error {
+        tracehouse_query::QueryError::NotFound(what) => message(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            format!("{what} not found"),
+        ),
+        other => crate::ApiError::from(other).into_response(),
+    }
+}

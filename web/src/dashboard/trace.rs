@@ -1,14 +1,12 @@
 //! `/traces/{trace_id}`: one trace as a waterfall.
 
-use super::render;
 use super::waterfall::{layout, WaterfallRow};
+use super::{query_error_page, render, trace_id_or_page};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use tracehouse_model::{ProjectId, TraceId};
-use tracehouse_query::QueryError;
+use tracehouse_model::ProjectId;
 
 #[derive(Template)]
 #[template(path = "trace.html")]
@@ -21,38 +19,15 @@ struct TracePage {
     rows: Vec<WaterfallRow>,
 }
 
-#[derive(Template)]
-#[template(path = "message.html")]
-struct MessagePage {
-    title: String,
-    message: String,
-}
-
-pub(super) fn message(status: StatusCode, title: &str, message: String) -> Response {
-    let mut response = render(&MessagePage {
-        title: title.to_owned(),
-        message,
-    });
-    *response.status_mut() = status;
-    response
-}
-
 /// The trace page; a readable 400/404 page for bad or unknown ids.
 pub async fn trace_page(State(state): State<AppState>, Path(trace_id): Path<String>) -> Response {
-    let trace_id: TraceId = match trace_id.parse() {
+    let trace_id = match trace_id_or_page(&trace_id) {
         Ok(trace_id) => trace_id,
-        Err(error) => return message(StatusCode::BAD_REQUEST, "Bad trace id", error.to_string()),
+        Err(page) => return page.into_response(),
     };
     let trace = match state.query.trace(&ProjectId::default(), trace_id).await {
         Ok(trace) => trace,
-        Err(QueryError::NotFound(what)) => {
-            return message(
-                StatusCode::NOT_FOUND,
-                "Not found",
-                format!("{what} not found"),
-            )
-        }
-        Err(error) => return crate::ApiError::from(error).into_response(),
+        Err(error) => return query_error_page(error),
     };
     let start = trace
         .spans
