@@ -18,8 +18,9 @@ struct Serve {
     urls: HashMap<String, String>,
 }
 
-/// Starts the binary and waits for its `listening` lines.
-async fn start(data_dir: &Path) -> anyhow::Result<Serve> {
+/// Starts the binary in `working_dir` with the relative data directory
+/// `data` (the default is relative too), and waits for its `listening` lines.
+async fn start(working_dir: &Path) -> anyhow::Result<Serve> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tracehouse"))
         .args([
             "serve",
@@ -34,8 +35,9 @@ async fn start(data_dir: &Path) -> anyhow::Result<Serve> {
             "--batch-max-age-ms",
             "100",
             "--data-dir",
+            "data",
         ])
-        .arg(data_dir)
+        .current_dir(working_dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -64,8 +66,8 @@ fn pid_of(child: &Child) -> Pid {
     Pid::from_raw(child.id().expect("running") as i32)
 }
 
-fn managed_server_pid(data_dir: &Path) -> Option<i32> {
-    std::fs::read_to_string(data_dir.join("clickhouse/clickhouse-server.pid"))
+fn managed_server_pid(working_dir: &Path) -> Option<i32> {
+    std::fs::read_to_string(working_dir.join("data/clickhouse/clickhouse-server.pid"))
         .ok()?
         .trim()
         .parse()

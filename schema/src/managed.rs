@@ -70,8 +70,17 @@ impl ManagedClickHouse {
             Some(path) => return Err(SchemaError::ClickHouseBinaryMissing(path.clone())),
             None => find_server_binary().ok_or(SchemaError::ClickHouseNotFound)?,
         };
-        let directory = options.directory.clone();
-        create_dir(&directory)?;
+        create_dir(&options.directory)?;
+        // Absolute, because the server runs with the directory as its working
+        // directory and would resolve a relative config path against it.
+        let directory = options
+            .directory
+            .canonicalize()
+            .map_err(|source| SchemaError::Io {
+                action: "resolve directory",
+                path: options.directory.clone(),
+                source,
+            })?;
         create_dir(&directory.join("log"))?;
         stop_leftover_server(&directory).await;
 
