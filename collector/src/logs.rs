@@ -8,7 +8,7 @@ use crate::otlp::convert::TimeWindow;
 use crate::otlp::logs::{
     convert_resource_logs, count_log_records, ConvertedLogs, REJECT_TIMESTAMP_OUT_OF_RANGE,
 };
-use crate::service::{receive_and_convert, ExportOutcome, OtlpService};
+use crate::service::{queue_or_refuse, receive_and_convert, ExportOutcome, OtlpService};
 use crate::writer::BatchWriter;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
@@ -85,17 +85,23 @@ impl OtlpService for LogIngest {
                 .reject(Self::SIGNAL, REJECT_TIMESTAMP_OUT_OF_RANGE, rejected);
         }
         let accepted = converted.logs.len() as u64;
-        if let Err(_queue_full) = self.writer.try_submit(converted.logs) {
-            self.metrics.reject(Self::SIGNAL, "queue_full", accepted);
-            return Err(IngestError::Saturated);
-        }
+        queue_or_refuse(
+            &self.writer,
+            &self.metrics,
+            Self::SIGNAL,
+            converted.logs,
+            accepted,
+        )?;
         // Reports second: a retried request may store a log line twice but
         // a report twice only if both queues accepted it the first time,
         // and reports are read per request id, so duplicates do not count.
-        if let Err(_queue_full) = self.report_writer.try_submit(converted.reports) {
-            self.metrics.reject(Self::SIGNAL, "queue_full", accepted);
-            return Err(IngestError::Saturated);
-        }
+        queue_or_refuse(
+            &self.report_writer,
+            &self.metrics,
+            Self::SIGNAL,
+            converted.reports,
+            accepted,
+        )?;
         self.metrics
             .accepted
             .get_or_create(&signal)

@@ -6,7 +6,7 @@ use crate::error::IngestError;
 use crate::metrics::{IngestMetrics, SignalLabels};
 use crate::otlp::convert::TimeWindow;
 use crate::otlp::metrics::{convert_resource_metrics, count_data_points, ConvertedMetrics};
-use crate::service::{receive_and_convert, ExportOutcome, OtlpService};
+use crate::service::{queue_or_refuse, receive_and_convert, ExportOutcome, OtlpService};
 use crate::writer::BatchWriter;
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
@@ -75,10 +75,13 @@ impl OtlpService for MetricIngest {
             }
         }
         let accepted = converted.points.len() as u64;
-        if let Err(_queue_full) = self.writer.try_submit(converted.points) {
-            self.metrics.reject(Self::SIGNAL, "queue_full", accepted);
-            return Err(IngestError::Saturated);
-        }
+        queue_or_refuse(
+            &self.writer,
+            &self.metrics,
+            Self::SIGNAL,
+            converted.points,
+            accepted,
+        )?;
         self.metrics
             .accepted
             .get_or_create(&signal)

@@ -78,3 +78,21 @@ pub async fn receive_and_convert<T: Send + 'static>(
         .await
         .map_err(|error| IngestError::Internal(format!("{signal} conversion task failed: {error}")))
 }
+
+/// Queues `rows` on `writer`, or counts `counted` items of `signal` as
+/// refused for a full queue and answers "retry later".
+pub fn queue_or_refuse<R>(
+    writer: &crate::writer::BatchWriter<R>,
+    metrics: &IngestMetrics,
+    signal: &'static str,
+    rows: Vec<R>,
+    counted: u64,
+) -> Result<(), IngestError>
+where
+    R: clickhouse::RowOwned + clickhouse::RowWrite + Send + Sync + 'static,
+{
+    writer.try_submit(rows).map_err(|_queue_full| {
+        metrics.reject(signal, "queue_full", counted);
+        IngestError::Saturated
+    })
+}

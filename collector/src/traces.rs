@@ -7,7 +7,7 @@ use crate::error::IngestError;
 use crate::invocations::invocations_from_spans;
 use crate::metrics::{IngestMetrics, SignalLabels};
 use crate::otlp::convert::{convert_resource_spans, count_spans, ConvertedSpans, TimeWindow};
-use crate::service::{receive_and_convert, ExportOutcome, OtlpService};
+use crate::service::{queue_or_refuse, receive_and_convert, ExportOutcome, OtlpService};
 use crate::writer::BatchWriter;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
@@ -100,17 +100,23 @@ impl OtlpService for TraceIngest {
             self.metrics.reject(Self::SIGNAL, reason.as_str(), *count);
         }
         let accepted = rows.spans.len() as u64;
-        if let Err(_queue_full) = self.writer.try_submit(rows.spans) {
-            self.metrics.reject(Self::SIGNAL, "queue_full", accepted);
-            return Err(IngestError::Saturated);
-        }
+        queue_or_refuse(
+            &self.writer,
+            &self.metrics,
+            Self::SIGNAL,
+            rows.spans,
+            accepted,
+        )?;
         // Invocations go second: when their queue is full the client
         // retries the request, which may store its spans twice (OTLP is
         // at-least-once) but never counts an invocation twice.
-        if let Err(_queue_full) = self.invocation_writer.try_submit(rows.invocations) {
-            self.metrics.reject(Self::SIGNAL, "queue_full", accepted);
-            return Err(IngestError::Saturated);
-        }
+        queue_or_refuse(
+            &self.invocation_writer,
+            &self.metrics,
+            Self::SIGNAL,
+            rows.invocations,
+            accepted,
+        )?;
         self.metrics
             .accepted
             .get_or_create(&signal)
