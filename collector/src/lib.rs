@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod otlp;
 pub mod service;
 pub mod traces;
+pub mod wal;
 pub mod writer;
 
 pub use config::{IngestLimits, WriterConfig};
