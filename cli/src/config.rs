@@ -17,6 +17,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tracehouse_collector::config as collector_defaults;
+use tracehouse_collector::wal::WalSync;
 use tracehouse_query::chains::{self, broken};
 use tracehouse_query::pricing::{FunctionOverride, PricingSettings};
 
@@ -165,6 +166,15 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUSE_QUEUE_MAX_ROWS",
         default_value_t = collector_defaults::DEFAULT_QUEUE_MAX_ROWS)]
     pub queue_max_rows: usize,
+    /// Bytes the write-ahead log (`<data_dir>/wal`) may hold; when full, receivers answer "retry later".
+    #[arg(long, env = "TRACEHOUSE_WAL_MAX_BYTES",
+        default_value_t = tracehouse_collector::wal::DEFAULT_WAL_MAX_BYTES)]
+    pub wal_max_bytes: u64,
+    /// When appends to the write-ahead log reach the disk: `fsync` (each group of appends is
+    /// fsynced before the receivers answer) or `write` (no fsync: survives a crash of
+    /// Tracehouse, not of the machine).
+    #[arg(long, env = "TRACEHOUSE_WAL_SYNC", default_value_t = WalSync::Fsync)]
+    pub wal_sync: WalSync,
     /// Traces one chain query reads at most; beyond, the chain is truncated.
     #[arg(long, env = "TRACEHOUSE_CHAIN_MAX_TRACES", default_value_t = chains::DEFAULT_MAX_TRACES)]
     pub chain_max_traces: usize,
@@ -316,6 +326,9 @@ impl Config {
         if self.queue_max_rows < self.batch_max_rows {
             return invalid("queue_max_rows", "must be at least batch_max_rows");
         }
+        if self.wal_max_bytes < self.max_request_bytes as u64 {
+            return invalid("wal_max_bytes", "must be at least max_request_bytes");
+        }
         if self.chain_max_traces == 0 {
             return invalid("chain_max_traces", "must be at least 1");
         }
@@ -466,6 +479,7 @@ mod tests {
             ("queue_max_rows", |c| {
                 c.queue_max_rows = c.batch_max_rows - 1
             }),
+            ("wal_max_bytes", |c| c.wal_max_bytes = 1024),
             ("chain_max_traces", |c| c.chain_max_traces = 0),
             ("chain_max_spans", |c| c.chain_max_spans = 0),
             ("max_failed_deliveries", |c| c.max_failed_deliveries = 0),

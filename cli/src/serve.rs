@@ -14,6 +14,8 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracehouse_collector::grpc::GrpcReceivers;
 use tracehouse_collector::http::HttpReceivers;
+use tracehouse_collector::replay::ReplayTargets;
+use tracehouse_collector::wal::{Hold, Record, Wal, WalConfig, WalMetrics};
 use tracehouse_collector::{
     BatchWriter, IngestLimits, IngestMetrics, LogIngest, MetricIngest, TraceIngest, WriterConfig,
     WriterMetrics,
@@ -82,6 +84,49 @@ impl Running {
     }
 }
 
+/// Opens the write-ahead log under the data directory, with the records an
+/// earlier run left.
+fn open_wal(
+    config: &Config,
+    registry: &mut Registry,
+) -> anyhow::Result<(Wal, Vec<(Record, Hold)>)> {
+    let wal_config = WalConfig {
+        dir: config.data_dir.join("wal"),
+        max_bytes: config.wal_max_bytes,
+        sync: config.wal_sync,
+    };
+    let dir = wal_config.dir.display().to_string();
+    let (wal, leftovers) = Wal::open(wal_config, WalMetrics::register(registry))
+        .with_context(|| format!("opening the write-ahead log in {dir}"))?;
+    if !leftovers.is_empty() {
+        tracing::info!(records = leftovers.len(), "replaying the write-ahead log");
+    }
+    Ok((wal, leftovers))
+}
+
+/// Ingests an earlier run's records again, in the background: receivers
+/// open at once, and the replay waits for queue room like any writer input.
+fn spawn_replay(
+    leftovers: Vec<(Record, Hold)>,
+    traces: &TraceIngest,
+    metrics: &MetricIngest,
+    logs: &LogIngest,
+) {
+    if leftovers.is_empty() {
+        return;
+    }
+    let (traces, metrics, logs) = (traces.clone(), metrics.clone(), logs.clone());
+    tokio::spawn(async move {
+        let targets = ReplayTargets {
+            traces: &traces,
+            metrics: &metrics,
+            logs: &logs,
+        };
+        let replayed = tracehouse_collector::replay::replay(leftovers, targets).await;
+        tracing::info!(replayed, "write-ahead log replayed");
+    });
+}
+
 /// Starts every role of `config`. Returns once all listeners are bound and
 /// the schema is migrated.
 pub async fn serve(config: Config) -> anyhow::Result<Running> {
@@ -127,23 +172,28 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
             max_span_age: Duration::from_secs(u64::from(config.retention_days) * 24 * 3600),
             ..IngestLimits::default()
         };
+        let (wal, leftovers) = open_wal(&config, &mut registry)?;
         let traces = TraceIngest::new(
             span_writer,
             serverless.invocations,
             ingest_metrics.clone(),
             limits.clone(),
-        );
+        )
+        .with_wal(wal.clone());
         let metrics = MetricIngest::new(
             serverless.metric_points,
             ingest_metrics.clone(),
             limits.clone(),
-        );
+        )
+        .with_wal(wal.clone());
         let logs = LogIngest::new(
             serverless.logs,
             serverless.platform_reports,
             ingest_metrics,
             limits,
-        );
+        )
+        .with_wal(wal);
+        spawn_replay(leftovers, &traces, &metrics, &logs);
 
         let grpc_listener = bind(config.otlp_grpc_addr, "OTLP/gRPC").await?;
         otlp_grpc = Some(grpc_listener.local_addr()?);

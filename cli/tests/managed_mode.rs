@@ -1,7 +1,8 @@
 //! `tracehouse serve` in managed mode, run as a user would: as a process.
 //! It starts its own ClickHouse, survives SIGKILL (a restart on the same
 //! data directory works and keeps the data), stops ClickHouse on SIGTERM,
-//! and says in one line what to do when no ClickHouse is installed.
+//! and says in one line what to do when no ClickHouse is installed. What
+//! it acknowledged survives a SIGKILL before it was written to ClickHouse.
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -21,6 +22,11 @@ struct Serve {
 /// Starts the binary in `working_dir` with the relative data directory
 /// `data` (the default is relative too), and waits for its `listening` lines.
 async fn start(working_dir: &Path) -> anyhow::Result<Serve> {
+    start_batching(working_dir, "100").await
+}
+
+/// [`start`], with batches written once their first row is `batch_max_age_ms` old.
+async fn start_batching(working_dir: &Path, batch_max_age_ms: &str) -> anyhow::Result<Serve> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tracehouse"))
         .args([
             "serve",
@@ -33,7 +39,9 @@ async fn start(working_dir: &Path) -> anyhow::Result<Serve> {
             "--otlp-http-addr",
             "127.0.0.1:0",
             "--batch-max-age-ms",
-            "100",
+            batch_max_age_ms,
+            "--batch-max-rows",
+            "100000",
             "--data-dir",
             "data",
         ])
@@ -196,5 +204,89 @@ async fn missing_clickhouse_is_one_clear_line() -> anyhow::Result<()> {
         "{stderr}"
     );
     assert!(stderr.contains("--clickhouse-url"), "{stderr}");
+    Ok(())
+}
+
+/// One OTLP/JSON request of `spans` spans of trace `trace_id`.
+fn spans_request(trace_id: &str, spans: usize) -> Value {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_nanos() as u64;
+    let spans: Vec<Value> = (0..spans)
+        .map(|index| {
+            json!({"traceId": trace_id, "spanId": format!("{:016x}", index + 1), "name": "step",
+                "startTimeUnixNano": now.to_string(), "endTimeUnixNano": (now + 1000).to_string()})
+        })
+        .collect();
+    json!({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]})
+}
+
+/// `count()` and distinct `(trace_id, span_id)` of the spans table.
+async fn stored_spans(http: &reqwest::Client, clickhouse: &str) -> anyhow::Result<(u64, u64)> {
+    let text = http
+        .post(clickhouse)
+        .body("SELECT count(), uniqExact(trace_id, span_id) FROM tracehouse.spans FORMAT TSV")
+        .send()
+        .await?
+        .text()
+        .await?;
+    let mut numbers = text.split_whitespace().map(str::parse::<u64>);
+    match (numbers.next(), numbers.next()) {
+        (Some(Ok(count)), Some(Ok(distinct))) => Ok((count, distinct)),
+        _ => anyhow::bail!("unexpected answer {text:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acknowledged_spans_survive_sigkill_before_any_write() -> anyhow::Result<()> {
+    let data_dir = tempfile::tempdir()?;
+    let http = reqwest::Client::new();
+    // Batches would wait a minute: nothing reaches ClickHouse before the kill.
+    let first = start_batching(data_dir.path(), "60000").await?;
+    let (requests, spans_per_request) = (40, 50);
+    for request in 0..requests {
+        let trace_id = format!("{:032x}", request + 1);
+        let status = http
+            .post(format!("{}/v1/traces", first.urls["otlp-http"]))
+            .json(&spans_request(&trace_id, spans_per_request))
+            .send()
+            .await?
+            .status();
+        assert_eq!(status, 200, "request {request}");
+    }
+    assert_eq!(
+        stored_spans(&http, &first.urls["clickhouse"]).await?,
+        (0, 0)
+    );
+    kill(pid_of(&first.child), Signal::SIGKILL)?;
+    let first_server = managed_server_pid(data_dir.path()).expect("managed server pid file");
+    wait_until("the orphaned clickhouse stopped", || {
+        !is_running(first_server)
+    })
+    .await?;
+
+    let mut second = start(data_dir.path()).await?;
+    let expected = (requests * spans_per_request) as u64;
+    let mut stored = (0, 0);
+    for _ in 0..300 {
+        stored = stored_spans(&http, &second.urls["clickhouse"]).await?;
+        if stored.0 >= expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        stored,
+        (expected, expected),
+        "every acknowledged span, once"
+    );
+    let last_trace = format!("{requests:032x}");
+    let spans = trace_span_count(&http, &second.urls["dashboard"], &last_trace).await?;
+    assert_eq!(spans, spans_per_request);
+
+    kill(pid_of(&second.child), Signal::SIGTERM)?;
+    let status = tokio::time::timeout(Duration::from_secs(60), second.child.wait()).await??;
+    assert!(status.success(), "exit status {status}");
     Ok(())
 }

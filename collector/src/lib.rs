@@ -17,6 +17,7 @@ pub mod logs;
 pub mod metric_points;
 pub mod metrics;
 pub mod otlp;
+pub mod replay;
 pub mod service;
 pub mod traces;
 pub mod wal;

@@ -28,6 +28,26 @@ pub enum WalSync {
     Write,
 }
 
+impl std::fmt::Display for WalSync {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Self::Fsync => "fsync",
+            Self::Write => "write",
+        })
+    }
+}
+
+impl std::str::FromStr for WalSync {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "fsync" => Ok(Self::Fsync),
+            "write" => Ok(Self::Write),
+            other => Err(format!("{other:?} is not fsync or write")),
+        }
+    }
+}
+
 /// Where the log lives and how large it may grow.
 #[derive(Debug, Clone)]
 pub struct WalConfig {
@@ -42,6 +62,9 @@ struct Append {
     payload: Vec<u8>,
     reply: oneshot::Sender<Result<Hold, WalError>>,
 }
+
+/// Default bound of the log's size.
+pub const DEFAULT_WAL_MAX_BYTES: u64 = 1 << 30;
 
 /// The appending side of the log; cheap to clone.
 #[derive(Clone)]
@@ -254,8 +277,10 @@ impl Appender {
         }
         self.metrics.appended.inc_by(written.len() as u64);
         for (seq, reply) in written {
-            // An append whose caller went away is done at once: its hold drops here.
-            let _ = reply.send(Ok(self.tracker.hold(seq)));
+            // An append whose caller went away queued nothing: it is done at once.
+            if let Err(Ok(hold)) = reply.send(Ok(self.tracker.hold(seq))) {
+                hold.release();
+            }
         }
         if self.current_bytes >= SEGMENT_BYTES {
             self.rotate();
@@ -353,9 +378,9 @@ mod tests {
             .await
             .expect("appends");
         assert_eq!((first.seq(), second.seq()), (1, 2));
-        drop(first);
+        first.release();
         // The process "dies": the second record was never written to ClickHouse.
-        std::mem::forget(second);
+        drop(second);
         drop(wal);
         let metrics = Arc::new(WalMetrics::default());
         let (wal, replay) =
@@ -389,7 +414,7 @@ mod tests {
             .await
             .expect("appends");
         assert!(segment_bytes(dir.path()) > 1000);
-        drop(hold);
+        hold.release();
         tokio::time::sleep(IDLE_TICK * 3).await;
         assert_eq!(
             segment_bytes(dir.path()),
@@ -418,7 +443,7 @@ mod tests {
                 .get(),
             1
         );
-        drop(kept);
+        kept.release();
         tokio::time::sleep(IDLE_TICK * 3).await;
         wal.append(RecordKind::Traces, "default", vec![1; 3000])
             .await
@@ -430,7 +455,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let (wal, _) = Wal::open(config(dir.path(), 1 << 20), Arc::default()).expect("opens");
         for payload in [b"a", b"b"] {
-            std::mem::forget(
+            drop(
                 wal.append(RecordKind::Traces, "default", payload.to_vec())
                     .await
                     .expect("appends"),

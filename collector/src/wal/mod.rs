@@ -24,7 +24,7 @@ mod metrics;
 pub mod record;
 mod tracker;
 
-pub use log::{Wal, WalConfig, WalSync};
+pub use log::{Wal, WalConfig, WalSync, DEFAULT_WAL_MAX_BYTES};
 pub use metrics::WalMetrics;
 pub use record::{Record, RecordKind};
 pub use tracker::Hold;

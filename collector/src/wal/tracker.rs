@@ -2,10 +2,11 @@
 //!
 //! Every record is held by [`Hold`]s: one for the request while it is
 //! being queued, one more for each writer submission carrying its rows.
-//! When the last hold of a record is dropped (its rows are written, or
-//! refused by ClickHouse as bad data) the record is done, and the log may
-//! trim it. A hold that is [`Hold::keep`]t marks its record to be kept for
-//! the next replay instead.
+//! A hold is [`Hold::release`]d when its part is finished (its rows are
+//! written, or refused by ClickHouse as bad data); when the last one is,
+//! the record is done and the log may trim it. A hold dropped without
+//! being released (an error or a panic on the way) keeps its record in
+//! the log for the next replay: losing rows takes an explicit decision.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -36,7 +37,7 @@ impl Tracker {
         Hold {
             tracker: self.clone(),
             seq,
-            keep: false,
+            keep: true,
         }
     }
 
@@ -82,9 +83,10 @@ impl Hold {
         self.tracker.hold(self.seq)
     }
 
-    /// The record's rows were not written: keep it in the log for replay.
-    pub fn keep(mut self) {
-        self.keep = true;
+    /// This part of the record is finished: its rows are in ClickHouse, or
+    /// were refused as bad data.
+    pub fn release(mut self) {
+        self.keep = false;
     }
 
     /// The record's sequence number.
@@ -110,10 +112,10 @@ mod tests {
         let spans = request.share();
         let invocations = request.share();
         assert_eq!(tracker.floor(9), 5);
-        drop(request);
-        drop(spans);
+        request.release();
+        spans.release();
         assert_eq!(tracker.floor(9), 5);
-        drop(invocations);
+        invocations.release();
         assert_eq!(tracker.floor(9), 9);
     }
 
@@ -123,16 +125,19 @@ mod tests {
         let early = tracker.hold(3);
         let late = tracker.hold(7);
         assert_eq!(tracker.floor(10), 3);
-        drop(early);
+        early.release();
         assert_eq!(tracker.floor(10), 7);
-        drop(late);
+        late.release();
         assert_eq!(tracker.floor(10), 10);
     }
 
     #[test]
-    fn a_kept_record_is_never_trimmed() {
+    fn a_hold_dropped_unreleased_keeps_its_record() {
         let tracker = Tracker::default();
-        tracker.hold(4).keep();
+        let request = tracker.hold(4);
+        let spans = request.share();
+        request.release();
+        drop(spans);
         assert_eq!(tracker.floor(10), 4);
     }
 }
