@@ -86,6 +86,7 @@ impl OtlpService for MetricIngest {
         for (reason, count) in [
             ("timestamp_out_of_range", converted.rejected_out_of_range),
             ("metric_without_data", converted.rejected_without_data),
+            ("malformed_data_point", converted.rejected_malformed),
         ] {
             if count > 0 {
                 self.metrics.reject(Self::SIGNAL, reason, count);
@@ -120,7 +121,9 @@ impl OtlpService for MetricIngest {
             .accepted
             .get_or_create(&signal)
             .inc_by(accepted);
-        let rejected = converted.rejected_out_of_range + converted.rejected_without_data;
+        let rejected = converted.rejected_out_of_range
+            + converted.rejected_without_data
+            + converted.rejected_malformed;
         if rejected == 0 {
             return Ok(ExportOutcome::default());
         }
