@@ -175,6 +175,12 @@ pub struct Config {
     /// Tracehouse, not of the machine).
     #[arg(long, env = "TRACEHOUSE_WAL_SYNC", default_value_t = WalSync::Fsync)]
     pub wal_sync: WalSync,
+    /// Seconds a graceful stop (SIGTERM) may take: open connections, then writing what was accepted.
+    #[arg(long = "shutdown-timeout-secs", id = "shutdown_timeout_secs",
+        env = "TRACEHOUSE_SHUTDOWN_TIMEOUT_SECS",
+        default_value_t = WholeUnits(Duration::from_secs(25)))]
+    #[serde(rename = "shutdown_timeout_secs")]
+    pub shutdown_timeout: Seconds,
     /// Traces one chain query reads at most; beyond, the chain is truncated.
     #[arg(long, env = "TRACEHOUSE_CHAIN_MAX_TRACES", default_value_t = chains::DEFAULT_MAX_TRACES)]
     pub chain_max_traces: usize,
@@ -329,6 +335,9 @@ impl Config {
         if self.wal_max_bytes < self.max_request_bytes as u64 {
             return invalid("wal_max_bytes", "must be at least max_request_bytes");
         }
+        if self.shutdown_timeout.0.is_zero() {
+            return invalid("shutdown_timeout_secs", "must be at least 1");
+        }
         if self.chain_max_traces == 0 {
             return invalid("chain_max_traces", "must be at least 1");
         }
@@ -480,6 +489,9 @@ mod tests {
                 c.queue_max_rows = c.batch_max_rows - 1
             }),
             ("wal_max_bytes", |c| c.wal_max_bytes = 1024),
+            ("shutdown_timeout_secs", |c| {
+                c.shutdown_timeout = Duration::ZERO.into()
+            }),
             ("chain_max_traces", |c| c.chain_max_traces = 0),
             ("chain_max_spans", |c| c.chain_max_spans = 0),
             ("max_failed_deliveries", |c| c.max_failed_deliveries = 0),

@@ -2,6 +2,7 @@
 //! `tracehouse serve`. It only connects the crates; logic lives in them.
 
 pub mod config;
+pub mod data_dir;
 pub mod serve;
 pub mod serverless;
 

@@ -24,8 +24,6 @@ use tracehouse_schema::{ClickHouseSettings, ManagedClickHouse, ManagedOptions};
 
 /// How often retention runs.
 const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
-/// How long shutdown waits for accepted rows to be written.
-const WRITER_DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long an external ClickHouse may take to become reachable at startup.
 const EXTERNAL_CLICKHOUSE_WAIT: Duration = Duration::from_secs(60);
 
@@ -50,29 +48,36 @@ pub struct Running {
     servers: JoinSet<anyhow::Result<()>>,
     writers: Vec<tracehouse_collector::WriterHandle>,
     managed: Option<ManagedClickHouse>,
+    shutdown_timeout: Duration,
+    /// Released last, once the managed server has stopped.
+    _data_dir_lock: crate::data_dir::DataDirLock,
 }
 
 impl Running {
-    /// Stops accepting requests, writes every accepted row, stops ClickHouse if managed.
+    /// Stops accepting requests, writes every accepted row, stops ClickHouse
+    /// if managed. Servers and writers together get `shutdown_timeout`: a
+    /// slow upload or a long query cannot hold the exit, and rows not
+    /// written by then stay in the write-ahead log for the next start.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
-        let mut first_error = None;
-        while let Some(result) = self.servers.join_next().await {
-            let outcome = result
-                .context("server task panicked")
-                .and_then(|inner| inner);
-            if let Err(error) = outcome {
-                tracing::error!(error = %format!("{error:#}"), "server stopped with an error");
-                first_error.get_or_insert(error);
-            }
-        }
+        let deadline = tokio::time::Instant::now() + self.shutdown_timeout;
+        let first_error =
+            match tokio::time::timeout_at(deadline, join_servers(&mut self.servers)).await {
+                Ok(first_error) => first_error,
+                Err(_elapsed) => {
+                    tracing::warn!("open connections outlived the shutdown timeout; closing them");
+                    self.servers.abort_all();
+                    while self.servers.join_next().await.is_some() {}
+                    None
+                }
+            };
         // The servers held the only senders: the writers now drain and end.
         let all_written = wait_for_writers(std::mem::take(&mut self.writers));
-        if tokio::time::timeout(WRITER_DRAIN_TIMEOUT, all_written)
+        if tokio::time::timeout_at(deadline, all_written)
             .await
             .is_err()
         {
-            tracing::error!("accepted rows were not all written within the shutdown timeout");
+            tracing::error!("accepted rows were not all written within the shutdown timeout; they stay in the write-ahead log");
         }
         if let Some(mut managed) = self.managed.take() {
             tokio::task::spawn_blocking(move || managed.shutdown())
@@ -82,6 +87,21 @@ impl Running {
         tracing::info!("stopped");
         first_error.map_or(Ok(()), Err)
     }
+}
+
+/// Waits for every server task; returns the first error.
+async fn join_servers(servers: &mut JoinSet<anyhow::Result<()>>) -> Option<anyhow::Error> {
+    let mut first_error = None;
+    while let Some(result) = servers.join_next().await {
+        let outcome = result
+            .context("server task panicked")
+            .and_then(|inner| inner);
+        if let Err(error) = outcome {
+            tracing::error!(error = %format!("{error:#}"), "server stopped with an error");
+            first_error.get_or_insert(error);
+        }
+    }
+    first_error
 }
 
 /// Opens the write-ahead log under the data directory, with the records an
@@ -132,8 +152,7 @@ fn spawn_replay(
 pub async fn serve(config: Config) -> anyhow::Result<Running> {
     config.validate()?;
     let pricing = crate::serverless::pricing(&config)?;
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let data_dir_lock = crate::data_dir::claim(&config.data_dir)?;
 
     let (managed, clickhouse) = connect_clickhouse(&config).await?;
     let client = clickhouse.client()?;
@@ -278,6 +297,8 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
         servers,
         writers: writer_handles,
         managed,
+        shutdown_timeout: config.shutdown_timeout.0,
+        _data_dir_lock: data_dir_lock,
     })
 }
 

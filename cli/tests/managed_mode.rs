@@ -142,6 +142,16 @@ async fn survives_sigkill_and_stops_clickhouse_on_sigterm() -> anyhow::Result<()
         .send()
         .await?;
     assert_eq!(ready.status(), 200);
+    // A second Tracehouse on the same data directory exits at once, saying why.
+    let second_on_same_dir = Command::new(env!("CARGO_BIN_EXE_tracehouse"))
+        .args(["serve", "--data-dir", "data", "--http-addr", "127.0.0.1:0"])
+        .current_dir(data_dir.path())
+        .env("TRACEHOUSE_LOG", "off")
+        .output()
+        .await?;
+    assert!(!second_on_same_dir.status.success());
+    let stderr = String::from_utf8_lossy(&second_on_same_dir.stderr);
+    assert!(stderr.contains("in use by another Tracehouse"), "{stderr}");
     send_span(&http, &first.urls["otlp-http"], trace_id).await?;
     let dashboard = first.urls["dashboard"].clone();
     let mut stored = 0;
