@@ -300,3 +300,107 @@ async fn acknowledged_spans_survive_sigkill_before_any_write() -> anyhow::Result
     assert!(status.success(), "exit status {status}");
     Ok(())
 }
+
+/// Sends `requests` requests of `spans_per_request` spans like an OTLP
+/// exporter does: a 503 is retried after a pause. Calls `fault` once, after
+/// the `fault_after`th request was acknowledged. Returns the spans acknowledged.
+async fn send_through_a_fault(
+    http: &reqwest::Client,
+    otlp_http: &str,
+    (requests, spans_per_request, fault_after): (usize, usize, usize),
+    fault: impl FnOnce(),
+) -> anyhow::Result<u64> {
+    let mut fault = Some(fault);
+    let mut acknowledged = 0;
+    for request in 0..requests {
+        let body = spans_request(&format!("{:032x}", request + 1), spans_per_request);
+        let mut tries = 0;
+        loop {
+            let status = http
+                .post(format!("{otlp_http}/v1/traces"))
+                .json(&body)
+                .send()
+                .await?
+                .status();
+            if status == 200 {
+                break;
+            }
+            tries += 1;
+            anyhow::ensure!(
+                status == 503 && tries < 300,
+                "request {request} answered {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        acknowledged += spans_per_request as u64;
+        if request + 1 == fault_after {
+            if let Some(fault) = fault.take() {
+                fault();
+            }
+        }
+    }
+    Ok(acknowledged)
+}
+
+/// Waits until the spans table holds `expected` distinct spans; returns (count, distinct).
+async fn wait_for_distinct(
+    http: &reqwest::Client,
+    clickhouse: &str,
+    expected: u64,
+) -> anyhow::Result<(u64, u64)> {
+    let mut stored = (0, 0);
+    for _ in 0..600 {
+        if let Ok(now) = stored_spans(http, clickhouse).await {
+            stored = now;
+            if stored.1 >= expected {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(stored)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_acknowledged_is_lost_when_the_managed_clickhouse_is_killed() -> anyhow::Result<()>
+{
+    let data_dir = tempfile::tempdir()?;
+    let http = reqwest::Client::new();
+    let mut serve = start(data_dir.path()).await?;
+    let server = managed_server_pid(data_dir.path()).expect("managed server pid file");
+    let acknowledged = send_through_a_fault(&http, &serve.urls["otlp-http"], (40, 50, 10), || {
+        let _ = kill(Pid::from_raw(server), Signal::SIGKILL);
+    })
+    .await?;
+    let (count, distinct) =
+        wait_for_distinct(&http, &serve.urls["clickhouse"], acknowledged).await?;
+    assert_eq!(distinct, acknowledged, "every acknowledged span is stored");
+    assert!(count >= distinct);
+    let restarted = managed_server_pid(data_dir.path()).expect("pid file");
+    assert_ne!(restarted, server, "the supervisor started a new server");
+    kill(pid_of(&serve.child), Signal::SIGTERM)?;
+    tokio::time::timeout(Duration::from_secs(60), serve.child.wait()).await??;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_acknowledged_is_lost_while_clickhouse_is_paused() -> anyhow::Result<()> {
+    let data_dir = tempfile::tempdir()?;
+    let http = reqwest::Client::new();
+    let mut serve = start(data_dir.path()).await?;
+    let server = Pid::from_raw(managed_server_pid(data_dir.path()).expect("pid file"));
+    let paused_at = std::sync::Mutex::new(None);
+    let acknowledged = send_through_a_fault(&http, &serve.urls["otlp-http"], (40, 50, 10), || {
+        let _ = kill(server, Signal::SIGSTOP);
+        *paused_at.lock().expect("lock") = Some(std::time::Instant::now());
+    })
+    .await?;
+    let paused_at = paused_at.lock().expect("lock").expect("paused");
+    tokio::time::sleep(Duration::from_secs(10).saturating_sub(paused_at.elapsed())).await;
+    kill(server, Signal::SIGCONT)?;
+    let (_, distinct) = wait_for_distinct(&http, &serve.urls["clickhouse"], acknowledged).await?;
+    assert_eq!(distinct, acknowledged, "every acknowledged span is stored");
+    kill(pid_of(&serve.child), Signal::SIGTERM)?;
+    tokio::time::timeout(Duration::from_secs(60), serve.child.wait()).await??;
+    Ok(())
+}
