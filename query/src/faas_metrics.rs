@@ -134,11 +134,16 @@ pub struct MetricsOnlyFunction {
 }
 
 impl MetricsOnlyFunction {
+    /// Every invocation, failed ones included: the `faas.invoke_duration`
+    /// count when there is one (it records each invocation), else
+    /// `faas.invocations` + `faas.errors` + `faas.timeouts` (the semantic
+    /// conventions, and the OpenTelemetry Lambda layer, count only
+    /// successful invocations in `faas.invocations`).
     fn invocation_count(&self) -> u64 {
-        let counted = if self.invocations > 0.0 {
-            self.invocations
-        } else {
+        let counted = if self.durations.count > 0 {
             self.durations.count as f64
+        } else {
+            self.invocations + self.errors + self.timeouts
         };
         counted.round().max(0.0) as u64
     }

@@ -1,6 +1,11 @@
 -- Fragment {effective_invocations}: the invocations of a window as billed and
 -- classified: each span once, cold (its faas.coldstart attribute, else the first
--- invocation of its instance), with the REPORT figures of its request when any.
+-- invocation of its instance; and always when its REPORT shows an init or a
+-- SnapStart restore), failed (the span's error, or a REPORT status other than
+-- success), lasting the span plus any restore (a restored cold start waits for
+-- it), with the REPORT figures of its request when any. The billed milliseconds
+-- are the REPORT's Billed Duration, never less than Duration plus Billed Restore
+-- Duration (Lambda charges the billed restore as duration).
 -- Templates write FROM {effective_invocations} AS e. Its 32 placeholders are, in order:
 -- project, function, function, from s, to s, from ns, to ns (the window invocations);
 -- project, function, function; project, function, function, from s, to s, from ns, to ns;
@@ -9,10 +14,14 @@
 (
     SELECT
         c.project AS project, c.function AS function, c.timestamp AS timestamp,
-        c.start_time_unix_nano AS start_time_unix_nano, c.duration_ns AS duration_ns,
+        c.start_time_unix_nano AS start_time_unix_nano,
+        c.duration_ns + if(r.report_has_restore = 1,
+                           toUInt64(round(r.report_restore_ms * 1000000)), 0) AS duration_ns,
         c.service AS service, c.region AS region, c.instance AS instance,
-        c.trace_id AS trace_id, c.span_id AS span_id, c.is_error AS is_error,
-        c.arch AS arch, c.cold AS cold,
+        c.trace_id AS trace_id, c.span_id AS span_id,
+        toUInt8(c.is_error = 1 OR r.report_failed = 1) AS is_error,
+        c.arch AS arch,
+        toUInt8(c.cold = 1 OR r.report_has_init = 1 OR r.report_has_restore = 1) AS cold,
         if(c.provider = '' AND r.has_report = 1, 'aws', c.provider) AS provider,
         if(r.has_report = 1, r.report_memory_mb, c.memory_mb) AS memory_mb,
         r.has_report AS has_report, r.report_billed_ms AS report_billed_ms,
@@ -71,8 +80,13 @@
     ) AS c
     ANY LEFT JOIN (
         SELECT request_id AS invocation_id, toUInt8(1) AS has_report,
-               max(billed_duration_ms) AS report_billed_ms, max(memory_size_mb) AS report_memory_mb,
-               max(has_init_duration) AS report_has_init, max(init_duration_ms) AS report_init_ms
+               max(greatest(billed_duration_ms, toUInt64(ceil(duration_ms)) + billed_restore_duration_ms))
+                   AS report_billed_ms,
+               max(memory_size_mb) AS report_memory_mb,
+               max(has_init_duration) AS report_has_init, max(init_duration_ms) AS report_init_ms,
+               max(has_restore_duration) AS report_has_restore,
+               max(restore_duration_ms) AS report_restore_ms,
+               max(failed) AS report_failed
         FROM platform_reports
         WHERE project = ? AND request_id IN (
             SELECT invocation_id FROM invocations
