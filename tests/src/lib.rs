@@ -7,6 +7,7 @@
 //! left by earlier, finished runs are removed when the next one starts.
 
 pub mod chaos;
+pub mod otlp_json;
 
 use anyhow::Context;
 use serde_json::Value;
@@ -198,6 +199,21 @@ impl TestApp {
                 anyhow::bail!("{path} not as expected after 20 s (status {status}): {body}");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Polls a metric sample until it reaches `at_least` (20 s at most) and
+    /// returns its value then. For counters bumped after the fact, such as
+    /// `tracehouse_writer_rows_written_total`, which the writer increments
+    /// only once the insert has returned, after the rows became readable.
+    pub async fn wait_for_metric(&self, sample: &str, at_least: f64) -> anyhow::Result<f64> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let value = self.metric(sample).await?;
+            if value >= at_least || tokio::time::Instant::now() > deadline {
+                return Ok(value);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 

@@ -7,6 +7,9 @@
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use tracehouse_tests::otlp_json::{
+    any_value, assert_close, attribute, listed_function, post as post_json,
+};
 use tracehouse_tests::{now_unix_nanos, TestApp};
 
 const MS: u64 = 1_000_000;
@@ -47,46 +50,6 @@ const AWS_OLD_STYLE_LINE: &str = "REPORT RequestId: c3252230-c73d-49f6-8844-968c
 /// that page describes. Billed Duration = ceil(133.61 + 180) = 314: the
 /// billed restore is charged as duration, the snapshot restore is free.
 const SNAPSTART_LINE: &str = "REPORT RequestId: a1f7c2de-3b4a-4c5d-8e9f-0123456789ab Duration: 133.61 ms Billed Duration: 314 ms Memory Size: 128 MB Max Memory Used: 31 MB Restore Duration: 398.97 ms Billed Restore Duration: 180 ms";
-
-fn attribute(key: &str, value: Value) -> Value {
-    json!({"key": key, "value": any_value(&value)})
-}
-
-/// A plain JSON value as an OTLP/JSON `AnyValue` (objects as key/value lists).
-fn any_value(value: &Value) -> Value {
-    match value {
-        Value::Object(fields) => json!({"kvlistValue": {"values": fields
-            .iter()
-            .map(|(key, value)| attribute(key, value.clone()))
-            .collect::<Vec<_>>()}}),
-        Value::String(text) => json!({"stringValue": text}),
-        Value::Number(number) if number.is_i64() => json!({"intValue": number.to_string()}),
-        Value::Number(number) => json!({"doubleValue": number.as_f64()}),
-        Value::Bool(flag) => json!({"boolValue": flag}),
-        other => json!({"stringValue": other.to_string()}),
-    }
-}
-
-async fn post_json(app: &TestApp, path: &str, body: &Value) -> anyhow::Result<Value> {
-    let response = app
-        .http
-        .post(format!("{}{path}", app.otlp_http_url()))
-        .json(body)
-        .send()
-        .await?;
-    anyhow::ensure!(response.status() == 200, "{path}: {}", response.status());
-    Ok(response.json().await?)
-}
-
-fn close(actual: &Value, expected: f64, what: &str) {
-    let number = actual
-        .as_f64()
-        .unwrap_or_else(|| panic!("{what}: {actual} is not a number"));
-    assert!(
-        (number - expected).abs() <= 1e-9 * expected.abs().max(1.0),
-        "{what}: {number} != {expected}"
-    );
-}
 
 /// One invocation: its request id and what its span lasted (the REPORT's
 /// Duration: the span covers the handler).
@@ -178,13 +141,6 @@ fn logs_request(base: u64) -> anyhow::Result<Value> {
     }]}))
 }
 
-fn function<'a>(body: &'a Value, name: &str) -> Option<&'a Value> {
-    body["functions"]
-        .as_array()?
-        .iter()
-        .find(|function| function["function"] == name)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn json_snapstart_and_failed_reports_are_counted_and_priced() -> anyhow::Result<()> {
     let app = TestApp::start().await?;
@@ -195,40 +151,40 @@ async fn json_snapstart_and_failed_reports_are_counted_and_priced() -> anyhow::R
     // The platform's failures and cold starts show once the reports are joined.
     let listed = app
         .wait_for_json("/api/v1/functions?from=now-1h", |body| {
-            function(body, "checkout").is_some_and(|checkout| {
+            listed_function(body, "checkout").is_some_and(|checkout| {
                 checkout["invocations"] == 5
                     && checkout["errors"] == 2
                     && checkout["cold_starts"] == 4
             })
         })
         .await?;
-    let checkout = function(&listed, "checkout").expect("listed");
+    let checkout = listed_function(&listed, "checkout").expect("listed");
     assert_eq!(checkout["provider"], "aws");
     assert_eq!(checkout["memory_mb"], 128, "Memory Size of the reports");
     // Failed: the timeout and the error line; the old-style crash line says
     // nothing, so that invocation is not counted failed. 2 of 5.
-    close(&checkout["error_rate"], 0.4, "error rate");
+    assert_close(&checkout["error_rate"], 0.4, "error rate");
     // Cold: three reports with Init Duration and the SnapStart restore; the
     // old-style line has neither. 4 of 5.
-    close(&checkout["cold_start_rate"], 0.8, "cold start rate");
+    assert_close(&checkout["cold_start_rate"], 0.8, "cold start rate");
 
     // Latency: the restored cold start waits for its restore,
     // 133.61 + 398.97 = 532.58 ms. Cold latencies, sorted: 133.61, 532.58,
     // 693.92, 3016.78; p50 at rank 0.5 × 3 = 1.5 is (532.58 + 693.92) / 2
     // = 613.25. The one warm invocation: 933.59.
-    close(&checkout["cold_p50_ms"], 613.25, "cold p50");
-    close(&checkout["warm_p50_ms"], 933.59, "warm p50");
-    close(&checkout["duration_ms"]["max"], 3016.78, "max");
+    assert_close(&checkout["cold_p50_ms"], 613.25, "cold p50");
+    assert_close(&checkout["warm_p50_ms"], 933.59, "warm p50");
+    assert_close(&checkout["duration_ms"]["max"], 3016.78, "max");
     // Init durations of the on-demand cold starts: 80.00, 84.00, 397.68.
-    close(&checkout["init_duration_ms"]["p50"], 84.0, "init p50");
+    assert_close(&checkout["init_duration_ms"]["p50"], 84.0, "init p50");
 
     // Cost, per invocation with its REPORT's Billed Duration: 694 + 3101 +
     // 214 + 314 (the restore's 180 billed ms inside, the 398.97 ms restore
     // not charged) + 934 = 5257 ms at 128 MB = 0.125 GB.
     let gb_seconds = 5.257 * 0.125;
-    close(&checkout["gb_seconds"], gb_seconds, "GB-s");
+    assert_close(&checkout["gb_seconds"], gb_seconds, "GB-s");
     let cost = 5.0 * REQUEST_PRICE + gb_seconds * X86_RATE;
-    close(&checkout["cost_usd"], cost, "cost");
+    assert_close(&checkout["cost_usd"], cost, "cost");
 
     // The cold-start list carries the restore in the restored start's latency.
     let (status, cold) = app
@@ -241,7 +197,7 @@ async fn json_snapstart_and_failed_reports_are_counted_and_priced() -> anyhow::R
         .iter()
         .find(|start| start["span_id"] == format!("{:016x}", 4))
         .expect("the restored start is cold");
-    close(&restored["duration_ms"], 532.58, "restored latency");
+    assert_close(&restored["duration_ms"], 532.58, "restored latency");
     assert!(restored["init_duration_ms"].is_null(), "{restored}");
     app.stop().await
 }
@@ -398,31 +354,31 @@ async fn lambda_layer_faas_metrics_are_counted_and_priced() -> anyhow::Result<()
 
     let listed = app
         .wait_for_json("/api/v1/functions?from=now-1h", |body| {
-            function(body, "layer-fn").is_some_and(|layer| layer["timeouts"] == 1)
+            listed_function(body, "layer-fn").is_some_and(|layer| layer["timeouts"] == 1)
         })
         .await?;
-    let layer = function(&listed, "layer-fn").expect("listed");
+    let layer = listed_function(&listed, "layer-fn").expect("listed");
     assert_eq!(layer["source"], "metrics");
     // Two invocations: the invoke_duration count (faas.invocations alone,
     // successes only, would say 1).
     assert_eq!(layer["invocations"], 2);
     assert_eq!(layer["errors"], 0);
     assert_eq!(layer["cold_starts"], 1);
-    close(&layer["cold_start_rate"], 0.5, "cold start rate");
+    assert_close(&layer["cold_start_rate"], 0.5, "cold start rate");
     assert_eq!(layer["provider"], "aws", "from faas.invoked_provider");
     assert_eq!(layer["region"], "sa-east-1", "from faas.invoked_region");
     assert_eq!(layer["memory_mb"], 128, "faas.max_memory \"128\" is MiB");
     // Both durations, 140 and 200 ms, are in the (100, 250] ms bucket: p50
     // at rank 1 of 2 is 100 + 150 × 1/2 = 175; average 340 / 2 = 170.
-    close(&layer["duration_ms"]["p50"], 175.0, "p50");
-    close(&layer["duration_ms"]["avg"], 170.0, "avg");
+    assert_close(&layer["duration_ms"]["p50"], 175.0, "p50");
+    assert_close(&layer["duration_ms"]["avg"], 170.0, "avg");
     // The one init, 125.33 ms, in the same bucket: p50 = 100 + 150 × 0.5.
-    close(&layer["init_duration_ms"]["p50"], 175.0, "init p50");
+    assert_close(&layer["init_duration_ms"]["p50"], 175.0, "init p50");
     // Priced from the histogram sum, 340 ms at 128 MB: 0.0425 GB-s; two
     // requests; × 1.5 for sa-east-1.
     let gb_seconds = 0.340 * 0.125;
-    close(&layer["gb_seconds"], gb_seconds, "GB-s");
-    close(
+    assert_close(&layer["gb_seconds"], gb_seconds, "GB-s");
+    assert_close(
         &layer["cost_usd"],
         (2.0 * REQUEST_PRICE + gb_seconds * X86_RATE) * 1.5,
         "cost",
