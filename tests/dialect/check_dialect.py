@@ -8,6 +8,7 @@ Templates carry their sample parameters on a line `-- params: a, b, ...`
 """
 
 import pathlib
+import re
 import sys
 import tempfile
 import unittest
@@ -116,11 +117,28 @@ class DialectOnCurrentClickHouse(unittest.TestCase):
         for _ in range(2):  # idempotent: a second start is a no-op
             for path in MIGRATIONS:
                 with self.subTest(migration=path.name):
-                    self.session.query(path.read_text())
+                    if not self.columns_already_added(path.read_text()):
+                        self.session.query(path.read_text())
         for statement in SAMPLE_ROWS:
             self.session.query(statement)
         copied = self.session.query("SELECT count() FROM trace_spans", "CSV").bytes().decode().strip()
         self.assertEqual(copied, "1", "the materialized view copies spans into trace_spans")
+
+    def columns_already_added(self, sql):
+        """As the migration runner does for ALTER TABLE ... ADD COLUMN (no IF NOT
+        EXISTS on 18.16): true when every column the statement adds exists."""
+        code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+        table = re.search(r"ALTER TABLE (\w+)", code)
+        columns = re.findall(r"ADD COLUMN (\w+)", code)
+        if not table or not columns:
+            return False
+        names = ", ".join("'" + column + "'" for column in columns)
+        found = self.session.query(
+            "SELECT count() FROM system.columns WHERE database = currentDatabase() "
+            f"AND table = '{table.group(1)}' AND name IN ({names})",
+            "CSV",
+        ).bytes().decode().strip()
+        return found == str(len(columns))
 
     def test_2_every_query_template_runs(self):
         self.assertTrue(TEMPLATES, "no query templates found")
