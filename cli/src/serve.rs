@@ -24,6 +24,25 @@ use tracehouse_schema::{ClickHouseSettings, ManagedClickHouse, ManagedOptions};
 const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
 /// How long shutdown waits for accepted rows to be written.
 const WRITER_DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Intervals and timeouts that are not settings: the defaults are what
+/// `tracehouse serve` uses; tests shorten them to exercise the paths.
+#[derive(Debug, Clone, Copy)]
+pub struct Timings {
+    /// How often retention runs.
+    pub retention_interval: Duration,
+    /// How long shutdown waits for accepted rows to be written.
+    pub writer_drain_timeout: Duration,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Self {
+            retention_interval: RETENTION_INTERVAL,
+            writer_drain_timeout: WRITER_DRAIN_TIMEOUT,
+        }
+    }
+}
 /// How long an external ClickHouse may take to become reachable at startup.
 const EXTERNAL_CLICKHOUSE_WAIT: Duration = Duration::from_secs(60);
 
@@ -48,6 +67,7 @@ pub struct Running {
     servers: JoinSet<anyhow::Result<()>>,
     writers: Vec<tracehouse_collector::WriterHandle>,
     managed: Option<ManagedClickHouse>,
+    writer_drain_timeout: Duration,
 }
 
 impl Running {
@@ -66,7 +86,7 @@ impl Running {
         }
         // The servers held the only senders: the writers now drain and end.
         let all_written = wait_for_writers(std::mem::take(&mut self.writers));
-        if tokio::time::timeout(WRITER_DRAIN_TIMEOUT, all_written)
+        if tokio::time::timeout(self.writer_drain_timeout, all_written)
             .await
             .is_err()
         {
@@ -85,6 +105,11 @@ impl Running {
 /// Starts every role of `config`. Returns once all listeners are bound and
 /// the schema is migrated.
 pub async fn serve(config: Config) -> anyhow::Result<Running> {
+    serve_with_timings(config, Timings::default()).await
+}
+
+/// [`serve`] with other intervals and timeouts.
+pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Result<Running> {
     config.validate()?;
     let pricing = crate::serverless::pricing(&config)?;
     std::fs::create_dir_all(&config.data_dir)
@@ -176,6 +201,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
         servers.spawn(run_retention(
             client.clone(),
             config.retention_days,
+            timings.retention_interval,
             shutdown_receiver.clone(),
         ));
     }
@@ -228,6 +254,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
         servers,
         writers: writer_handles,
         managed,
+        writer_drain_timeout: timings.writer_drain_timeout,
     })
 }
 
@@ -301,6 +328,7 @@ async fn serve_http(
 async fn run_retention(
     client: clickhouse::Client,
     retention_days: u32,
+    interval: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     loop {
@@ -312,7 +340,7 @@ async fn run_retention(
             Err(error) => tracing::warn!(%error, "retention failed, will retry"),
         }
         tokio::select! {
-            _ = tokio::time::sleep(RETENTION_INTERVAL) => {}
+            _ = tokio::time::sleep(interval) => {}
             _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
         }
     }

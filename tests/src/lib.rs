@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use tokio::sync::OnceCell;
-use tracehouse::{Config, Running, ServeArgs};
+use tracehouse::{Config, Running, ServeArgs, Timings};
 use tracehouse_schema::{ClickHouseSettings, ManagedClickHouse, ManagedOptions};
 
 static CLICKHOUSE: OnceCell<ManagedClickHouse> = OnceCell::const_new();
@@ -83,6 +83,15 @@ impl TestApp {
 
     /// Starts Tracehouse after `adjust` has changed the configuration.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+        Self::start_with_timings(adjust, Timings::default()).await
+    }
+
+    /// [`TestApp::start_with`] with other intervals and timeouts (a short
+    /// retention interval, a short drain timeout).
+    pub async fn start_with_timings(
+        adjust: impl FnOnce(&mut Config),
+        timings: Timings,
+    ) -> anyhow::Result<Self> {
         let clickhouse = fresh_database().await?;
         let data_dir = tempfile::tempdir()?;
         let mut config = Config::layer(ServeArgs::default(), Default::default());
@@ -94,7 +103,7 @@ impl TestApp {
         config.http_addr = "127.0.0.1:0".parse()?;
         config.batch_max_age = Duration::from_millis(100);
         adjust(&mut config);
-        let running = tracehouse::serve(config).await?;
+        let running = tracehouse::serve_with_timings(config, timings).await?;
         Ok(Self {
             running: Some(running),
             clickhouse,
