@@ -253,5 +253,7 @@ fn parse_json_event(text: &str) -> Option<PlatformReport> {
     })
 }
 
+pub mod aws_examples;
+
 #[cfg(test)]
 mod tests;

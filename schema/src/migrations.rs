@@ -185,6 +185,14 @@ fn unix_seconds_now() -> u32 {
 mod tests {
     use super::*;
 
+    /// The statement without its comment lines.
+    fn without_comments(sql: &str) -> String {
+        sql.lines()
+            .filter(|line| !line.trim_start().starts_with("--"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     #[test]
     fn versions_increase_and_files_are_single_statements() {
         let mut previous = 0;
@@ -202,12 +210,7 @@ mod tests {
                 "{}",
                 migration.name
             );
-            let code: String = migration
-                .sql
-                .lines()
-                .filter(|line| !line.trim_start().starts_with("--"))
-                .collect::<Vec<_>>()
-                .join("\n");
+            let code = without_comments(migration.sql);
             let body = code.trim().trim_end_matches(';');
             assert!(
                 !body.contains(';'),
@@ -242,12 +245,7 @@ mod tests {
             let Some((table, columns)) = migration.adds_columns else {
                 continue;
             };
-            let code: String = migration
-                .sql
-                .lines()
-                .filter(|line| !line.trim_start().starts_with("--"))
-                .collect::<Vec<_>>()
-                .join("\n");
+            let code = without_comments(migration.sql);
             assert!(code.contains(&format!("ALTER TABLE {table}")));
             let added = code.matches("ADD COLUMN ").count();
             assert_eq!(added, columns.len(), "{}", migration.name);

@@ -7,6 +7,9 @@
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use tracehouse_model::platform_report::aws_examples::{
+    AWS_ERROR_LINE, AWS_JSON_REPORT, AWS_OLD_STYLE_LINE, AWS_TIMEOUT_LINE, SNAPSTART_LINE,
+};
 use tracehouse_tests::otlp_json::{
     any_value, assert_close, attribute, listed_function, post as post_json,
 };
@@ -17,39 +20,6 @@ const SECOND: u64 = 1_000_000_000;
 /// AWS Lambda x86_64 price per GB-second and per request (deploy/pricing.toml).
 const X86_RATE: f64 = 0.0000166667;
 const REQUEST_PRICE: f64 = 0.20e-6;
-
-/// AWS's `platform.report` example from
-/// <https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html>
-/// (its comma after `requestId`, invalid JSON, removed).
-const AWS_JSON_REPORT: &str = r#"{
-    "time": "2022-10-12T00:01:15.000Z",
-    "type": "platform.report",
-    "record": {
-        "metrics": {
-            "billedDurationMs": 694,
-            "durationMs": 693.92,
-            "initDurationMs": 397.68,
-            "maxMemoryUsedMB": 84,
-            "memorySizeMB": 128
-        },
-        "requestId": "6d68ca91-49c9-448d-89b8-7ca3e6dc66aa"
-    }
-}"#;
-
-/// "Failures during the invoke phase" in
-/// <https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html>:
-/// the new-style timeout line, the new-style crash line, and the old-style
-/// crash line (no status: the platform said nothing then).
-const AWS_TIMEOUT_LINE: &str = "REPORT RequestId: 527cb862-4f5e-49a9-9ae4-a7edc90f0fda Duration: 3016.78 ms Billed Duration: 3101 ms Memory Size: 128 MB Max Memory Used: 31 MB Init Duration: 84.00 ms Status: timeout";
-const AWS_ERROR_LINE: &str = "REPORT RequestId: 5b866fb1-7154-4af6-8078-6ef6ca4c2ddd Duration: 133.61 ms Billed Duration: 214 ms Memory Size: 128 MB Max Memory Used: 31 MB Init Duration: 80.00 ms Status: error Error Type: Runtime.ExitError";
-const AWS_OLD_STYLE_LINE: &str = "REPORT RequestId: c3252230-c73d-49f6-8844-968c01d1e2e1 Duration: 933.59 ms Billed Duration: 934 ms Memory Size: 128 MB Max Memory Used: 9 MB";
-
-/// <https://docs.aws.amazon.com/lambda/latest/dg/snapstart-monitoring.html>
-/// names the restore fields but prints no whole line; this is AWS's crash
-/// line above with `Init Duration` replaced by the two restore fields, as
-/// that page describes. Billed Duration = ceil(133.61 + 180) = 314: the
-/// billed restore is charged as duration, the snapshot restore is free.
-const SNAPSTART_LINE: &str = "REPORT RequestId: a1f7c2de-3b4a-4c5d-8e9f-0123456789ab Duration: 133.61 ms Billed Duration: 314 ms Memory Size: 128 MB Max Memory Used: 31 MB Restore Duration: 398.97 ms Billed Restore Duration: 180 ms";
 
 /// One invocation: its request id and what its span lasted (the REPORT's
 /// Duration: the span covers the handler).

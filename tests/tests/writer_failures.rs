@@ -29,6 +29,16 @@ fn rows(count: usize) -> Vec<LogRow> {
         .collect()
 }
 
+/// A proxy in front of the shared test server, to cut.
+async fn proxy_to_clickhouse() -> anyhow::Result<ChaosProxy> {
+    let target = clickhouse()
+        .await?
+        .url()
+        .trim_start_matches("http://")
+        .parse()?;
+    ChaosProxy::start(target).await
+}
+
 fn short_retries() -> WriterConfig {
     WriterConfig {
         batch_max_rows: 100,
@@ -64,12 +74,7 @@ async fn a_batch_that_keeps_failing_is_given_up_counted_and_its_room_given_back(
 ) -> anyhow::Result<()> {
     let settings = fresh_database().await?;
     apply_migrations(&settings.client()?).await?;
-    let target = clickhouse()
-        .await?
-        .url()
-        .trim_start_matches("http://")
-        .parse()?;
-    let proxy = ChaosProxy::start(target).await?;
+    let proxy = proxy_to_clickhouse().await?;
     let via_proxy = tracehouse_schema::ClickHouseSettings {
         url: proxy.url(),
         ..settings.clone()
@@ -147,12 +152,7 @@ async fn a_data_error_is_given_up_at_once() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn shutdown_waits_no_longer_than_its_drain_timeout() -> anyhow::Result<()> {
-    let target = clickhouse()
-        .await?
-        .url()
-        .trim_start_matches("http://")
-        .parse()?;
-    let proxy = ChaosProxy::start(target).await?;
+    let proxy = proxy_to_clickhouse().await?;
     let timings = Timings {
         writer_drain_timeout: Duration::from_secs(1),
         ..Timings::default()

@@ -118,6 +118,23 @@ mod tests {
     use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
     use opentelemetry_proto::tonic::resource::v1::Resource;
 
+    /// Converts one resource's records, accepting times from 1000 to 10000 ns.
+    fn convert(resource: Option<Resource>, records: Vec<proto::LogRecord>) -> ConvertedLogs {
+        let request = vec![proto::ResourceLogs {
+            resource,
+            scope_logs: vec![proto::ScopeLogs {
+                log_records: records,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }];
+        let window = TimeWindow {
+            earliest_unix_nano: 1_000,
+            latest_unix_nano: 10_000,
+        };
+        convert_resource_logs(&ProjectId::default(), request, window, 7_000)
+    }
+
     fn text(value: &str) -> Option<AnyValue> {
         Some(AnyValue {
             value: Some(any_value::Value::StringValue(value.to_owned())),
@@ -126,8 +143,8 @@ mod tests {
 
     #[test]
     fn report_lines_become_reports_and_logs() {
-        let request = vec![proto::ResourceLogs {
-            resource: Some(Resource {
+        let converted = convert(
+            Some(Resource {
                 attributes: vec![KeyValue {
                     key: "faas.name".to_owned(),
                     value: text("resize"),
@@ -135,8 +152,7 @@ mod tests {
                 }],
                 ..Default::default()
             }),
-            scope_logs: vec![proto::ScopeLogs {
-                log_records: vec![
+            vec![
                     proto::LogRecord {
                         time_unix_nano: 5_000,
                         body: text("REPORT RequestId: r-1\tDuration: 1.2 ms\tBilled Duration: 2 ms\tMemory Size: 256 MB\tMax Memory Used: 80 MB"),
@@ -153,16 +169,8 @@ mod tests {
                         body: text("too old"),
                         ..Default::default()
                     },
-                ],
-                ..Default::default()
-            }],
-            ..Default::default()
-        }];
-        let window = TimeWindow {
-            earliest_unix_nano: 1_000,
-            latest_unix_nano: 10_000,
-        };
-        let converted = convert_resource_logs(&ProjectId::default(), request, window, 7_000);
+            ],
+        );
         assert_eq!(converted.logs.len(), 2);
         assert_eq!(converted.rejected_out_of_range, 1);
         assert_eq!(converted.logs[1].time_unix_nano, 6_000);
@@ -216,29 +224,21 @@ mod tests {
             pair("record", record),
         ]);
         let json_text = r#"{"time": "2022-10-12T00:01:15.000Z", "type": "platform.report", "record": {"metrics": {"billedDurationMs": 3101, "durationMs": 3016.78, "maxMemoryUsedMB": 31, "memorySizeMB": 128}, "requestId": "527cb862-4f5e-49a9-9ae4-a7edc90f0fda", "status": "timeout"}}"#;
-        let request = vec![proto::ResourceLogs {
-            scope_logs: vec![proto::ScopeLogs {
-                log_records: vec![
-                    proto::LogRecord {
-                        time_unix_nano: 5_000,
-                        body: Some(AnyValue { value: Some(event) }),
-                        ..Default::default()
-                    },
-                    proto::LogRecord {
-                        time_unix_nano: 5_000,
-                        body: text(json_text),
-                        ..Default::default()
-                    },
-                ],
-                ..Default::default()
-            }],
-            ..Default::default()
-        }];
-        let window = TimeWindow {
-            earliest_unix_nano: 1_000,
-            latest_unix_nano: 10_000,
-        };
-        let converted = convert_resource_logs(&ProjectId::default(), request, window, 7_000);
+        let converted = convert(
+            None,
+            vec![
+                proto::LogRecord {
+                    time_unix_nano: 5_000,
+                    body: Some(AnyValue { value: Some(event) }),
+                    ..Default::default()
+                },
+                proto::LogRecord {
+                    time_unix_nano: 5_000,
+                    body: text(json_text),
+                    ..Default::default()
+                },
+            ],
+        );
         assert_eq!(converted.logs.len(), 2);
         assert_eq!(converted.reports.len(), 2);
         let kv = &converted.reports[0];
