@@ -1,5 +1,5 @@
 //! Cost rounding where it happens: durations are rounded per invocation in
-//! SQL (`function_cost_groups.sql`) on a real ClickHouse, then priced; and
+//! SQL (the `effective_invocations` fragment) on a real ClickHouse, then priced; and
 //! `pricing.region_multipliers` scales the cost of one region only. The
 //! spans carry raw, unrounded durations; every figure is worked out by hand.
 
