@@ -10,6 +10,7 @@ fragment's SQL, and `?fields` becomes `*`, as the query crate's template
 parser does (`query/src/sql/template.rs`).
 """
 
+import math
 import pathlib
 import re
 import sys
@@ -168,6 +169,86 @@ class DialectOnCurrentClickHouse(unittest.TestCase):
         for path in FRAGMENTS:
             with self.subTest(fragment=path.name):
                 self.assertTrue(any("{" + path.stem + "}" in text for text in texts), "unused fragment")
+
+
+GOLDEN = ROOT / "tests" / "golden"
+TOLERANCE = 1e-9
+
+
+def ascii_text(data):
+    """ASCII as is, every other byte as \\xNN, as tests/tests/golden_answers.rs does."""
+    return "".join(chr(byte) if byte < 128 else "\\x%02x" % byte for byte in data)
+
+
+def same_number(left, right):
+    try:
+        a, b = float(left), float(right)
+    except ValueError:
+        return False
+    if math.isnan(a) and math.isnan(b):
+        return True
+    return a == b or abs(a - b) <= TOLERANCE * max(abs(a), abs(b), 1.0)
+
+
+def same_cell(left, right):
+    if left == right or same_number(left, right):
+        return True
+    if left.startswith("[") and left.endswith("]") and right.startswith("[") and right.endswith("]"):
+        a, b = left[1:-1].split(","), right[1:-1].split(",")
+        return len(a) == len(b) and all(x == y or same_number(x, y) for x, y in zip(a, b))
+    return False
+
+
+def same_row(left, right):
+    a, b = left.split("\t"), right.split("\t")
+    return len(a) == len(b) and all(same_cell(x, y) for x, y in zip(a, b))
+
+
+def row_diff(expected, actual):
+    """None when equal (numbers within TOLERANCE), else the differing rows."""
+    if len(expected) == len(actual) and all(same_row(a, b) for a, b in zip(expected, actual)):
+        return None
+    lines = []
+    for index in range(max(len(expected), len(actual))):
+        want = expected[index] if index < len(expected) else "(none)"
+        got = actual[index] if index < len(actual) else "(none)"
+        if not same_row(want, got):
+            lines.append(f"  row {index}\n    - {want}\n    + {got}")
+    return "\n".join(lines)
+
+
+class GoldenAnswersOnCurrentClickHouse(unittest.TestCase):
+    """The scenario of tests/golden/scenario.sql, loaded as on 18.16; every
+    template's answer must be tests/golden/expected/<template>.tsv (rows
+    sorted, numbers within TOLERANCE), the files 18.16 is checked against."""
+
+    def test_every_template_gives_the_golden_answer(self):
+        directory = tempfile.TemporaryDirectory(prefix="tracehouse-golden-")
+        golden = session.Session(directory.name)
+        try:
+            golden.query("CREATE DATABASE IF NOT EXISTS golden")
+            golden.query("USE golden")
+            for path in MIGRATIONS:
+                golden.query(path.read_text())
+            for line in (GOLDEN / "scenario.sql").read_text().splitlines():
+                line = line.strip()
+                if line and not line.startswith("--"):
+                    golden.query(line.rstrip(";"))
+            failures = []
+            for path in TEMPLATES:
+                template = path.read_text()
+                sql = bind(with_fragments(template), params_of(template))
+                answer = ascii_text(golden.query(sql, "TabSeparated").bytes())
+                actual = sorted(answer.splitlines())
+                expected_path = GOLDEN / "expected" / (path.stem + ".tsv")
+                expected = sorted(expected_path.read_text().splitlines()) if expected_path.exists() else []
+                difference = row_diff(expected, actual)
+                if difference is not None:
+                    failures.append(f"{path.name} differs from {expected_path}:\n{difference}")
+            self.assertFalse(failures, "\n".join(failures))
+        finally:
+            golden.close()
+            directory.cleanup()
 
 
 if __name__ == "__main__":
