@@ -251,6 +251,44 @@ class GoldenAnswersOnCurrentClickHouse(unittest.TestCase):
             directory.cleanup()
 
 
+class RowEncodingOnCurrentClickHouse(unittest.TestCase):
+    """tests/golden/rowbinary/<table>.bin holds rows as the collector's
+    encoder writes them (tests/tests/row_encoding.rs checks the bytes, and
+    what 18.16 reads back, <table>.tsv). 26.9 must read the same rows."""
+
+    def test_rowbinary_rows_read_back_as_on_18(self):
+        directory = tempfile.TemporaryDirectory(prefix="tracehouse-rowbinary-")
+        rows = session.Session(directory.name)
+        try:
+            rows.query("CREATE DATABASE IF NOT EXISTS rowbinary")
+            rows.query("USE rowbinary")
+            for path in MIGRATIONS:
+                rows.query(path.read_text())
+            encoded = sorted((GOLDEN / "rowbinary").glob("*.bin"))
+            self.assertTrue(encoded, "no encoded rows found")
+            for path in encoded:
+                with self.subTest(table=path.stem):
+                    table = path.stem
+                    columns = path.with_suffix(".columns").read_text().strip().split(",")
+                    types = dict(
+                        line.split("\t")
+                        for line in rows.query(
+                            f"SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = '{table}'",
+                            "TabSeparated",
+                        ).bytes().decode().splitlines()
+                    )
+                    structure = ", ".join(f"{column} {types[column]}" for column in columns)
+                    listed = ", ".join(columns)
+                    rows.query(
+                        f"INSERT INTO {table} ({listed}) SELECT * FROM file('{path}', 'RowBinary', '{structure}')"
+                    )
+                    read_back = rows.query(f"SELECT {listed} FROM {table}", "TabSeparated").bytes()
+                    self.assertEqual(read_back, path.with_suffix(".tsv").read_bytes())
+        finally:
+            rows.close()
+            directory.cleanup()
+
+
 if __name__ == "__main__":
     print(f"checking {len(MIGRATIONS)} migrations and {len(TEMPLATES)} query templates on chDB", flush=True)
     result = unittest.main(exit=False, verbosity=1).result
