@@ -8,7 +8,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use clickhouse::{Row, RowOwned, RowWrite};
+use clickhouse::{RowOwned, RowWrite};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tracehouse_model::platform_report::aws_examples::{AWS_JSON_REPORT, SNAPSTART_LINE};
