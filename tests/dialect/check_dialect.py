@@ -217,6 +217,16 @@ def row_diff(expected, actual):
     return "\n".join(lines)
 
 
+def migrated_session(directory, database):
+    """A chDB session on a new database with every migration applied."""
+    migrated = session.Session(directory)
+    migrated.query(f"CREATE DATABASE IF NOT EXISTS {database}")
+    migrated.query(f"USE {database}")
+    for path in MIGRATIONS:
+        migrated.query(path.read_text())
+    return migrated
+
+
 class GoldenAnswersOnCurrentClickHouse(unittest.TestCase):
     """The scenario of tests/golden/scenario.sql, loaded as on 18.16; every
     template's answer must be tests/golden/expected/<template>.tsv (rows
@@ -224,12 +234,8 @@ class GoldenAnswersOnCurrentClickHouse(unittest.TestCase):
 
     def test_every_template_gives_the_golden_answer(self):
         directory = tempfile.TemporaryDirectory(prefix="tracehouse-golden-")
-        golden = session.Session(directory.name)
+        golden = migrated_session(directory.name, "golden")
         try:
-            golden.query("CREATE DATABASE IF NOT EXISTS golden")
-            golden.query("USE golden")
-            for path in MIGRATIONS:
-                golden.query(path.read_text())
             for line in (GOLDEN / "scenario.sql").read_text().splitlines():
                 line = line.strip()
                 if line and not line.startswith("--"):
@@ -258,12 +264,8 @@ class RowEncodingOnCurrentClickHouse(unittest.TestCase):
 
     def test_rowbinary_rows_read_back_as_on_18(self):
         directory = tempfile.TemporaryDirectory(prefix="tracehouse-rowbinary-")
-        rows = session.Session(directory.name)
+        rows = migrated_session(directory.name, "rowbinary")
         try:
-            rows.query("CREATE DATABASE IF NOT EXISTS rowbinary")
-            rows.query("USE rowbinary")
-            for path in MIGRATIONS:
-                rows.query(path.read_text())
             encoded = sorted((GOLDEN / "rowbinary").glob("*.bin"))
             self.assertTrue(encoded, "no encoded rows found")
             for path in encoded:

@@ -67,6 +67,17 @@ pub async fn fresh_database() -> anyhow::Result<ClickHouseSettings> {
     Ok(settings)
 }
 
+/// Drops a database made by [`fresh_database`].
+pub async fn drop_database(settings: &ClickHouseSettings) -> anyhow::Result<()> {
+    settings
+        .server_client()
+        .query("DROP DATABASE IF EXISTS ?")
+        .bind(clickhouse::sql::Identifier(&settings.database))
+        .execute()
+        .await?;
+    Ok(())
+}
+
 /// A running Tracehouse on the shared server, in its own database.
 pub struct TestApp {
     pub running: Option<Running>,
@@ -238,13 +249,7 @@ impl TestApp {
         if let Some(running) = self.running.take() {
             running.shutdown().await?;
         }
-        self.clickhouse
-            .server_client()
-            .query("DROP DATABASE IF EXISTS ?")
-            .bind(clickhouse::sql::Identifier(&self.clickhouse.database))
-            .execute()
-            .await?;
-        Ok(())
+        drop_database(&self.clickhouse).await
     }
 }
 

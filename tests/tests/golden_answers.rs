@@ -149,12 +149,7 @@ async fn every_template_gives_the_golden_answer() -> anyhow::Result<()> {
             ));
         }
     }
-    settings
-        .server_client()
-        .query("DROP DATABASE IF EXISTS ?")
-        .bind(clickhouse::sql::Identifier(&settings.database))
-        .execute()
-        .await?;
+    tracehouse_tests::drop_database(&settings).await?;
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     Ok(())
 }

@@ -209,11 +209,6 @@ async fn rows_encode_to_the_checked_in_bytes_and_read_back_alike() -> anyhow::Re
         update,
     )
     .await?;
-    settings
-        .server_client()
-        .query("DROP DATABASE IF EXISTS ?")
-        .bind(clickhouse::sql::Identifier(&settings.database))
-        .execute()
-        .await?;
+    tracehouse_tests::drop_database(&settings).await?;
     Ok(())
 }

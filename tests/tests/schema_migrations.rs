@@ -32,11 +32,6 @@ async fn migrations_reapply_after_their_records_are_lost() -> anyhow::Result<()>
     for column in ["restore_duration_ms", "status", "error_type", "failed"] {
         assert!(names.contains(&column), "{column} in {names:?}");
     }
-    settings
-        .server_client()
-        .query("DROP DATABASE IF EXISTS ?")
-        .bind(clickhouse::sql::Identifier(&settings.database))
-        .execute()
-        .await?;
+    tracehouse_tests::drop_database(&settings).await?;
     Ok(())
 }
