@@ -97,7 +97,7 @@ struct MigrationRecord<'a> {
 /// The highest applied migration version, 0 when none.
 pub async fn applied_version(client: &Client) -> Result<u32, SchemaError> {
     let rows: Vec<VersionRow> = client
-        .query("SELECT max(version) AS version FROM ?")
+        .query(crate::sql::APPLIED_VERSION)
         .bind(clickhouse::sql::Identifier(SCHEMA_MIGRATIONS))
         .fetch_all()
         .await
@@ -164,10 +164,7 @@ async fn already_applied(client: &Client, migration: &Migration) -> Result<bool,
         return Ok(false);
     };
     let rows: Vec<CountRow> = client
-        .query(
-            "SELECT count() AS count FROM system.columns \
-             WHERE database = currentDatabase() AND table = ? AND has(?, name)",
-        )
+        .query(crate::sql::EXISTING_COLUMNS)
         .bind(table)
         .bind(columns)
         .fetch_all()

@@ -2,6 +2,7 @@
 //! ClickHouse version (TTL does not exist on 18.16).
 
 use crate::error::SchemaError;
+use crate::sql;
 use crate::tables::{DAY_PARTITIONED, INSTANCE_FIRST_STARTS, INVOCATIONS};
 use clickhouse::sql::Identifier;
 use clickhouse::Client;
@@ -37,11 +38,7 @@ pub async fn drop_expired_partitions(
     // DateTime), so today is the server's today, not UTC's.
     let oldest_kept = oldest_kept_day(server_today(client).await?, retention_days);
     let partitions: Vec<PartitionRow> = client
-        .query(
-            "SELECT table, partition_id FROM system.parts \
-             WHERE database = currentDatabase() AND active AND has(?, table) \
-             GROUP BY table, partition_id",
-        )
+        .query(sql::DAY_PARTITIONS)
         .bind(DAY_PARTITIONED)
         .fetch_all()
         .await
@@ -62,7 +59,7 @@ pub async fn drop_expired_partitions(
             continue;
         }
         client
-            .query("ALTER TABLE ? DROP PARTITION ID ?")
+            .query(sql::DROP_PARTITION)
             .bind(Identifier(table))
             .bind(partition.partition_id.as_str())
             .execute()
@@ -94,7 +91,7 @@ struct TodayRow {
 /// Today in the server's time zone.
 async fn server_today(client: &Client) -> Result<chrono::NaiveDate, SchemaError> {
     let rows: Vec<TodayRow> = client
-        .query("SELECT toYYYYMMDD(today()) AS today")
+        .query(sql::SERVER_TODAY)
         .fetch_all()
         .await
         .map_err(SchemaError::query("read the server's date"))?;
@@ -111,10 +108,7 @@ async fn server_today(client: &Client) -> Result<chrono::NaiveDate, SchemaError>
 /// again would count that invocation as its cold start.
 async fn forget_expired_instances(client: &Client) -> Result<(), SchemaError> {
     client
-        .query(
-            "ALTER TABLE ? DELETE WHERE (project, function, instance) NOT IN \
-             (SELECT project, function, instance FROM ?)",
-        )
+        .query(sql::FORGET_EXPIRED_INSTANCES)
         .bind(Identifier(INSTANCE_FIRST_STARTS))
         .bind(Identifier(INVOCATIONS))
         .execute()

@@ -291,6 +291,39 @@ class RowEncodingOnCurrentClickHouse(unittest.TestCase):
             directory.cleanup()
 
 
+SCHEMA_STATEMENTS = sorted((ROOT / "schema" / "sql").glob("*.sql"))
+
+
+def bind_positional(sql):
+    """Each `?` of the code replaced, in order, by the samples of its `-- samples:` line."""
+    samples = []
+    for line in sql.splitlines():
+        if line.startswith("-- samples:"):
+            samples = split_literals(line[len("-- samples:"):])
+    code = "\n".join(line for line in sql.splitlines() if not line.startswith("--"))
+    parts = code.split("?")
+    if len(parts) - 1 != len(samples):
+        raise ValueError(f"{len(parts) - 1} placeholders, {len(samples)} samples")
+    return parts[0] + "".join(sample + part for sample, part in zip(samples, parts[1:]))
+
+
+class SchemaStatementsOnCurrentClickHouse(unittest.TestCase):
+    """The schema crate's statements in schema/sql/ (database, migration
+    bookkeeping, retention) run on 26.9 after the migrations."""
+
+    def test_every_schema_statement_runs(self):
+        self.assertTrue(SCHEMA_STATEMENTS, "no schema statements found")
+        directory = tempfile.TemporaryDirectory(prefix="tracehouse-schema-")
+        migrated = migrated_session(directory.name, "schema_check")
+        try:
+            for path in SCHEMA_STATEMENTS:
+                with self.subTest(statement=path.name):
+                    migrated.query(bind_positional(path.read_text()))
+        finally:
+            migrated.close()
+            directory.cleanup()
+
+
 if __name__ == "__main__":
     print(f"checking {len(MIGRATIONS)} migrations and {len(TEMPLATES)} query templates on chDB", flush=True)
     result = unittest.main(exit=False, verbosity=1).result
