@@ -3,6 +3,11 @@
 ClickHouse (chDB, in-process), so the one SQL dialect is proven on the new
 side too; the Rust integration tests prove it on the live 18.16 server.
 
+It also loads the golden scenario (tests/golden/) and compares every
+template's answer with the checked-in results 18.16 is checked against,
+reads the RowBinary rows of tests/golden/rowbinary/, and runs the schema
+crate's statements of schema/sql/.
+
 Templates carry their sample parameters on a line
 `-- params: name = literal, ...` (one SQL literal per placeholder name);
 each `{name:Type}` placeholder becomes its literal, each `{fragment}` the
