@@ -155,7 +155,10 @@ impl Invocation {
             service: span.service_name().to_owned(),
             provider: provider(resource),
             region: lookup("cloud.region"),
-            function_version: lookup("faas.version"),
+            function_version: match lookup("faas.version") {
+                version if version.is_empty() => lookup("service.version"),
+                version => version,
+            },
             instance,
             trigger: lookup("faas.trigger"),
             invocation_id,

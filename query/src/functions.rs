@@ -149,15 +149,15 @@ struct FunctionStatsRow {
 }
 
 #[derive(Debug, Clone, clickhouse::Row, Deserialize)]
-struct CostGroupRow {
-    function: String,
-    bucket: u32,
+pub(crate) struct CostGroupRow {
+    pub(crate) function: String,
+    pub(crate) bucket: u32,
     provider: String,
     region: String,
     arch: String,
     memory_mb: u32,
     is_cold: u8,
-    invocations: u64,
+    pub(crate) invocations: u64,
     billed_ms_aws: u64,
     billed_ms_azure: u64,
     billed_ms_gcp: u64,
@@ -165,18 +165,18 @@ struct CostGroupRow {
 
 /// Cost of a set of cost groups.
 #[derive(Debug, Clone, Default, PartialEq)]
-struct CostTotals {
-    usd: f64,
+pub(crate) struct CostTotals {
+    pub(crate) usd: f64,
     gb_seconds: f64,
     cold_usd: f64,
-    cold_invocations: u64,
+    pub(crate) cold_invocations: u64,
     warm_usd: f64,
-    warm_invocations: u64,
-    unknown_reason: Option<String>,
+    pub(crate) warm_invocations: u64,
+    pub(crate) unknown_reason: Option<String>,
 }
 
 impl CostTotals {
-    fn add(&mut self, pricing: &Pricing, group: &CostGroupRow) {
+    pub(crate) fn add(&mut self, pricing: &Pricing, group: &CostGroupRow) {
         let traits = GroupTraits {
             function: &group.function,
             provider: &group.provider,
@@ -209,7 +209,7 @@ impl CostTotals {
     }
 
     /// The cost, or `None` when any invocation could not be priced.
-    fn known_usd(&self) -> Option<f64> {
+    pub(crate) fn known_usd(&self) -> Option<f64> {
         self.unknown_reason.is_none().then_some(self.usd)
     }
 
@@ -224,7 +224,7 @@ impl CostTotals {
 }
 
 /// Rows of the enriched-invocations templates take these parameters first.
-fn bind_window(
+pub(crate) fn bind_window(
     query: clickhouse::query::Query,
     project: &ProjectId,
     function: &str,
@@ -251,7 +251,7 @@ fn bind_window(
     bind_invocations(query.bind(project.as_str()))
 }
 
-fn quantile(values: &[f64], index: usize) -> Option<f64> {
+pub(crate) fn quantile(values: &[f64], index: usize) -> Option<f64> {
     values.get(index).copied().filter(|value| value.is_finite())
 }
 
@@ -268,7 +268,7 @@ fn rate(part: u64, whole: u64) -> f64 {
 const LIST_COST_STEP_SECONDS: u32 = 86_400;
 
 impl QueryService {
-    async fn cost_groups(
+    pub(crate) async fn cost_groups(
         &self,
         project: &ProjectId,
         function: &str,

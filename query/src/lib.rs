@@ -7,6 +7,7 @@
 pub mod chains;
 pub mod error;
 pub mod faas_metrics;
+pub mod function_detail;
 pub mod functions;
 pub mod health;
 pub mod map;

@@ -64,6 +64,19 @@ pub static COLDSTART_INVOCATIONS: LazyLock<String> =
 /// One function's duration histogram, cold vs warm.
 pub static DURATION_HISTOGRAM: LazyLock<String> =
     LazyLock::new(|| with_fragments(include_str!("../sql/duration_histogram.sql")));
+/// One function's invocations per version (dashboard).
+pub static FUNCTION_VERSIONS: LazyLock<String> =
+    LazyLock::new(|| with_fragments(include_str!("../sql/function_versions.sql")));
+/// One function's failed, slowest or newest invocations (dashboard).
+pub static FUNCTION_INVOCATIONS: LazyLock<String> =
+    LazyLock::new(|| with_fragments(include_str!("../sql/function_invocations.sql")));
+/// Every function together over a window (dashboard headline figures).
+pub static FUNCTION_WINDOW_TOTALS: LazyLock<String> =
+    LazyLock::new(|| with_fragments(include_str!("../sql/function_window_totals.sql")));
+/// One function's REPORT-line memory figures (dashboard).
+pub const FUNCTION_REPORT_MEMORY: &str = include_str!("../sql/function_report_memory.sql");
+/// Projects with invocations in a window (dashboard project selector).
+pub const PROJECTS: &str = include_str!("../sql/projects.sql");
 /// FaaS metric points in a window.
 pub const FAAS_METRIC_POINTS: &str = include_str!("../sql/faas_metric_points.sql");
 
@@ -90,6 +103,14 @@ pub fn all() -> Vec<(&'static str, &'static str)> {
         ("coldstart_invocations.sql", COLDSTART_INVOCATIONS.as_str()),
         ("duration_histogram.sql", DURATION_HISTOGRAM.as_str()),
         ("faas_metric_points.sql", FAAS_METRIC_POINTS),
+        ("function_versions.sql", FUNCTION_VERSIONS.as_str()),
+        ("function_invocations.sql", FUNCTION_INVOCATIONS.as_str()),
+        (
+            "function_window_totals.sql",
+            FUNCTION_WINDOW_TOTALS.as_str(),
+        ),
+        ("function_report_memory.sql", FUNCTION_REPORT_MEMORY),
+        ("projects.sql", PROJECTS),
     ]
 }
 
