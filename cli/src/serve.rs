@@ -109,7 +109,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
         let writer_metrics = WriterMetrics::register(&mut registry);
         let writer_config = WriterConfig {
             batch_max_rows: config.batch_max_rows,
-            batch_max_age: config.batch_max_age,
+            batch_max_age: config.batch_max_age.0,
             queue_max_rows: config.queue_max_rows,
             ..WriterConfig::default()
         };
@@ -191,7 +191,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
                     max_spans: config.chain_max_spans,
                 },
                 tracehouse_query::BrokenChainRules {
-                    lost_message_wait: config.lost_message_wait,
+                    lost_message_wait: config.lost_message_wait.0,
                     max_failed_deliveries: config.max_failed_deliveries,
                 },
             ),
