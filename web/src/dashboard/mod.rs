@@ -4,6 +4,7 @@
 //! 404 for unknown things, 503 when ClickHouse does not answer.
 
 pub mod assets;
+pub mod broken;
 pub mod chain;
 pub mod chain_graph;
 pub mod charts;
@@ -11,7 +12,10 @@ pub mod format;
 pub mod frame;
 pub mod function;
 pub mod functions;
+pub mod map;
+pub mod map_graph;
 pub mod overview;
+pub mod search;
 pub mod trace;
 pub mod waterfall;
 
@@ -29,8 +33,11 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(overview::overview_page))
         .route("/functions", get(functions::functions_page))
         .route("/functions/{name}", get(function::function_page))
+        .route("/traces", get(search::search_page))
         .route("/traces/{trace_id}", get(trace::trace_page))
+        .route("/chains/broken", get(broken::broken_page))
         .route("/chains/{trace_id}", get(chain::chain_page))
+        .route("/map", get(map::map_page))
         .route("/static/{name}", get(assets::asset))
 }
 
