@@ -62,8 +62,8 @@ fn resource_spans(resource: Value, spans: Vec<Value>) -> Value {
     json!({"resource": resource, "scopeSpans": [{"scope": {"name": "dashboard-test"}, "spans": spans}]})
 }
 
-/// Ten invocations of `version` from `start`, 10 s apart; the first is cold.
-fn version_spans(version: &str, start: u64, warm_ms: u64, trace_prefix: &str) -> Vec<Value> {
+/// Ten invocations from `start`, 10 s apart; the first is cold.
+fn version_spans(start: u64, warm_ms: u64, trace_prefix: &str) -> Vec<Value> {
     (0..10)
         .map(|index| {
             let invocation = Invocation {
@@ -116,11 +116,11 @@ async fn fill(app: &TestApp) -> anyhow::Result<()> {
     let mut groups = vec![
         resource_spans(
             resource("resize-image", "resize-image", 1024, "v1"),
-            version_spans("v1", start, 20, "dd01"),
+            version_spans(start, 20, "dd01"),
         ),
         resource_spans(
             resource("resize-image", "resize-image", 1024, "v2"),
-            version_spans("v2", start + 300 * SECOND, 80, "dd02"),
+            version_spans(start + 300 * SECOND, 80, "dd02"),
         ),
         resource_spans(
             resource(HOSTILE_SERVICE, HOSTILE_FUNCTION, 128, "1"),
