@@ -1,5 +1,5 @@
 -- One function's invocations per version (faas.version, else service.version) in a window, oldest version first.
--- params: 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', '', '', 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000
+-- params: project = 'default', all_functions = 0, functions = ['resize'], all_traces = 1, trace_ids = [], from_s = 1700000000, to_s = 1700003600, from_ns = 1700000000000000000, to_ns = 1700003600000000000
 SELECT
     function_version AS version,
     count() AS invocations,
@@ -12,9 +12,7 @@ FROM {effective_invocations} AS e
 ANY LEFT JOIN (
     SELECT trace_id, span_id, any(function_version) AS function_version
     FROM invocations
-    WHERE project = ? AND (? = '' OR function = ?)
-      AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
-      AND start_time_unix_nano >= ? AND start_time_unix_nano < ?
+    WHERE {invocation_scope}
     GROUP BY trace_id, span_id
 ) AS v USING (trace_id, span_id)
 GROUP BY version

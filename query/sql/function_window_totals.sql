@@ -1,5 +1,5 @@
 -- Every function of a project together over a window: counts and latency percentiles, for headline figures.
--- params: 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', '', '', 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000
+-- params: project = 'default', all_functions = 1, functions = [], all_traces = 1, trace_ids = [], from_s = 1700000000, to_s = 1700003600, from_ns = 1700000000000000000, to_ns = 1700003600000000000
 SELECT
     count() AS invocations,
     toUInt64(sum(is_error)) AS errors,

@@ -9,7 +9,7 @@ use tracehouse_model::span::UNKNOWN_SERVICE;
 use tracehouse_model::ProjectId;
 use tracehouse_schema::attribute_codec::{self, EncodedAttributes};
 use tracehouse_schema::serverless_rows::unix_seconds;
-use tracehouse_schema::signal_rows::{metric_type, MetricPointRow};
+use tracehouse_schema::signal_rows::{metric_type, temporality, MetricPointRow};
 
 /// The rows of one metrics request.
 #[derive(Debug, Default)]
@@ -149,7 +149,10 @@ pub fn convert_resource_metrics(
 }
 
 fn temporality(value: i32) -> u8 {
-    u8::try_from(value).ok().filter(|t| *t <= 2).unwrap_or(0)
+    u8::try_from(value)
+        .ok()
+        .filter(|known| *known <= temporality::CUMULATIVE)
+        .unwrap_or(temporality::UNSPECIFIED)
 }
 
 fn number_value(value: Option<number_data_point::Value>) -> f64 {

@@ -12,10 +12,10 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use tracehouse_query::function_detail::{
+use tracehouse_query::serverless::detail::{
     InvocationOrder, InvocationView, ReportMemory, VersionStats,
 };
-use tracehouse_query::functions::{
+use tracehouse_query::serverless::{
     ColdStarts, FunctionSummary, FunctionTimeseries, TimeseriesBucket,
 };
 use tracehouse_query::QueryError;

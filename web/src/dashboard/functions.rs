@@ -13,7 +13,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use tracehouse_query::functions::FunctionSummary;
+use tracehouse_query::serverless::FunctionSummary;
 
 /// The page's parameters.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -166,7 +166,7 @@ fn row(frame: &Frame, summary: &FunctionSummary, invocations: &[f64]) -> Functio
         .flatten()
         .collect::<Vec<_>>()
         .join(" · "),
-        metrics_only: summary.source == "metrics",
+        metrics_only: summary.source == tracehouse_query::serverless::Source::Metrics,
         invocations: format::count(summary.invocations),
         errors: format!(
             "{} ({})",
@@ -341,7 +341,7 @@ mod tests {
             region: None,
             memory_mb: None,
             arch: None,
-            source: "spans",
+            source: tracehouse_query::serverless::Source::Spans,
             invocations,
             errors: 0,
             error_rate: 0.0,

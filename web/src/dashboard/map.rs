@@ -11,8 +11,8 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use std::collections::HashMap;
-use tracehouse_query::functions::FunctionList;
 use tracehouse_query::map::{MapEdgeView, ServiceMapView};
+use tracehouse_query::serverless::FunctionList;
 
 /// The page's parameters.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -91,26 +91,26 @@ impl ErrorPage {
 }
 
 impl From<tracehouse_query::QueryError> for ErrorPage {
+    /// The status and message of the API's one mapping ([`crate::ApiError`]),
+    /// with a page's title and, when storage is down, what that means.
     fn from(error: tracehouse_query::QueryError) -> Self {
-        use tracehouse_query::QueryError;
-        match error {
-            QueryError::NotFound(what) => Self {
-                status: StatusCode::NOT_FOUND,
-                title: "Not found",
-                message: format!("{what} not found in this project and time range"),
-            },
-            QueryError::BadRequest(message) => Self::bad_request(message),
-            QueryError::Storage(source) => {
-                tracing::error!(error = %source, "dashboard query failed");
-                Self {
-                    status: StatusCode::SERVICE_UNAVAILABLE,
-                    title: "Storage unavailable",
-                    message:
-                        "ClickHouse is not answering, so this page cannot show data right now. \
-                              Tracehouse keeps accepting telemetry while it can; retry in a moment."
-                            .to_owned(),
-                }
-            }
+        let error = crate::ApiError::from(error);
+        let status = error.status();
+        let (title, message) = match status {
+            StatusCode::NOT_FOUND => ("Not found", format!("{} in this project", error.message())),
+            StatusCode::BAD_REQUEST => ("Bad request", error.message().to_owned()),
+            StatusCode::SERVICE_UNAVAILABLE => (
+                "Storage unavailable",
+                "ClickHouse is not answering, so this page cannot show data right now. \
+                 Tracehouse keeps accepting telemetry while it can; retry in a moment."
+                    .to_owned(),
+            ),
+            _ => ("Error", error.message().to_owned()),
+        };
+        Self {
+            status,
+            title,
+            message,
         }
     }
 }

@@ -12,8 +12,8 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use tracehouse_query::chains::broken::BrokenHandOffView;
-use tracehouse_query::function_detail::{CostByFunction, WindowTotals};
-use tracehouse_query::functions::{FunctionList, FunctionSummary, FunctionTimeseries};
+use tracehouse_query::serverless::detail::{CostByFunction, WindowTotals};
+use tracehouse_query::serverless::{FunctionList, FunctionSummary, FunctionTimeseries};
 use tracehouse_query::QueryError;
 
 /// One headline figure.
@@ -134,7 +134,7 @@ fn ratio(part: u64, whole: u64) -> f64 {
 
 fn bucket_values(
     data: &OverviewData,
-    pick: impl Fn(&tracehouse_query::functions::TimeseriesBucket) -> f64,
+    pick: impl Fn(&tracehouse_query::serverless::TimeseriesBucket) -> f64,
 ) -> Vec<f64> {
     data.series
         .as_ref()

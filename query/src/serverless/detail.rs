@@ -2,12 +2,15 @@
 //! versions, its failed and slowest invocations, its REPORT memory figures,
 //! headline totals over every function, cost per function over time, and
 //! the projects of a window. All of them read the effective-invocations
-//! fragment and price through the functions module, so their numbers are
+//! fragment through an [`InvocationScope`] and price through `cost`, so their numbers are
 //! the functions API's numbers.
 
+use super::cost::CostTotals;
+use super::from_spans::quantile;
+use super::scope::InvocationScope;
+use super::view::bucket_starts;
 use crate::error::QueryError;
-use crate::functions::{bind_window, bucket_starts, quantile, CostTotals};
-use crate::sql;
+use crate::sql::{self, Params};
 use crate::time_window::TimeWindow;
 use crate::QueryService;
 use serde::{Deserialize, Serialize};
@@ -139,22 +142,8 @@ impl QueryService {
         function: &str,
         range: &TimeWindow,
     ) -> Result<Vec<VersionStats>, QueryError> {
-        let query = bind_window(
-            self.client().query(&sql::FUNCTION_VERSIONS),
-            project,
-            function,
-            range,
-        );
-        let rows: Vec<VersionRow> = query
-            .bind(project.as_str())
-            .bind(function)
-            .bind(function)
-            .bind(range.start_seconds())
-            .bind(range.end_seconds())
-            .bind(range.start_unix_nano)
-            .bind(range.end_unix_nano)
-            .fetch_all()
-            .await?;
+        let scope = InvocationScope::function(project, function, range);
+        let rows: Vec<VersionRow> = self.fetch(&sql::FUNCTION_VERSIONS, &scope.params()).await?;
         let prices = rows
             .iter()
             .take(MAX_PRICED_VERSIONS)
@@ -198,23 +187,15 @@ impl QueryService {
             start_unix_nano: row.first_start_unix_nano,
             end_unix_nano: row.last_start_unix_nano.saturating_add(1),
         };
-        let groups = self.cost_groups(project, function, &span, 86_400).await?;
-        let mut cost = CostTotals::default();
-        let mut invocations = 0;
-        for group in &groups {
-            cost.add(self.pricing(), group);
-            invocations += group.invocations;
-        }
-        if invocations != row.invocations {
+        let scope = InvocationScope::function(project, function, &span);
+        let cost = self.invocation_totals(&scope).await?;
+        if cost.invocations != row.invocations {
             return Ok(Err(
                 "other versions ran at the same time, so the cost is not this version's alone"
                     .to_owned(),
             ));
         }
-        Ok(match (cost.known_usd(), cost.unknown_reason) {
-            (Some(usd), _) => Ok(usd),
-            (None, reason) => Err(reason.unwrap_or_else(|| "cost unknown".to_owned())),
-        })
+        Ok(cost.usd())
     }
 
     /// A function's failed invocations (newest first) or slowest ones, at most `limit`.
@@ -227,20 +208,15 @@ impl QueryService {
         limit: u64,
     ) -> Result<Vec<InvocationView>, QueryError> {
         let (failed_only, slowest) = match order {
-            InvocationOrder::RecentFailed => (1u8, 0u8),
-            InvocationOrder::Slowest => (0, 1),
+            InvocationOrder::RecentFailed => (true, false),
+            InvocationOrder::Slowest => (false, true),
         };
-        let rows: Vec<InvocationRow> = bind_window(
-            self.client().query(&sql::FUNCTION_INVOCATIONS),
-            project,
-            function,
-            range,
-        )
-        .bind(failed_only)
-        .bind(slowest)
-        .bind(limit)
-        .fetch_all()
-        .await?;
+        let params = InvocationScope::function(project, function, range)
+            .params()
+            .set("failed_only", failed_only)
+            .set("slowest", slowest)
+            .set("limit", limit);
+        let rows: Vec<InvocationRow> = self.fetch(&sql::FUNCTION_INVOCATIONS, &params).await?;
         Ok(rows
             .into_iter()
             .map(|row| InvocationView {
@@ -263,15 +239,13 @@ impl QueryService {
         function: &str,
         range: &TimeWindow,
     ) -> Result<Option<ReportMemory>, QueryError> {
-        let memory: Option<ReportMemory> = self
-            .client()
-            .query(sql::FUNCTION_REPORT_MEMORY)
-            .bind(project.as_str())
-            .bind(function)
-            .bind(range.start_seconds())
-            .bind(range.end_seconds())
-            .fetch_optional()
-            .await?;
+        let params = Params::new()
+            .set("project", project.as_str())
+            .set("function", function)
+            .set("from_s", range.start_seconds())
+            .set("to_s", range.end_seconds());
+        let rows: Vec<ReportMemory> = self.fetch(&sql::FUNCTION_REPORT_MEMORY, &params).await?;
+        let memory = rows.into_iter().next();
         Ok(memory.filter(|memory| memory.reports > 0))
     }
 
@@ -281,14 +255,11 @@ impl QueryService {
         project: &ProjectId,
         range: &TimeWindow,
     ) -> Result<WindowTotals, QueryError> {
-        let row: Option<TotalsRow> = bind_window(
-            self.client().query(&sql::FUNCTION_WINDOW_TOTALS),
-            project,
-            "",
-            range,
-        )
-        .fetch_optional()
-        .await?;
+        let scope = InvocationScope::window(project, range);
+        let rows: Vec<TotalsRow> = self
+            .fetch(&sql::FUNCTION_WINDOW_TOTALS, &scope.params())
+            .await?;
+        let row = rows.into_iter().next();
         Ok(row.map_or_else(WindowTotals::default, |row| WindowTotals {
             invocations: row.invocations,
             errors: row.errors,
@@ -306,7 +277,9 @@ impl QueryService {
         step_seconds: u32,
     ) -> Result<CostByFunction, QueryError> {
         let starts = bucket_starts(range, step_seconds);
-        let groups = self.cost_groups(project, "", range, step_seconds).await?;
+        let groups = self
+            .billing_groups(&InvocationScope::window(project, range), step_seconds)
+            .await?;
         let mut costs: BTreeMap<&str, BTreeMap<u32, CostTotals>> = BTreeMap::new();
         let mut invocation_counts: BTreeMap<&str, BTreeMap<u32, u64>> = BTreeMap::new();
         for group in &groups {
@@ -325,7 +298,7 @@ impl QueryService {
         let mut functions: Vec<FunctionCostSeries> = costs
             .into_iter()
             .map(|(function, buckets)| {
-                let known = buckets.values().all(|cost| cost.unknown_reason.is_none());
+                let known = buckets.values().all(|cost| cost.usd().is_ok());
                 let counts = invocation_counts.get(function);
                 FunctionCostSeries {
                     invocations: starts
@@ -338,11 +311,12 @@ impl QueryService {
                         })
                         .collect(),
                     function: function.to_owned(),
-                    total_usd: known.then(|| buckets.values().map(|cost| cost.usd).sum()),
+                    total_usd: known
+                        .then(|| buckets.values().filter_map(|cost| cost.usd().ok()).sum()),
                     buckets: starts
                         .iter()
                         .map(|start| match buckets.get(start) {
-                            Some(cost) => cost.known_usd(),
+                            Some(cost) => cost.usd().ok(),
                             None => known.then_some(0.0),
                         })
                         .collect(),
@@ -366,13 +340,10 @@ impl QueryService {
 
     /// Projects with invocations in `range`.
     pub async fn projects(&self, range: &TimeWindow) -> Result<Vec<String>, QueryError> {
-        let rows: Vec<ProjectRow> = self
-            .client()
-            .query(sql::PROJECTS)
-            .bind(range.start_seconds())
-            .bind(range.end_seconds())
-            .fetch_all()
-            .await?;
+        let params = Params::new()
+            .set("from_s", range.start_seconds())
+            .set("to_s", range.end_seconds());
+        let rows: Vec<ProjectRow> = self.fetch(&sql::PROJECTS, &params).await?;
         Ok(rows.into_iter().map(|row| row.project).collect())
     }
 }
