@@ -11,8 +11,8 @@ use tracehouse_query::chains::ChainView;
 use tracehouse_query::TraceView;
 
 const NODE_WIDTH: f64 = 210.0;
-const NODE_HEIGHT: f64 = 66.0;
-const COLUMN_GAP: f64 = 90.0;
+const NODE_HEIGHT: f64 = 84.0;
+const COLUMN_GAP: f64 = 170.0;
 const ROW_GAP: f64 = 28.0;
 const MARGIN: f64 = 16.0;
 
@@ -177,7 +177,8 @@ fn node_markup(frame: &Frame, placed: &Placed<'_>, critical: bool, root_cause: b
          <rect width=\"{NODE_WIDTH}\" height=\"{NODE_HEIGHT}\" rx=\"6\"/>\
          <text class=\"name\" x=\"10\" y=\"19\">{function}</text>\
          <text x=\"10\" y=\"36\">{operation}</text>\
-         <text x=\"10\" y=\"54\">{duration} · {spans} spans {marks}</text></g></a>",
+         <text x=\"10\" y=\"54\">{duration} · {spans} spans</text>\
+         <text x=\"10\" y=\"73\">{marks}</text></g></a>",
         href = escape(&frame.trace_href(&node.trace_id)),
         x = placed.x,
         y = placed.y,
@@ -308,7 +309,7 @@ pub fn chain_graph(frame: &Frame, chain: &ChainView, nodes: &[TraceNode]) -> Svg
             .unwrap_or_default()
     );
     Svg(format!(
-        "<svg viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"Causal chain graph\"><title>Causal chain graph</title><desc>{}</desc>{body}</svg>",
+        "<svg viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"Causal chain graph\"><title>Causal chain graph</title><desc>{}</desc>{body}</svg>",
         escape(&summary)
     ))
 }

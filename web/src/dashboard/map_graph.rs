@@ -12,7 +12,7 @@ use tracehouse_query::map::ServiceMapView;
 
 const NODE_WIDTH: f64 = 190.0;
 const NODE_HEIGHT: f64 = 54.0;
-const COLUMN_GAP: f64 = 150.0;
+const COLUMN_GAP: f64 = 200.0;
 const ROW_GAP: f64 = 34.0;
 const MARGIN: f64 = 16.0;
 
@@ -126,7 +126,7 @@ pub fn map_graph(
     }
     let summary = format!("{} nodes and {} edges", map.nodes.len(), map.edges.len());
     Svg(format!(
-        "<svg viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"Service map\"><title>Service map</title><desc>{}</desc>{body}</svg>",
+        "<svg viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"Service map\"><title>Service map</title><desc>{}</desc>{body}</svg>",
         escape(&summary)
     ))
 }

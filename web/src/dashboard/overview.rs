@@ -54,20 +54,9 @@ struct OverviewData {
     previous: FunctionList,
     totals: WindowTotals,
     previous_totals: WindowTotals,
-    series: Option<FunctionTimeseries>,
+    series: FunctionTimeseries,
     costs: CostByFunction,
     broken: Vec<BrokenHandOffView>,
-}
-
-/// An empty series where the project has no function at all.
-fn found(
-    result: Result<FunctionTimeseries, QueryError>,
-) -> Result<Option<FunctionTimeseries>, QueryError> {
-    match result {
-        Ok(series) => Ok(Some(series)),
-        Err(QueryError::NotFound(_)) => Ok(None),
-        Err(error) => Err(error),
-    }
 }
 
 async fn read(state: &AppState, frame: &Frame) -> Result<OverviewData, QueryError> {
@@ -79,7 +68,7 @@ async fn read(state: &AppState, frame: &Frame) -> Result<OverviewData, QueryErro
         query.functions(project, &previous),
         query.window_totals(project, window),
         query.window_totals(project, &previous),
-        query.function_timeseries(project, "", window, step),
+        query.window_timeseries(project, window, step, "every function"),
         query.cost_by_function(project, window, step),
         query.broken_chains(project, *window, now_unix_nano(), 5),
     );
@@ -88,7 +77,7 @@ async fn read(state: &AppState, frame: &Frame) -> Result<OverviewData, QueryErro
         previous: previous_list?,
         totals: totals?,
         previous_totals: previous_totals?,
-        series: found(series)?,
+        series: series?,
         costs: costs?,
         broken: broken?.broken,
     })
@@ -136,10 +125,7 @@ fn bucket_values(
     data: &OverviewData,
     pick: impl Fn(&tracehouse_query::serverless::TimeseriesBucket) -> f64,
 ) -> Vec<f64> {
-    data.series
-        .as_ref()
-        .map(|series| series.buckets.iter().map(pick).collect())
-        .unwrap_or_default()
+    data.series.buckets.iter().map(pick).collect()
 }
 
 fn tiles(data: &OverviewData) -> Vec<Tile> {
@@ -236,11 +222,7 @@ fn tiles(data: &OverviewData) -> Vec<Tile> {
 
 fn overview_charts(data: &OverviewData, step_seconds: u32) -> Vec<Svg> {
     let step_ms = u64::from(step_seconds) * 1000;
-    let buckets = data
-        .series
-        .as_ref()
-        .map(|series| series.buckets.as_slice())
-        .unwrap_or_default();
+    let buckets = data.series.buckets.as_slice();
     let times: Vec<u64> = buckets.iter().map(|bucket| bucket.time).collect();
     let invocations = TimeChart {
         title: "Invocations and errors".to_owned(),
@@ -372,7 +354,10 @@ fn worst_cold_starts(frame: &Frame, functions: &[FunctionSummary]) -> Vec<TopIte
         .map(|function| TopItem {
             label: function.function.clone(),
             href: frame.function_href(&function.function),
-            figure: format!("+{} each", format::ms(function.cold_start_penalty_ms)),
+            figure: function.cold_start_penalty_ms.map_or_else(
+                || "no warm invocations to compare".to_owned(),
+                |penalty| format!("+{} each", format::ms(Some(penalty))),
+            ),
             detail: format!(
                 "{} cold starts ({}), {} extra cost{}",
                 format::count(function.cold_starts),

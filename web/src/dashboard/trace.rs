@@ -105,7 +105,7 @@ fn connections(
         .map(|trace| TraceLink {
             trace_id: trace.to_owned(),
             href: frame.trace_href(trace),
-            how: "span link".to_owned(),
+            how: "Links to".to_owned(),
         })
         .collect();
     let mut from: Vec<TraceLink> = Vec::new();

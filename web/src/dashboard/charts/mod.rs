@@ -47,6 +47,17 @@ impl Unit {
     }
 }
 
+impl Unit {
+    /// A value on an axis: as [`Unit::format`], dollars without trailing zeros.
+    pub fn axis_label(self, value: f64) -> String {
+        let text = self.format(value);
+        if self != Unit::Usd || !text.contains('.') {
+            return text;
+        }
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+}
+
 /// A maximum rounded up to 1, 2 or 5 times a power of ten, for axes.
 pub(crate) fn nice_ceiling(value: f64) -> f64 {
     if !value.is_finite() || value <= 0.0 {
@@ -93,6 +104,9 @@ mod tests {
         assert_eq!(nice_ceiling(13.0), 20.0);
         assert_eq!(nice_ceiling(0.03), 0.05);
         assert_eq!(nice_ceiling(f64::NAN), 1.0);
+        assert_eq!(Unit::Usd.axis_label(0.00001), "$0.00001");
+        assert_eq!(Unit::Usd.axis_label(2.5), "$2.5");
+        assert_eq!(Unit::Count.axis_label(10.0), "10");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::{data_table, format, nice_ceiling, Svg, Unit};
 
 const WIDTH: f64 = 600.0;
 const HEIGHT: f64 = 180.0;
-const LEFT: f64 = 64.0;
+const LEFT: f64 = 84.0;
 const RIGHT: f64 = 8.0;
 const TOP: f64 = 8.0;
 const BOTTOM: f64 = 22.0;
@@ -129,8 +129,11 @@ fn axes(chart: &TimeChart, plot: &Plot) -> String {
              <text class=\"axis\" x=\"{}\" y=\"{y}\" text-anchor=\"end\" dominant-baseline=\"middle\">{}</text>",
             WIDTH - RIGHT,
             LEFT - 4.0,
-            escape(&chart.unit.format(value))
+            escape(&chart.unit.axis_label(value))
         ));
+    }
+    if chart.times_ms.is_empty() {
+        return svg;
     }
     let with_day = plot.end_ms.saturating_sub(plot.start_ms) > 86_400_000;
     let ticks = [
