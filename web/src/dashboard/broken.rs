@@ -57,11 +57,7 @@ pub async fn broken_page(
         .into_iter()
         .map(|handoff| BrokenRow {
             reason: handoff.reason.replace('_', " "),
-            trace_href: format!(
-                "{}#span-{}",
-                frame.trace_href(&handoff.trace_id),
-                handoff.span_id
-            ),
+            trace_href: frame.span_href(&handoff.trace_id, &handoff.span_id),
             chain_href: frame.href(&format!("/chains/{}", handoff.trace_id)),
             producer: handoff.service,
             operation: handoff.name,

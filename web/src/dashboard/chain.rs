@@ -54,7 +54,7 @@ fn steps(frame: &Frame, chain: &ChainView) -> Vec<StepRow> {
             service: step.service.clone(),
             queue_wait: step.kind == "queue_wait",
             href: (step.kind != "queue_wait")
-                .then(|| format!("{}#span-{}", frame.trace_href(&step.trace_id), step.span_id)),
+                .then(|| frame.span_href(&step.trace_id, &step.span_id)),
             cold_start: step.cold_start,
             self_ms: step.self_ms,
             bar: if longest > 0.0 {
@@ -109,13 +109,10 @@ pub async fn chain_page(
         steps: steps(&frame, &chain),
         cost: format::usd(chain.cost_usd),
         duration: format::ms(Some(chain.duration_ms)),
-        root_cause_href: chain.root_cause.as_ref().map(|cause| {
-            format!(
-                "{}#span-{}",
-                frame.trace_href(&cause.trace_id),
-                cause.span_id
-            )
-        }),
+        root_cause_href: chain
+            .root_cause
+            .as_ref()
+            .map(|cause| frame.span_href(&cause.trace_id, &cause.span_id)),
         trace_id: parsed.to_hex(),
         chain,
         frame,

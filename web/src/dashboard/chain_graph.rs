@@ -6,6 +6,7 @@
 use super::charts::{escape, Svg};
 use super::format;
 use super::frame::Frame;
+use super::waterfall::{extent, is_cold_start};
 use std::collections::HashMap;
 use tracehouse_query::chains::ChainView;
 use tracehouse_query::TraceView;
@@ -34,18 +35,7 @@ pub struct TraceNode {
 impl TraceNode {
     /// The node of a trace.
     pub fn of(trace: &TraceView) -> Self {
-        let start = trace
-            .spans
-            .iter()
-            .map(|span| span.start_time_unix_nano)
-            .min()
-            .unwrap_or(0);
-        let end = trace
-            .spans
-            .iter()
-            .map(|span| span.end_time_unix_nano)
-            .max()
-            .unwrap_or(0);
+        let (start, end) = extent(&trace.spans);
         let ids: std::collections::HashSet<&str> = trace
             .spans
             .iter()
@@ -76,9 +66,7 @@ impl TraceNode {
                 .iter()
                 .filter(|span| span.status_code == "error")
                 .count(),
-            cold_start: trace.spans.iter().any(|span| {
-                span.attributes.get("faas.coldstart") == Some(&serde_json::Value::Bool(true))
-            }),
+            cold_start: trace.spans.iter().any(is_cold_start),
             spans: trace
                 .spans
                 .iter()

@@ -176,6 +176,11 @@ impl Frame {
         self.href(&format!("/traces/{}", encode(trace_id)))
     }
 
+    /// One span on its trace's page in this frame.
+    pub fn span_href(&self, trace_id: &str, span_id: &str) -> String {
+        format!("{}#span-{}", self.trace_href(trace_id), encode(span_id))
+    }
+
     /// The function page of `function` in this frame.
     pub fn function_href(&self, function: &str) -> String {
         self.href(&format!("/functions/{}", encode(function)))

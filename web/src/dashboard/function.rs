@@ -449,11 +449,7 @@ fn invocation_rows(frame: &Frame, invocations: &[InvocationView]) -> Vec<Invocat
     invocations
         .iter()
         .map(|invocation| InvocationRow {
-            href: format!(
-                "{}#span-{}",
-                frame.trace_href(&invocation.trace_id),
-                invocation.span_id
-            ),
+            href: frame.span_href(&invocation.trace_id, &invocation.span_id),
             started: format::instant(invocation.start_time_unix_nano),
             duration: format::ms(Some(invocation.duration_ms)),
             is_error: invocation.is_error,
@@ -465,21 +461,20 @@ fn invocation_rows(frame: &Frame, invocations: &[InvocationView]) -> Vec<Invocat
 }
 
 fn cold_rows(frame: &Frame, cold: &ColdStarts) -> Vec<InvocationRow> {
-    cold.cold_starts
+    let starts: Vec<InvocationView> = cold
+        .cold_starts
         .iter()
         .take(LIST_LENGTH as usize)
-        .map(|start| InvocationRow {
-            href: format!(
-                "{}#span-{}",
-                frame.trace_href(&start.trace_id),
-                start.span_id
-            ),
-            started: format::instant(start.start_time_unix_nano),
-            duration: format::ms(Some(start.duration_ms)),
+        .map(|start| InvocationView {
+            trace_id: start.trace_id.clone(),
+            span_id: start.span_id.clone(),
+            instance: start.instance.clone(),
+            start_time_unix_nano: start.start_time_unix_nano,
+            duration_ms: start.duration_ms,
             is_error: false,
             cold_start: true,
-            init: format::ms(start.init_duration_ms),
-            instance: start.instance.clone(),
+            init_duration_ms: start.init_duration_ms,
         })
-        .collect()
+        .collect();
+    invocation_rows(frame, &starts)
 }

@@ -33,8 +33,25 @@ struct MapPage {
     empty: bool,
 }
 
+/// Error rate of each node: its functions' invocations, else the calls into it.
+fn error_rates(map: &ServiceMapView, list: &FunctionList) -> HashMap<String, f64> {
+    let mut by_service: HashMap<String, (u64, u64)> = HashMap::new();
+    for function in &list.functions {
+        let entry = by_service.entry(function.service.clone()).or_default();
+        entry.0 += function.errors;
+        entry.1 += function.invocations;
+    }
+    let mut rates = incoming_error_rates(map);
+    for (service, (errors, invocations)) in by_service {
+        if invocations > 0 {
+            rates.insert(service, errors as f64 / invocations as f64);
+        }
+    }
+    rates
+}
+
 /// Error rate of the calls into each node.
-fn error_rates(map: &ServiceMapView) -> HashMap<String, f64> {
+fn incoming_error_rates(map: &ServiceMapView) -> HashMap<String, f64> {
     let mut totals: HashMap<String, (u64, u64)> = HashMap::new();
     for edge in &map.edges {
         let entry = totals.entry(edge.target.clone()).or_default();
@@ -90,7 +107,7 @@ pub async fn map_page(State(state): State<AppState>, Query(params): Query<MapPar
         }
     } else {
         Shading {
-            values: error_rates(&map),
+            values: error_rates(&map, &list),
             describe: |rate| format!("{} errors", format::percent(rate)),
         }
     };

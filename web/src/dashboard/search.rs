@@ -4,6 +4,7 @@
 
 use super::format;
 use super::frame::{Frame, FrameParams, Section};
+use super::waterfall::is_cold_start;
 use super::{page_frame, parse_trace_id, render, ErrorPage};
 use crate::api::search::parse_search;
 use crate::api::window::now_unix_nano;
@@ -120,11 +121,7 @@ async fn cold_traces(
     let traces = state.query.traces(&frame.project, &parsed).await?;
     Ok(traces
         .into_iter()
-        .filter(|trace| {
-            trace.spans.iter().any(|span| {
-                span.attributes.get("faas.coldstart") == Some(&serde_json::Value::Bool(true))
-            })
-        })
+        .filter(|trace| trace.spans.iter().any(is_cold_start))
         .map(|trace| trace.trace_id)
         .collect())
 }

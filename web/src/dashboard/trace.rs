@@ -5,7 +5,7 @@
 
 use super::format;
 use super::frame::{Frame, FrameParams, Section};
-use super::waterfall::{layout, services, WaterfallRow, SCALE};
+use super::waterfall::{extent, layout, services, WaterfallRow, SCALE};
 use super::{page_frame, parse_trace_id, render, ErrorPage};
 use crate::AppState;
 use askama::Template;
@@ -163,18 +163,7 @@ pub async fn trace_page(
         .and_then(|rows| rows.parse::<usize>().ok())
         .unwrap_or(DEFAULT_ROWS)
         .clamp(1, MAX_ROWS);
-    let start = trace
-        .spans
-        .iter()
-        .map(|span| span.start_time_unix_nano)
-        .min()
-        .unwrap_or(0);
-    let end = trace
-        .spans
-        .iter()
-        .map(|span| span.end_time_unix_nano)
-        .max()
-        .unwrap_or(0);
+    let (start, end) = extent(&trace.spans);
     let length_ms = end.saturating_sub(start) as f64 / 1e6;
     let mut rows = layout(&trace.spans);
     let (links_to, linked_from) = connections(&frame, &trace.trace_id, &rows, &chain);

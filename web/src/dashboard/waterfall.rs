@@ -53,7 +53,8 @@ struct TraceExtent<'a> {
     services: &'a [String],
 }
 
-fn is_cold_start(span: &SpanView) -> bool {
+/// Whether a span says it is a cold-started invocation (`faas.coldstart`).
+pub fn is_cold_start(span: &SpanView) -> bool {
     matches!(
         span.attributes.get("faas.coldstart"),
         Some(serde_json::Value::Bool(true))
@@ -118,6 +119,21 @@ impl TraceExtent<'_> {
     }
 }
 
+/// First start and last end of `spans` (zeros without spans).
+pub fn extent(spans: &[SpanView]) -> (u64, u64) {
+    let start = spans
+        .iter()
+        .map(|span| span.start_time_unix_nano)
+        .min()
+        .unwrap_or(0);
+    let end = spans
+        .iter()
+        .map(|span| span.end_time_unix_nano)
+        .max()
+        .unwrap_or(0);
+    (start, end)
+}
+
 /// The distinct services of `spans`, sorted: the legend and colour order.
 pub fn services(spans: &[SpanView]) -> Vec<String> {
     let mut services: Vec<String> = spans.iter().map(|span| span.service.clone()).collect();
@@ -130,16 +146,7 @@ pub fn services(spans: &[SpanView]) -> Vec<String> {
 /// parent is not in the trace (not yet arrived, or in another trace) start
 /// their own subtree.
 pub fn layout(spans: &[SpanView]) -> Vec<WaterfallRow> {
-    let start = spans
-        .iter()
-        .map(|span| span.start_time_unix_nano)
-        .min()
-        .unwrap_or(0);
-    let end = spans
-        .iter()
-        .map(|span| span.end_time_unix_nano)
-        .max()
-        .unwrap_or(0);
+    let (start, end) = extent(spans);
     let services = services(spans);
     let extent = TraceExtent {
         start,
