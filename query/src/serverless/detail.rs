@@ -5,7 +5,7 @@
 //! fragment through an [`InvocationScope`] and price through `cost`, so their numbers are
 //! the functions API's numbers.
 
-use super::cost::CostTotals;
+use super::cost::{BillingGroupRow, CostTotals};
 use super::from_spans::quantile;
 use super::scope::InvocationScope;
 use super::view::bucket_starts;
@@ -122,6 +122,43 @@ pub struct CostByFunction {
     /// Bucket starts, Unix milliseconds.
     pub times_ms: Vec<u64>,
     pub functions: Vec<FunctionCostSeries>,
+}
+
+/// A row of `trace_cost_groups.sql`: a billing group of one trace.
+#[derive(Debug, Clone, clickhouse::Row, Deserialize)]
+struct TraceGroupRow {
+    trace_hex: String,
+    function: String,
+    bucket: u32,
+    provider: String,
+    region: String,
+    arch: String,
+    memory_mb: u32,
+    is_cold: u8,
+    invocations: u64,
+    billed_ms_aws: u64,
+    billed_ms_azure: u64,
+    billed_ms_gcp: u64,
+}
+
+impl TraceGroupRow {
+    /// The trace id and its billing group.
+    fn split(self) -> (String, BillingGroupRow) {
+        let group = BillingGroupRow {
+            function: self.function,
+            bucket: self.bucket,
+            provider: self.provider,
+            region: self.region,
+            arch: self.arch,
+            memory_mb: self.memory_mb,
+            is_cold: self.is_cold,
+            invocations: self.invocations,
+            billed_ms_aws: self.billed_ms_aws,
+            billed_ms_azure: self.billed_ms_azure,
+            billed_ms_gcp: self.billed_ms_gcp,
+        };
+        (self.trace_hex, group)
+    }
 }
 
 #[derive(Debug, Clone, clickhouse::Row, Deserialize)]
@@ -336,6 +373,27 @@ impl QueryService {
                 .collect(),
             functions,
         })
+    }
+
+    /// Invocations, cold starts and cost of each of `trace_ids` (hex) whose
+    /// invocations start in `range`; traces without invocations are absent.
+    pub async fn trace_costs(
+        &self,
+        project: &ProjectId,
+        trace_ids: Vec<String>,
+        range: &TimeWindow,
+    ) -> Result<BTreeMap<String, CostTotals>, QueryError> {
+        if trace_ids.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let scope = InvocationScope::traces(project, Vec::new(), trace_ids, range);
+        let rows: Vec<TraceGroupRow> = self.fetch(&sql::TRACE_COST_GROUPS, &scope.params()).await?;
+        let mut totals: BTreeMap<String, CostTotals> = BTreeMap::new();
+        for row in rows {
+            let (trace, group) = row.split();
+            totals.entry(trace).or_default().add(self.pricing(), &group);
+        }
+        Ok(totals)
     }
 
     /// Projects with invocations in `range`.

@@ -86,6 +86,8 @@ pub static FUNCTION_INVOCATIONS: Registered = template!("function_invocations.sq
 pub static FUNCTION_WINDOW_TOTALS: Registered = template!("function_window_totals.sql");
 /// Dashboard: one function's REPORT-line memory figures.
 pub static FUNCTION_REPORT_MEMORY: Registered = template!("function_report_memory.sql");
+/// Dashboard: billing units per trace of a scope's traces.
+pub static TRACE_COST_GROUPS: Registered = template!("trace_cost_groups.sql");
 /// Dashboard: projects with invocations in a window.
 pub static PROJECTS: Registered = template!("projects.sql");
 
@@ -116,6 +118,7 @@ pub fn all() -> Vec<&'static Template> {
         &FUNCTION_WINDOW_TOTALS,
         &FUNCTION_REPORT_MEMORY,
         &PROJECTS,
+        &TRACE_COST_GROUPS,
     ]
     .into_iter()
     .map(|registered| &**registered)

@@ -4,7 +4,6 @@
 
 use super::format;
 use super::frame::{Frame, FrameParams, Section};
-use super::waterfall::is_cold_start;
 use super::{page_frame, parse_trace_id, render, ErrorPage};
 use crate::api::search::parse_search;
 use crate::api::window::now_unix_nano;
@@ -13,8 +12,6 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use std::collections::HashSet;
-use tracehouse_model::TraceId;
 
 /// The form's fields.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -91,6 +88,9 @@ pub struct ResultRow {
     pub span_count: u64,
     pub errors: u64,
     pub cold_start: bool,
+    /// Function invocations in the trace.
+    pub invocations: u64,
+    pub cost: String,
     pub services: String,
 }
 
@@ -109,21 +109,6 @@ struct SearchPage {
     results: Vec<ResultRow>,
     next_href: Option<String>,
     first_href: Option<String>,
-}
-
-/// The traces of `ids` that hold a cold-started span.
-async fn cold_traces(
-    state: &AppState,
-    frame: &Frame,
-    ids: &[String],
-) -> Result<HashSet<String>, ErrorPage> {
-    let parsed: Vec<TraceId> = ids.iter().filter_map(|id| id.parse().ok()).collect();
-    let traces = state.query.traces(&frame.project, &parsed).await?;
-    Ok(traces
-        .into_iter()
-        .filter(|trace| trace.spans.iter().any(is_cold_start))
-        .map(|trace| trace.trace_id)
-        .collect())
 }
 
 /// `GET /traces?service=&function=&operation=&status=&min_ms=&max_ms=&attribute=&cursor=`, or `?id=` to jump.
@@ -172,7 +157,10 @@ async fn results(
         .iter()
         .map(|trace| trace.trace_id.clone())
         .collect();
-    let cold = cold_traces(state, frame, &ids).await?;
+    let costs = state
+        .query
+        .trace_costs(&frame.project, ids, &frame.window)
+        .await?;
     let mut kept = params.kept();
     let next_href = found.next_cursor.as_deref().map(|cursor| {
         kept.push(("cursor", cursor));
@@ -203,7 +191,15 @@ async fn results(
                 duration: format::ms(Some(trace.duration_ms)),
                 span_count: trace.span_count,
                 errors: trace.error_count,
-                cold_start: cold.contains(&trace.trace_id),
+                cold_start: costs
+                    .get(&trace.trace_id)
+                    .is_some_and(|cost| cost.cold_starts > 0),
+                invocations: costs
+                    .get(&trace.trace_id)
+                    .map_or(0, |cost| cost.invocations),
+                cost: costs
+                    .get(&trace.trace_id)
+                    .map_or_else(|| "–".to_owned(), |cost| format::usd(cost.usd().ok())),
                 services: trace.services.join(", "),
             })
             .collect(),
