@@ -146,3 +146,17 @@ def html_text(dom: str) -> str:
     import html
 
     return html.unescape(dom)
+
+
+def test_overview_in_the_dark_theme(filled):
+    """With a dark colour scheme the page background turns dark (prefers-color-scheme)."""
+    from PIL import Image
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    screenshot = SCREENSHOTS / "overview-dark.png"
+    screenshot.unlink(missing_ok=True)
+    run_chromium("--force-dark-mode", "--blink-settings=preferredColorScheme=0", f"--screenshot={screenshot}",
+                 filled.dashboard_url)
+    with Image.open(screenshot) as image:
+        background = image.convert("RGB").getpixel((5, image.height - 5))
+    assert max(background) < 60, f"background {background} is not dark"
