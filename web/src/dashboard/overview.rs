@@ -13,6 +13,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use tracehouse_query::chains::broken::BrokenHandOffView;
 use tracehouse_query::serverless::detail::{CostByFunction, WindowTotals};
+use tracehouse_query::serverless::InvocationScope;
 use tracehouse_query::serverless::{FunctionList, FunctionSummary, FunctionTimeseries};
 use tracehouse_query::QueryError;
 
@@ -51,7 +52,8 @@ struct OverviewPage {
 /// What the overview reads, all at once.
 struct OverviewData {
     list: FunctionList,
-    previous: FunctionList,
+    /// The previous window's cost (or why it is unknown).
+    previous_cost: Result<f64, String>,
     totals: WindowTotals,
     previous_totals: WindowTotals,
     series: FunctionTimeseries,
@@ -63,9 +65,10 @@ async fn read(state: &AppState, frame: &Frame) -> Result<OverviewData, QueryErro
     let (project, window, previous) = (&frame.project, &frame.window, frame.previous_window());
     let step = frame.chart_step_seconds();
     let query = &state.query;
+    let previous_scope = InvocationScope::window(project, &previous);
     let (list, previous_list, totals, previous_totals, series, costs, broken) = tokio::join!(
         query.functions(project, window),
-        query.functions(project, &previous),
+        query.invocation_totals(&previous_scope),
         query.window_totals(project, window),
         query.window_totals(project, &previous),
         query.window_timeseries(project, window, step, "every function"),
@@ -74,7 +77,7 @@ async fn read(state: &AppState, frame: &Frame) -> Result<OverviewData, QueryErro
     );
     Ok(OverviewData {
         list: list?,
-        previous: previous_list?,
+        previous_cost: previous_list?.usd(),
         totals: totals?,
         previous_totals: previous_totals?,
         series: series?,
@@ -135,9 +138,8 @@ fn tiles(data: &OverviewData) -> Vec<Tile> {
         change
     };
     let cost = data.list.totals.cost_usd;
-    let previous_cost = data.previous.totals.cost_usd;
-    let cost_change = match (cost, previous_cost) {
-        (Some(current), Some(previous)) => format::change(current, previous, true),
+    let cost_change = match (cost, &data.previous_cost) {
+        (Some(current), Ok(previous)) => format::change(current, *previous, true),
         _ => format::change(0.0, 0.0, true),
     };
     vec![
