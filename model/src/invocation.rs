@@ -412,4 +412,26 @@ mod tests {
         entry.status_code = StatusCode::Ok;
         assert!(!Invocation::from_entry_span(&entry).is_error);
     }
+
+    #[test]
+    fn version_is_faas_version_else_service_version() {
+        let mut entry = span(
+            SpanKind::Server,
+            false,
+            lambda_resource(),
+            Attributes::default(),
+        );
+        assert_eq!(Invocation::from_entry_span(&entry).function_version, "");
+        entry.resource = attributes(&[("service.version", AttributeValue::String("2.1.0".into()))]);
+        assert_eq!(
+            Invocation::from_entry_span(&entry).function_version,
+            "2.1.0"
+        );
+        entry.attributes =
+            attributes(&[("faas.version", AttributeValue::String("$LATEST".into()))]);
+        assert_eq!(
+            Invocation::from_entry_span(&entry).function_version,
+            "$LATEST"
+        );
+    }
 }
