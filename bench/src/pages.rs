@@ -13,8 +13,9 @@ use tracehouse_schema::{ManagedClickHouse, ManagedOptions};
 
 const SPANS_PER_REQUEST: u64 = 2_000;
 
-/// The pages measured; `{trace}` is a stored trace id.
-const PAGES: [&str; 9] = [
+/// The pages measured, and the functions API for comparison; `{trace}` is a stored trace id.
+const PAGES: [&str; 10] = [
+    "/api/v1/functions",
     "/",
     "/functions",
     "/functions/function-0",
