@@ -1,0 +1,18 @@
+-- The latest transition of every rule group, and when it was last notified as firing.
+-- params: 'default'
+SELECT
+    rule,
+    fingerprint,
+    argMaxIf(function, time_unix_nano, kind = 'transition') AS last_function,
+    argMaxIf(to_state, time_unix_nano, kind = 'transition') AS last_state,
+    maxIf(time_unix_nano, kind = 'transition') AS last_since,
+    argMaxIf(active_since_unix_nano, time_unix_nano, kind = 'transition') AS last_active_since,
+    argMaxIf(value, time_unix_nano, kind = 'transition') AS last_value,
+    argMaxIf(has_value, time_unix_nano, kind = 'transition') AS last_has_value,
+    argMaxIf(message, time_unix_nano, kind = 'transition') AS last_message,
+    maxIf(time_unix_nano, notify = 1 AND to_state = 'firing') AS last_notified
+FROM alert_events
+WHERE project = ?
+GROUP BY rule, fingerprint
+HAVING last_since > 0
+ORDER BY rule, fingerprint

@@ -1,0 +1,297 @@
+//! Alert state in ClickHouse: transitions and notifications
+//! (`alert_events`, also the delivery outbox), delivery attempts and
+//! silences. Queries are the templates in `alerting/sql/`; input reaches
+//! them only through `bind()`.
+
+use clickhouse::Client;
+use serde::{Deserialize, Serialize};
+use tracehouse_model::ProjectId;
+use tracehouse_schema::tables::{ALERT_DELIVERY_ATTEMPTS, ALERT_EVENTS, ALERT_SILENCES};
+
+/// The query templates, by file name, for dialect checks.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("group_states", GROUP_STATES),
+    ("history", HISTORY),
+    ("outbox", OUTBOX),
+    ("delivery_progress", DELIVERY_PROGRESS),
+    ("deliveries", DELIVERIES),
+    ("silences", SILENCES),
+];
+
+const GROUP_STATES: &str = include_str!("../sql/group_states.sql");
+const HISTORY: &str = include_str!("../sql/history.sql");
+const OUTBOX: &str = include_str!("../sql/outbox.sql");
+const DELIVERY_PROGRESS: &str = include_str!("../sql/delivery_progress.sql");
+const DELIVERIES: &str = include_str!("../sql/deliveries.sql");
+const SILENCES: &str = include_str!("../sql/silences.sql");
+
+/// Most rows one history or deliveries listing returns.
+pub const MAX_LIST_LIMIT: u64 = 1000;
+
+/// A failed read or write of alert state.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {source}")]
+pub struct StoreError {
+    what: &'static str,
+    #[source]
+    source: clickhouse::error::Error,
+}
+
+fn failed(what: &'static str) -> impl FnOnce(clickhouse::error::Error) -> StoreError {
+    move |source| StoreError { what, source }
+}
+
+/// One row of `alert_events`.
+#[derive(Debug, Clone, PartialEq, clickhouse::Row, Serialize, Deserialize)]
+pub struct EventRow {
+    pub project: String,
+    pub timestamp: u32,
+    pub time_unix_nano: u64,
+    pub event_id: String,
+    /// `transition`, `repeat`, `rule_error` or `rule_ok`.
+    pub kind: String,
+    pub rule: String,
+    pub fingerprint: String,
+    pub function: String,
+    pub from_state: String,
+    pub to_state: String,
+    pub value: f64,
+    pub has_value: u8,
+    pub threshold: f64,
+    pub active_since_unix_nano: u64,
+    pub message: String,
+    pub notify: u8,
+    pub receivers: Vec<String>,
+    pub payload: String,
+}
+
+/// One row of `alert_delivery_attempts`.
+#[derive(Debug, Clone, PartialEq, clickhouse::Row, Serialize, Deserialize)]
+pub struct AttemptRow {
+    pub project: String,
+    pub timestamp: u32,
+    pub time_unix_nano: u64,
+    pub delivery_id: String,
+    pub event_id: String,
+    pub receiver: String,
+    pub rule: String,
+    pub fingerprint: String,
+    pub status: String,
+    pub attempt: u32,
+    pub outcome: String,
+    pub http_status: u16,
+    pub latency_ms: f64,
+    pub error: String,
+    pub is_final: u8,
+}
+
+/// One row of `alert_silences`.
+#[derive(Debug, Clone, PartialEq, clickhouse::Row, Serialize, Deserialize)]
+pub struct SilenceRow {
+    pub project: String,
+    pub id: String,
+    pub created_unix_nano: u64,
+    pub starts_at_unix_nano: u64,
+    pub ends_at_unix_nano: u64,
+    pub rule: String,
+    pub function: String,
+    pub label_keys: Vec<String>,
+    pub label_values: Vec<String>,
+    pub comment: String,
+}
+
+/// The latest state of a rule group, as stored.
+#[derive(Debug, Clone, PartialEq, clickhouse::Row, Deserialize, Serialize)]
+pub struct StoredGroup {
+    pub rule: String,
+    pub fingerprint: String,
+    pub last_function: String,
+    pub last_state: String,
+    pub last_since: u64,
+    pub last_active_since: u64,
+    pub last_value: f64,
+    pub last_has_value: u8,
+    pub last_message: String,
+    pub last_notified: u64,
+}
+
+/// One row of the history listing.
+#[derive(Debug, Clone, PartialEq, clickhouse::Row, Deserialize, Serialize)]
+pub struct HistoryRow {
+    pub time_unix_nano: u64,
+    pub event_id: String,
+    pub kind: String,
+    pub rule: String,
+    pub fingerprint: String,
+    pub function: String,
+    pub from_state: String,
+    pub to_state: String,
+    pub value: f64,
+    pub has_value: u8,
+    pub threshold: f64,
+    pub message: String,
+    pub notify: u8,
+}
+
+/// A notification to (re)send, from the outbox.
+#[derive(Debug, Clone, PartialEq, clickhouse::Row, Deserialize)]
+pub struct OutboxRow {
+    pub event_id: String,
+    pub time_unix_nano: u64,
+    pub rule: String,
+    pub fingerprint: String,
+    pub function: String,
+    pub to_state: String,
+    pub receivers: Vec<String>,
+    pub payload: String,
+}
+
+/// Attempts made for a delivery, and whether it is finished.
+#[derive(Debug, Clone, PartialEq, clickhouse::Row, Deserialize)]
+pub struct DeliveryProgress {
+    pub delivery_id: String,
+    pub attempts: u32,
+    pub finished: u8,
+}
+
+/// Reads and writes alert state for one project.
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    project: ProjectId,
+}
+
+impl Store {
+    pub fn new(client: Client, project: ProjectId) -> Self {
+        Self { client, project }
+    }
+
+    /// The project whose alerts this store holds.
+    pub fn project(&self) -> &str {
+        self.project.as_str()
+    }
+
+    /// Records events in one insert: all or none.
+    pub async fn insert_events(&self, rows: &[EventRow]) -> Result<(), StoreError> {
+        insert_rows(&self.client, ALERT_EVENTS, rows, "record alert events").await
+    }
+
+    /// Records one delivery attempt.
+    pub async fn insert_attempt(&self, row: &AttemptRow) -> Result<(), StoreError> {
+        insert_rows(
+            &self.client,
+            ALERT_DELIVERY_ATTEMPTS,
+            std::slice::from_ref(row),
+            "record a delivery attempt",
+        )
+        .await
+    }
+
+    /// Records a silence.
+    pub async fn insert_silence(&self, row: &SilenceRow) -> Result<(), StoreError> {
+        insert_rows(
+            &self.client,
+            ALERT_SILENCES,
+            std::slice::from_ref(row),
+            "record a silence",
+        )
+        .await
+    }
+
+    /// The latest state of every rule group.
+    pub async fn group_states(&self) -> Result<Vec<StoredGroup>, StoreError> {
+        self.client
+            .query(GROUP_STATES)
+            .bind(self.project())
+            .fetch_all()
+            .await
+            .map_err(failed("read alert states"))
+    }
+
+    /// Transitions and notifications, newest first.
+    pub async fn history(&self, rule: &str, limit: u64) -> Result<Vec<HistoryRow>, StoreError> {
+        self.client
+            .query(HISTORY)
+            .bind(self.project())
+            .bind(rule)
+            .bind(rule)
+            .bind(limit.clamp(1, MAX_LIST_LIMIT))
+            .fetch_all()
+            .await
+            .map_err(failed("read alert history"))
+    }
+
+    /// Delivery attempts, newest first.
+    pub async fn deliveries(&self, rule: &str, limit: u64) -> Result<Vec<AttemptRow>, StoreError> {
+        self.client
+            .query(DELIVERIES)
+            .bind(self.project())
+            .bind(rule)
+            .bind(rule)
+            .bind(limit.clamp(1, MAX_LIST_LIMIT))
+            .fetch_all()
+            .await
+            .map_err(failed("read deliveries"))
+    }
+
+    /// Notifications recorded since `since_unix_nano`.
+    pub async fn outbox(&self, since_unix_nano: u64) -> Result<Vec<OutboxRow>, StoreError> {
+        self.client
+            .query(OUTBOX)
+            .bind(self.project())
+            .bind(seconds(since_unix_nano))
+            .bind(since_unix_nano)
+            .fetch_all()
+            .await
+            .map_err(failed("read the delivery outbox"))
+    }
+
+    /// Progress of the deliveries attempted since `since_unix_nano`.
+    pub async fn delivery_progress(
+        &self,
+        since_unix_nano: u64,
+    ) -> Result<Vec<DeliveryProgress>, StoreError> {
+        self.client
+            .query(DELIVERY_PROGRESS)
+            .bind(self.project())
+            .bind(seconds(since_unix_nano))
+            .fetch_all()
+            .await
+            .map_err(failed("read delivery progress"))
+    }
+
+    /// Silences that end after `now_unix_nano`.
+    pub async fn silences(&self, now_unix_nano: u64) -> Result<Vec<SilenceRow>, StoreError> {
+        self.client
+            .query(SILENCES)
+            .bind(self.project())
+            .bind(now_unix_nano)
+            .fetch_all()
+            .await
+            .map_err(failed("read silences"))
+    }
+}
+
+/// `timestamp` seconds of a time in nanoseconds (partition pruning).
+pub fn seconds(unix_nano: u64) -> u32 {
+    u32::try_from(unix_nano / 1_000_000_000).unwrap_or(u32::MAX)
+}
+
+async fn insert_rows<T>(
+    client: &Client,
+    table: &'static str,
+    rows: &[T],
+    what: &'static str,
+) -> Result<(), StoreError>
+where
+    T: clickhouse::RowOwned + clickhouse::RowWrite,
+{
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut insert = client.insert::<T>(table).await.map_err(failed(what))?;
+    for row in rows {
+        insert.write(row).await.map_err(failed(what))?;
+    }
+    insert.end().await.map_err(failed(what))
+}
