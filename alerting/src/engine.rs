@@ -153,6 +153,11 @@ impl Alerts {
             .unwrap_or_default()
     }
 
+    /// Rules running now.
+    pub fn rule_count(&self) -> usize {
+        self.config().rules.len()
+    }
+
     /// The store of this role's project.
     pub fn store(&self) -> &Store {
         &self.inner.store

@@ -25,6 +25,8 @@ const DELIVERY_PROGRESS: &str = include_str!("../sql/delivery_progress.sql");
 const DELIVERIES: &str = include_str!("../sql/deliveries.sql");
 const SILENCES: &str = include_str!("../sql/silences.sql");
 
+/// Rows a history or deliveries listing returns when no limit is given.
+pub const DEFAULT_LIST_LIMIT: u64 = 100;
 /// Most rows one history or deliveries listing returns.
 pub const MAX_LIST_LIMIT: u64 = 1000;
 

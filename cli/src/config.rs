@@ -51,6 +51,8 @@ pub enum Role {
     Collector,
     /// The query API and the dashboard.
     Query,
+    /// Alert evaluation and webhook delivery; run it in exactly one process.
+    Alerts,
 }
 
 /// Settings of `tracehouse serve`, as flags and environment variables.
@@ -90,7 +92,7 @@ pub struct ServeArgs {
     /// Days of data kept; older day partitions are dropped [default: 7].
     #[arg(long, env = "TRACEHOUSE_RETENTION_DAYS")]
     pub retention_days: Option<u32>,
-    /// Roles this process runs, comma-separated [default: collector,query].
+    /// Roles this process runs, comma-separated [default: collector,query,alerts].
     #[arg(long, env = "TRACEHOUSE_ROLES", value_delimiter = ',')]
     pub roles: Option<Vec<Role>>,
     /// Largest OTLP request body in bytes, before and after decompression [default: 16777216].
@@ -147,6 +149,8 @@ pub struct FileConfig {
     /// `[functions."name"]`: provider, memory_mb, arch, vcpu where telemetry
     /// lacks them (file only).
     pub functions: Option<BTreeMap<String, FunctionOverride>>,
+    /// `[alerts]`: rules and receivers, parsed by the alerting crate (file only).
+    pub alerts: Option<toml::Table>,
 }
 
 impl FileConfig {
@@ -189,6 +193,9 @@ pub struct Config {
     pub max_failed_deliveries: u32,
     pub pricing: PricingSettings,
     pub functions: BTreeMap<String, FunctionOverride>,
+    /// The `[alerts]` section, and the file it is re-read from on reload.
+    pub alerts: Option<toml::Table>,
+    pub config_file: Option<PathBuf>,
 }
 
 fn parse_default_addr(text: &str) -> SocketAddr {
@@ -203,7 +210,11 @@ impl Config {
             Some(path) => FileConfig::load(path)?,
             None => FileConfig::default(),
         };
-        Ok(Self::layer(args, file))
+        let config_file = args.config.clone();
+        Ok(Self {
+            config_file,
+            ..Self::layer(args, file)
+        })
     }
 
     /// Layers without touching the file system (testable).
@@ -247,7 +258,7 @@ impl Config {
             roles: args
                 .roles
                 .or(file.roles)
-                .unwrap_or_else(|| vec![Role::Collector, Role::Query]),
+                .unwrap_or_else(|| vec![Role::Collector, Role::Query, Role::Alerts]),
             max_request_bytes: args
                 .max_request_bytes
                 .or(file.max_request_bytes)
@@ -285,6 +296,8 @@ impl Config {
                 .unwrap_or(tracehouse_query::chains::broken::DEFAULT_MAX_FAILED_DELIVERIES),
             pricing: file.pricing.unwrap_or_default(),
             functions: file.functions.unwrap_or_default(),
+            alerts: file.alerts,
+            config_file: None,
         }
     }
 
@@ -300,7 +313,7 @@ impl Config {
             return invalid("retention_days", "must be at least 1");
         }
         if self.roles.is_empty() {
-            return invalid("roles", "name at least one of collector, query");
+            return invalid("roles", "name at least one of collector, query, alerts");
         }
         if self.max_request_bytes < 1024 {
             return invalid("max_request_bytes", "must be at least 1024");
@@ -372,7 +385,7 @@ mod tests {
     use super::*;
 
     /// Keys of the file that are tables without a flag.
-    const FILE_ONLY_TABLES: &[&str] = &["pricing", "functions"];
+    const FILE_ONLY_TABLES: &[&str] = &["pricing", "functions", "alerts"];
 
     #[test]
     fn flags_beat_file_beats_defaults() {
@@ -461,9 +474,16 @@ mod tests {
                     vcpu: Some(1.0),
                 },
             )])),
+            alerts: Some(
+                toml::from_str(
+                    "interval = \"30s\"\nrepeat_interval = \"4h\"\nexternal_url = \"\"\n\
+                     collector_metrics_urls = []\nreceivers = []\nrules = []",
+                )
+                .expect("alerts table"),
+            ),
         })
         .expect("serializes");
-        assert_eq!(all_keys.len(), 21, "a key was added: give it a value above");
+        assert_eq!(all_keys.len(), 22, "a key was added: give it a value above");
         // Nested tables are file-only: each of their keys is documented as
         // `table.key` and the example shows the table.
         for table in FILE_ONLY_TABLES {

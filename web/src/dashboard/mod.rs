@@ -1,5 +1,6 @@
 //! Server-rendered pages.
 
+pub mod alerts;
 pub mod chain;
 pub mod functions;
 pub mod trace;
