@@ -84,13 +84,17 @@ pub struct Deliverer {
     in_flight: Arc<Mutex<HashSet<String>>>,
     permits: Arc<Semaphore>,
     metrics: Arc<AlertMetrics>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Deliverer {
+    /// Deliveries stop between attempts once `shutdown` turns true; what
+    /// is left is resumed by the next process.
     pub fn new(
         store: Store,
         config: Arc<RwLock<Arc<AlertsConfig>>>,
         metrics: Arc<AlertMetrics>,
+        shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Self {
         Self {
             store,
@@ -99,6 +103,7 @@ impl Deliverer {
             in_flight: Arc::new(Mutex::new(HashSet::new())),
             permits: Arc::new(Semaphore::new(MAX_CONCURRENT_DELIVERIES)),
             metrics,
+            shutdown,
         }
     }
 
@@ -187,6 +192,9 @@ impl Deliverer {
         let body = webhook::body(receiver.format, &delivery.notification, &receiver.name);
         let mut attempt = delivery.attempts_made;
         loop {
+            if *self.shutdown.borrow() {
+                return;
+            }
             if now_unix_nano() >= give_up_at {
                 let error = format!(
                     "gave up after {}",
@@ -216,7 +224,11 @@ impl Deliverer {
             };
             let remaining = Duration::from_nanos(give_up_at.saturating_sub(now_unix_nano()));
             let wait = backoff(attempt).max(retry_after.unwrap_or_default());
-            tokio::time::sleep(wait.min(remaining)).await;
+            let mut shutdown = self.shutdown.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(wait.min(remaining)) => {}
+                _ = shutdown.wait_for(|stop| *stop) => return,
+            }
         }
     }
 

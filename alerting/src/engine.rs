@@ -121,7 +121,12 @@ impl Alerts {
         }
         metrics.rejected_rules.set(config.problems.len() as i64);
         let config = Arc::new(RwLock::new(Arc::new(config)));
-        let deliverer = Deliverer::new(store.clone(), Arc::clone(&config), Arc::clone(&metrics));
+        let deliverer = Deliverer::new(
+            store.clone(),
+            Arc::clone(&config),
+            Arc::clone(&metrics),
+            shutdown.clone(),
+        );
         let alerts = Self {
             inner: Arc::new(Inner {
                 query,
