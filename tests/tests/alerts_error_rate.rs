@@ -8,6 +8,7 @@ mod alerts_support;
 mod support;
 
 use alerts_support::{invoke, receiver_toml, AlertApp, Receiver};
+use serde_json::Value;
 use std::time::Duration;
 
 const SECRET: &str = "s3cret-key";
@@ -94,6 +95,7 @@ async fn error_rate_fires_once_and_resolves_once() -> anyhow::Result<()> {
     };
     assert!(resolved.signature_verifies(SECRET));
     let body = resolved.json();
+    matches_committed_schema(&body);
     assert!(body["resolved_at"].is_string(), "{body}");
     assert_eq!(body["started_at"], notification["started_at"]);
     assert_eq!(body["fingerprint"], notification["fingerprint"]);
@@ -146,4 +148,51 @@ async fn error_rate_fires_once_and_resolves_once() -> anyhow::Result<()> {
         "{metrics}"
     );
     app.stop().await
+}
+
+/// The body has exactly the properties of docs/alert-webhook.schema.json,
+/// with the types and enum values it gives.
+fn matches_committed_schema(body: &Value) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/alert-webhook.schema.json"
+    );
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("schema")).expect("json");
+    let object = body.as_object().expect("an object");
+    let properties = schema["properties"].as_object().expect("properties");
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .expect("required")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(required.len(), properties.len());
+    for key in object.keys() {
+        assert!(properties.contains_key(key), "{key} is not in the schema");
+    }
+    for key in required {
+        let value = object.get(key).unwrap_or_else(|| panic!("{key} missing"));
+        let rules = &properties[key];
+        if let Some(allowed) = rules["enum"].as_array() {
+            assert!(allowed.contains(value), "{key}: {value} not in {allowed:?}");
+        }
+        if let Some(constant) = rules.get("const") {
+            assert_eq!(value, constant, "{key}");
+        }
+        let types: Vec<&str> = match &rules["type"] {
+            Value::String(name) => vec![name.as_str()],
+            Value::Array(names) => names.iter().filter_map(Value::as_str).collect(),
+            _ => continue,
+        };
+        let actual = match value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        assert!(types.contains(&actual), "{key}: {actual} is not {types:?}");
+    }
 }
