@@ -1,5 +1,5 @@
 -- Delivery attempts, newest first, optionally of one rule.
--- params: 'default', '', '', 100
+-- params: project = 'default', rule = '', limit = 100
 SELECT
     project,
     timestamp,
@@ -17,6 +17,6 @@ SELECT
     error,
     is_final
 FROM alert_delivery_attempts
-WHERE project = ? AND (? = '' OR rule = ?)
+WHERE project = {project:String} AND ({rule:String} = '' OR rule = {rule:String})
 ORDER BY time_unix_nano DESC
-LIMIT ?
+LIMIT {limit:UInt64}

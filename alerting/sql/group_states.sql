@@ -1,5 +1,5 @@
 -- The latest transition of every rule group, and when it was last notified as firing.
--- params: 'default'
+-- params: project = 'default'
 SELECT
     rule,
     fingerprint,
@@ -12,7 +12,7 @@ SELECT
     argMaxIf(message, time_unix_nano, kind = 'transition') AS last_message,
     maxIf(time_unix_nano, notify = 1 AND to_state = 'firing') AS last_notified
 FROM alert_events
-WHERE project = ?
+WHERE project = {project:String}
 GROUP BY rule, fingerprint
 HAVING last_since > 0
 ORDER BY rule, fingerprint

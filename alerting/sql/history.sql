@@ -1,5 +1,5 @@
 -- Alert transitions and notifications, newest first, optionally of one rule.
--- params: 'default', '', '', 100
+-- params: project = 'default', rule = '', limit = 100
 SELECT
     time_unix_nano,
     event_id,
@@ -15,6 +15,6 @@ SELECT
     message,
     notify
 FROM alert_events
-WHERE project = ? AND (? = '' OR rule = ?)
+WHERE project = {project:String} AND ({rule:String} = '' OR rule = {rule:String})
 ORDER BY time_unix_nano DESC
-LIMIT ?
+LIMIT {limit:UInt64}

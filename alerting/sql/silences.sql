@@ -1,5 +1,5 @@
 -- Silences that end after a time (active or still to come), latest start first.
--- params: 'default', 1700000000000000000
+-- params: project = 'default', now_ns = 1700000000000000000
 SELECT
     project,
     id,
@@ -12,5 +12,5 @@ SELECT
     label_values,
     comment
 FROM alert_silences
-WHERE project = ? AND ends_at_unix_nano > ?
+WHERE project = {project:String} AND ends_at_unix_nano > {now_ns:UInt64}
 ORDER BY starts_at_unix_nano DESC

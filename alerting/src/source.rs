@@ -6,8 +6,8 @@
 use crate::signal::{Figures, Signal, WindowFigures};
 use std::collections::BTreeMap;
 use tracehouse_model::ProjectId;
-use tracehouse_query::functions::FunctionSummary;
 use tracehouse_query::search::TraceSearch;
+use tracehouse_query::serverless::FunctionSummary;
 use tracehouse_query::{QueryError, QueryService, TimeWindow};
 
 /// Most broken hand-offs counted per evaluation; beyond, the count is capped.

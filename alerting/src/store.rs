@@ -1,29 +1,40 @@
 //! Alert state in ClickHouse: transitions and notifications
 //! (`alert_events`, also the delivery outbox), delivery attempts and
-//! silences. Queries are the templates in `alerting/sql/`; input reaches
-//! them only through `bind()`.
+//! silences. Queries are the templates in `alerting/sql/`, with named typed
+//! placeholders parsed by the query crate's `Template`; input reaches them
+//! only through `bind()`.
 
 use clickhouse::Client;
 use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
 use tracehouse_model::ProjectId;
+use tracehouse_query::sql::{Params, Template};
 use tracehouse_schema::tables::{ALERT_DELIVERY_ATTEMPTS, ALERT_EVENTS, ALERT_SILENCES};
 
-/// The query templates, by file name, for dialect checks.
-pub const TEMPLATES: &[(&str, &str)] = &[
-    ("group_states", GROUP_STATES),
-    ("history", HISTORY),
-    ("outbox", OUTBOX),
-    ("delivery_progress", DELIVERY_PROGRESS),
-    ("deliveries", DELIVERIES),
-    ("silences", SILENCES),
-];
+macro_rules! template {
+    ($file:literal) => {
+        LazyLock::new(|| Template::parse($file, include_str!(concat!("../sql/", $file)), &[]))
+    };
+}
 
-const GROUP_STATES: &str = include_str!("../sql/group_states.sql");
-const HISTORY: &str = include_str!("../sql/history.sql");
-const OUTBOX: &str = include_str!("../sql/outbox.sql");
-const DELIVERY_PROGRESS: &str = include_str!("../sql/delivery_progress.sql");
-const DELIVERIES: &str = include_str!("../sql/deliveries.sql");
-const SILENCES: &str = include_str!("../sql/silences.sql");
+static GROUP_STATES: LazyLock<Template> = template!("group_states.sql");
+static HISTORY: LazyLock<Template> = template!("history.sql");
+static OUTBOX: LazyLock<Template> = template!("outbox.sql");
+static DELIVERY_PROGRESS: LazyLock<Template> = template!("delivery_progress.sql");
+static DELIVERIES: LazyLock<Template> = template!("deliveries.sql");
+static SILENCES: LazyLock<Template> = template!("silences.sql");
+
+/// Every query template of the alerting crate, for dialect checks.
+pub fn templates() -> Vec<&'static Template> {
+    vec![
+        &GROUP_STATES,
+        &HISTORY,
+        &OUTBOX,
+        &DELIVERY_PROGRESS,
+        &DELIVERIES,
+        &SILENCES,
+    ]
+}
 
 /// Rows a history or deliveries listing returns when no limit is given.
 pub const DEFAULT_LIST_LIMIT: u64 = 100;
@@ -32,15 +43,17 @@ pub const MAX_LIST_LIMIT: u64 = 1000;
 
 /// A failed read or write of alert state.
 #[derive(Debug, thiserror::Error)]
-#[error("{what}: {source}")]
+#[error("{what}: {message}")]
 pub struct StoreError {
     what: &'static str,
-    #[source]
-    source: clickhouse::error::Error,
+    message: String,
 }
 
-fn failed(what: &'static str) -> impl FnOnce(clickhouse::error::Error) -> StoreError {
-    move |source| StoreError { what, source }
+fn failed<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> StoreError {
+    move |error| StoreError {
+        what,
+        message: error.to_string(),
+    }
 }
 
 /// One row of `alert_events`.
@@ -173,6 +186,31 @@ impl Store {
         self.project.as_str()
     }
 
+    fn params(&self) -> Params {
+        Params::new().set("project", self.project())
+    }
+
+    fn listing(&self, rule: &str, limit: u64) -> Params {
+        self.params()
+            .set("rule", rule)
+            .set("limit", limit.clamp(1, MAX_LIST_LIMIT))
+    }
+
+    async fn fetch<T>(
+        &self,
+        template: &Template,
+        params: Params,
+        what: &'static str,
+    ) -> Result<Vec<T>, StoreError>
+    where
+        T: clickhouse::RowOwned + clickhouse::RowRead,
+    {
+        let query = template
+            .query(&self.client, &params)
+            .map_err(failed(what))?;
+        query.fetch_all().await.map_err(failed(what))
+    }
+
     /// Records events in one insert: all or none.
     pub async fn insert_events(&self, rows: &[EventRow]) -> Result<(), StoreError> {
         insert_rows(&self.client, ALERT_EVENTS, rows, "record alert events").await
@@ -202,50 +240,30 @@ impl Store {
 
     /// The latest state of every rule group.
     pub async fn group_states(&self) -> Result<Vec<StoredGroup>, StoreError> {
-        self.client
-            .query(GROUP_STATES)
-            .bind(self.project())
-            .fetch_all()
+        self.fetch(&GROUP_STATES, self.params(), "read alert states")
             .await
-            .map_err(failed("read alert states"))
     }
 
     /// Transitions and notifications, newest first.
     pub async fn history(&self, rule: &str, limit: u64) -> Result<Vec<HistoryRow>, StoreError> {
-        self.client
-            .query(HISTORY)
-            .bind(self.project())
-            .bind(rule)
-            .bind(rule)
-            .bind(limit.clamp(1, MAX_LIST_LIMIT))
-            .fetch_all()
-            .await
-            .map_err(failed("read alert history"))
+        let params = self.listing(rule, limit);
+        self.fetch(&HISTORY, params, "read alert history").await
     }
 
     /// Delivery attempts, newest first.
     pub async fn deliveries(&self, rule: &str, limit: u64) -> Result<Vec<AttemptRow>, StoreError> {
-        self.client
-            .query(DELIVERIES)
-            .bind(self.project())
-            .bind(rule)
-            .bind(rule)
-            .bind(limit.clamp(1, MAX_LIST_LIMIT))
-            .fetch_all()
-            .await
-            .map_err(failed("read deliveries"))
+        let params = self.listing(rule, limit);
+        self.fetch(&DELIVERIES, params, "read deliveries").await
     }
 
     /// Notifications recorded since `since_unix_nano`.
     pub async fn outbox(&self, since_unix_nano: u64) -> Result<Vec<OutboxRow>, StoreError> {
-        self.client
-            .query(OUTBOX)
-            .bind(self.project())
-            .bind(seconds(since_unix_nano))
-            .bind(since_unix_nano)
-            .fetch_all()
+        let params = self
+            .params()
+            .set("since_s", seconds(since_unix_nano))
+            .set("since_ns", since_unix_nano);
+        self.fetch(&OUTBOX, params, "read the delivery outbox")
             .await
-            .map_err(failed("read the delivery outbox"))
     }
 
     /// Progress of the deliveries attempted since `since_unix_nano`.
@@ -253,24 +271,15 @@ impl Store {
         &self,
         since_unix_nano: u64,
     ) -> Result<Vec<DeliveryProgress>, StoreError> {
-        self.client
-            .query(DELIVERY_PROGRESS)
-            .bind(self.project())
-            .bind(seconds(since_unix_nano))
-            .fetch_all()
+        let params = self.params().set("since_s", seconds(since_unix_nano));
+        self.fetch(&DELIVERY_PROGRESS, params, "read delivery progress")
             .await
-            .map_err(failed("read delivery progress"))
     }
 
     /// Silences that end after `now_unix_nano`.
     pub async fn silences(&self, now_unix_nano: u64) -> Result<Vec<SilenceRow>, StoreError> {
-        self.client
-            .query(SILENCES)
-            .bind(self.project())
-            .bind(now_unix_nano)
-            .fetch_all()
-            .await
-            .map_err(failed("read silences"))
+        let params = self.params().set("now_ns", now_unix_nano);
+        self.fetch(&SILENCES, params, "read silences").await
     }
 }
 
@@ -296,4 +305,37 @@ where
         insert.write(row).await.map_err(failed(what))?;
     }
     insert.end().await.map_err(failed(what))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each template's placeholders are exactly what the store binds.
+    #[test]
+    fn templates_match_the_bound_values() {
+        let store = Store::new(Client::default(), ProjectId::default());
+        let bound = [
+            (&*GROUP_STATES, store.params()),
+            (&*HISTORY, store.listing("r", 5)),
+            (&*DELIVERIES, store.listing("", 5)),
+            (
+                &*OUTBOX,
+                store.params().set("since_s", 1u32).set("since_ns", 1u64),
+            ),
+            (&*DELIVERY_PROGRESS, store.params().set("since_s", 1u32)),
+            (&*SILENCES, store.params().set("now_ns", 1u64)),
+        ];
+        assert_eq!(bound.len(), templates().len());
+        for (template, params) in bound {
+            template
+                .check(&params)
+                .unwrap_or_else(|error| panic!("{error}"));
+            assert!(
+                template.sample_sql().is_some(),
+                "{} lacks samples",
+                template.name
+            );
+        }
+    }
 }

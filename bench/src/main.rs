@@ -206,11 +206,14 @@ async fn trace_lookup(
     for (table, template) in [
         (
             "trace_spans (ORDER BY project, trace_id)",
-            tracehouse_query::sql::TRACE_SPANS_BY_TRACE_ID.to_owned(),
+            tracehouse_query::sql::TRACE_SPANS_BY_TRACE_ID
+                .sql()
+                .to_owned(),
         ),
         (
             "spans (ORDER BY project, service, name, timestamp)",
             tracehouse_query::sql::TRACE_SPANS_BY_TRACE_ID
+                .sql()
                 .replace("FROM trace_spans", "FROM spans"),
         ),
     ] {

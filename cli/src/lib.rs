@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod config;
+pub mod data_dir;
 pub mod serve;
 pub mod serverless;
 

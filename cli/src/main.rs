@@ -1,6 +1,6 @@
 //! `tracehouse`: observability for serverless functions.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::io::Write;
 use tracehouse::{serve, Config, ServeArgs};
 
@@ -30,9 +30,17 @@ async fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let Cli { command } = Cli::parse();
-    let result = match command {
-        Command::Serve(args) => run_serve(args).await,
+    // Parsed through the matches so that the layering knows which keys were given.
+    let matches = Cli::command().get_matches();
+    let result = match matches.subcommand() {
+        Some(("serve", serve_matches)) => match ServeArgs::from_matches(serve_matches) {
+            Ok(args) => run_serve(args).await,
+            Err(error) => error.exit(),
+        },
+        _ => {
+            let _ = Cli::command().print_help();
+            return std::process::ExitCode::FAILURE;
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -177,18 +177,29 @@ impl Invocation {
     }
 }
 
+/// Providers as `cloud.platform` values begin with them.
+const PROVIDER_PREFIXES: [&str; 4] = ["aws", "azure", "gcp", "alibaba_cloud"];
+
 /// `cloud.provider`, else the provider implied by `cloud.platform`.
 pub fn provider(resource: &Attributes) -> String {
-    if let Some(provider) = resource.get_str("cloud.provider") {
+    provider_of(
+        resource.get_str("cloud.provider"),
+        resource.get_str("cloud.platform").unwrap_or(""),
+    )
+}
+
+/// The provider from the `cloud.provider` value (lowercased) when there is
+/// one, else from the prefix of `cloud.platform`; empty when neither says.
+/// The one rule for spans and metrics alike.
+pub fn provider_of(cloud_provider: Option<&str>, cloud_platform: &str) -> String {
+    if let Some(provider) = cloud_provider {
         return provider.to_ascii_lowercase();
     }
-    let platform = resource.get_str("cloud.platform").unwrap_or("");
-    for prefix in ["aws", "azure", "gcp", "alibaba_cloud"] {
-        if platform.starts_with(prefix) {
-            return prefix.to_owned();
-        }
-    }
-    String::new()
+    PROVIDER_PREFIXES
+        .into_iter()
+        .find(|prefix| cloud_platform.starts_with(prefix))
+        .unwrap_or("")
+        .to_owned()
 }
 
 fn coldstart(value: Option<&AttributeValue>) -> Option<bool> {
@@ -294,6 +305,14 @@ mod tests {
             memory_mb_from_value(&AttributeValue::String("512".into())),
             Some(512)
         );
+    }
+
+    #[test]
+    fn provider_comes_from_cloud_provider_else_the_platform_prefix() {
+        assert_eq!(provider_of(Some("AWS"), "gcp_cloud_run"), "aws");
+        assert_eq!(provider_of(None, "alibaba_cloud_fc"), "alibaba_cloud");
+        assert_eq!(provider_of(None, "azure_functions"), "azure");
+        assert_eq!(provider_of(None, "heroku"), "");
     }
 
     #[test]

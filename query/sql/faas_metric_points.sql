@@ -1,5 +1,5 @@
--- FaaS metric points (faas.*) in a window, oldest first, with the function each belongs to.
--- params: 'default', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000
+-- FaaS metric points (faas.*) of some functions (all_functions = 1: every one) in a window, oldest first, with the function each belongs to.
+-- params: project = 'default', all_functions = 1, functions = [], from_s = 1700000000, to_s = 1700003600, from_ns = 1700000000000000000, to_ns = 1700003600000000000
 SELECT
     if(indexOf(resource_keys, 'faas.name') > 0, resource_values[indexOf(resource_keys, 'faas.name')], service) AS function,
     service,
@@ -21,8 +21,9 @@ SELECT
     resource_values[indexOf(resource_keys, 'faas.max_memory')] AS max_memory,
     resource_values[indexOf(resource_keys, 'host.arch')] AS host_arch
 FROM metric_points
-WHERE project = ?
+WHERE project = {project:String}
   AND metric_name IN ('faas.invocations', 'faas.errors', 'faas.coldstarts', 'faas.timeouts', 'faas.invoke_duration', 'faas.init_duration', 'faas.mem_usage')
-  AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
-  AND time_unix_nano >= ? AND time_unix_nano < ?
+  AND timestamp >= toDateTime({from_s:UInt32}) AND timestamp <= toDateTime({to_s:UInt32})
+  AND time_unix_nano >= {from_ns:UInt64} AND time_unix_nano < {to_ns:UInt64}
+  AND ({all_functions:UInt8} OR function IN (SELECT arrayJoin(CAST({functions:Array(String)} AS Array(String)))))
 ORDER BY time_unix_nano

@@ -1,19 +1,18 @@
 -- Billing units per function, time bucket (step in seconds), pricing traits and cold/warm, rounded per invocation.
--- params: 60, 60, 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', '', '', 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000, 'default', 'default', '', '', 1700000000, 1700003600, 1700000000000000000, 1700003600000000000
--- Rounding: AWS 1 ms steps (or the billed duration of a Lambda REPORT
--- line), Azure at least 100 ms, Google Cloud 100 ms steps.
+-- params: step = 60, project = 'default', all_functions = 1, functions = [], all_traces = 0, trace_ids = ['0af7651916cd43dd8448eb211c80319c'], from_s = 1700000000, to_s = 1700003600, from_ns = 1700000000000000000, to_ns = 1700003600000000000
+-- The functions list, time series and chains all price these groups.
 SELECT
     function,
-    toUInt32(intDiv(toUInt32(timestamp), ?) * ?) AS bucket,
+    toUInt32(intDiv(toUInt32(timestamp), {step:UInt32}) * {step:UInt32}) AS bucket,
     provider,
     region,
     arch,
     memory_mb,
     toUInt8(cold) AS is_cold,
     count() AS invocations,
-    toUInt64(sum(if(has_report = 1, report_billed_ms, intDiv(duration_ns + 999999, 1000000)))) AS billed_ms_aws,
-    toUInt64(sum(greatest(intDiv(duration_ns + 999999, 1000000), 100))) AS billed_ms_azure,
-    toUInt64(sum(intDiv(duration_ns + 99999999, 100000000) * 100)) AS billed_ms_gcp
+    toUInt64(sum(billed_ms_aws)) AS billed_ms_aws,
+    toUInt64(sum(billed_ms_azure)) AS billed_ms_azure,
+    toUInt64(sum(billed_ms_gcp)) AS billed_ms_gcp
 FROM {effective_invocations} AS e
 GROUP BY function, bucket, provider, region, arch, memory_mb, is_cold
 ORDER BY function, bucket

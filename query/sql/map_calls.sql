@@ -1,5 +1,5 @@
 -- Service map, calls: a span whose parent is in another service is a call between the two services (per window); a consumer span under a producer is a message, not a call.
--- params: 'default', 1700000000, 1800000000, 'default', 1700000000, 1800000000
+-- params: project = 'default', from_s = 1700000000, to_s = 1800000000
 SELECT
     caller_service AS source,
     callee_service AS target,
@@ -9,13 +9,13 @@ SELECT
 FROM (
     SELECT trace_id, span_id, service AS caller_service
     FROM spans
-    WHERE project = ? AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
+    WHERE project = {project:String} AND timestamp >= toDateTime({from_s:UInt32}) AND timestamp <= toDateTime({to_s:UInt32})
 ) AS caller
 ALL INNER JOIN (
     SELECT trace_id, parent_span_id AS span_id, service AS callee_service,
         toUInt8(status_code) AS callee_status, duration_ns AS callee_duration_ns
     FROM spans
-    WHERE project = ? AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
+    WHERE project = {project:String} AND timestamp >= toDateTime({from_s:UInt32}) AND timestamp <= toDateTime({to_s:UInt32})
         AND parent_span_id != toFixedString(unhex('0000000000000000'), 8)
         AND kind != 'consumer'
 ) AS callee

@@ -1,5 +1,5 @@
 -- Service map, consumers known only by a link: spans without a message id that link to a producer span consume from its destination (per window, one count per linked message).
--- params: 'default', 1700000000, 1800000000, 'default', 1700000000, 1800000000
+-- params: project = 'default', from_s = 1700000000, to_s = 1800000000
 SELECT
     destination AS source,
     linking_service AS target,
@@ -10,13 +10,13 @@ FROM (
     SELECT linked_trace_id AS trace_id, linked_span_id AS span_id,
         linking_service, linking_status_code, linking_duration_ns
     FROM span_links_by_linked_trace
-    WHERE project = ? AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
+    WHERE project = {project:String} AND timestamp >= toDateTime({from_s:UInt32}) AND timestamp <= toDateTime({to_s:UInt32})
         AND linking_message_id = ''
 ) AS consumer
 ALL INNER JOIN (
     SELECT trace_id, span_id, destination
     FROM messaging_spans
-    WHERE project = ? AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
+    WHERE project = {project:String} AND timestamp >= toDateTime({from_s:UInt32}) AND timestamp <= toDateTime({to_s:UInt32})
         AND role = 1 AND destination != ''
 ) AS producer
 USING (trace_id, span_id)

@@ -1,6 +1,6 @@
 -- Services with spans in a time window (only the first sort key columns are read).
--- params: 'default', 1700000000, 1800000000
+-- params: project = 'default', from_s = 1700000000, to_s = 1800000000
 SELECT DISTINCT service
 FROM spans
-WHERE project = ? AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
+WHERE project = {project:String} AND timestamp >= toDateTime({from_s:UInt32}) AND timestamp <= toDateTime({to_s:UInt32})
 ORDER BY service

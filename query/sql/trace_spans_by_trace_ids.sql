@@ -1,7 +1,7 @@
 -- All spans of a batch of traces (hex ids), read from the table ordered by trace id.
--- params: 'default', ['0af7651916cd43dd8448eb211c80319c', '5b8efff798038103d269b633813fc60c'], 100001
+-- params: project = 'default', trace_ids = ['0af7651916cd43dd8448eb211c80319c', '5b8efff798038103d269b633813fc60c'], limit = 100001
 SELECT ?fields
 FROM trace_spans
-WHERE project = ? AND trace_id IN (SELECT toFixedString(unhex(arrayJoin(?)), 16))
+WHERE project = {project:String} AND trace_id IN (SELECT toFixedString(unhex(arrayJoin({trace_ids:Array(String)})), 16))
 ORDER BY trace_id, start_time_unix_nano, span_id
-LIMIT ?
+LIMIT {limit:UInt64}

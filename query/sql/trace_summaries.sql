@@ -1,5 +1,5 @@
 -- Trace search, step 2: whole-trace summaries of a batch of traces (hex ids), read from the table ordered by trace id.
--- params: 'default', ['0af7651916cd43dd8448eb211c80319c', '5b8efff798038103d269b633813fc60c']
+-- params: project = 'default', trace_ids = ['0af7651916cd43dd8448eb211c80319c', '5b8efff798038103d269b633813fc60c']
 SELECT
     trace_id,
     if(countIf(parent_span_id = toFixedString(unhex('0000000000000000'), 8)) > 0,
@@ -14,5 +14,5 @@ SELECT
     countIf(status_code = 'error') AS error_count,
     groupUniqArray(service) AS services
 FROM trace_spans
-WHERE project = ? AND trace_id IN (SELECT toFixedString(unhex(arrayJoin(?)), 16))
+WHERE project = {project:String} AND trace_id IN (SELECT toFixedString(unhex(arrayJoin({trace_ids:Array(String)})), 16))
 GROUP BY trace_id

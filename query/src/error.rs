@@ -9,6 +9,10 @@ pub enum QueryError {
     /// A parameter is malformed; the message names it.
     #[error("{0}")]
     BadRequest(String),
+    /// A template and its bound values disagree (a bug, caught by the
+    /// template tests); details are logged, not returned.
+    #[error("query template error")]
+    Template(String),
     /// ClickHouse failed; details are logged, not returned.
     #[error("storage query failed")]
     Storage(#[source] clickhouse::error::Error),

@@ -1,17 +1,18 @@
 //! The read side of Tracehouse: typed queries over the ClickHouse schema.
 //!
-//! Every query is a template in `query/sql/*.sql`; input reaches it only
-//! through the clickhouse crate's `bind()`. Results are plain serializable
-//! structs that the web crate returns as JSON or renders.
+//! Every query is a template in `query/sql/*.sql` with named placeholders
+//! (see [`sql`]); input reaches it only through the clickhouse crate's
+//! `bind()`. Results are plain serializable structs that the web crate
+//! returns as JSON or renders. Functions, cold starts and costs live in
+//! [`serverless`].
 
 pub mod chains;
 pub mod error;
-pub mod faas_metrics;
-pub mod functions;
 pub mod health;
 pub mod map;
 pub mod pricing;
 pub mod search;
+pub mod serverless;
 pub mod services;
 pub mod sql;
 pub mod time_window;
@@ -87,5 +88,18 @@ impl QueryService {
     /// The underlying client.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// Every row of `template` bound with `params`.
+    pub async fn fetch<T>(
+        &self,
+        template: &sql::Template,
+        params: &sql::Params,
+    ) -> Result<Vec<T>, QueryError>
+    where
+        T: clickhouse::RowOwned + clickhouse::RowRead,
+    {
+        let query = template.query(self.client(), params)?;
+        Ok(query.fetch_all().await?)
     }
 }

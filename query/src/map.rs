@@ -2,7 +2,7 @@
 //! calls, publishes and consumes as edges, per time window.
 
 use crate::error::QueryError;
-use crate::sql;
+use crate::sql::{self, Params};
 use crate::time_window::TimeWindow;
 use crate::QueryService;
 use serde::{Deserialize, Serialize};
@@ -121,37 +121,14 @@ impl QueryService {
         window: TimeWindow,
     ) -> Result<ServiceMapView, QueryError> {
         let (from, to) = (window.start_seconds(), window.end_seconds());
-        let calls: Vec<CallRow> = self
-            .client()
-            .query(sql::MAP_CALLS)
-            .bind(project.as_str())
-            .bind(from)
-            .bind(to)
-            .bind(project.as_str())
-            .bind(from)
-            .bind(to)
-            .fetch_all()
-            .await?;
-        let messaging: Vec<MessagingRow> = self
-            .client()
-            .query(sql::MAP_MESSAGING)
-            .bind(project.as_str())
-            .bind(from)
-            .bind(to)
-            .fetch_all()
-            .await?;
+        let params = Params::new()
+            .set("project", project.as_str())
+            .set("from_s", from)
+            .set("to_s", to);
+        let calls: Vec<CallRow> = self.fetch(&sql::MAP_CALLS, &params).await?;
+        let messaging: Vec<MessagingRow> = self.fetch(&sql::MAP_MESSAGING, &params).await?;
         // Services without traffic to others are nodes too.
-        let link_consumers: Vec<CallRow> = self
-            .client()
-            .query(sql::MAP_LINK_CONSUMERS)
-            .bind(project.as_str())
-            .bind(from)
-            .bind(to)
-            .bind(project.as_str())
-            .bind(from)
-            .bind(to)
-            .fetch_all()
-            .await?;
+        let link_consumers: Vec<CallRow> = self.fetch(&sql::MAP_LINK_CONSUMERS, &params).await?;
         let mut nodes: BTreeMap<String, &'static str> = self
             .services(project, window)
             .await?

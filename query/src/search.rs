@@ -2,7 +2,7 @@
 //! newest first, paged with an opaque cursor.
 
 use crate::error::QueryError;
-use crate::sql;
+use crate::sql::{self, Params};
 use crate::time_window::TimeWindow;
 use crate::QueryService;
 use serde::{Deserialize, Serialize};
@@ -162,27 +162,23 @@ impl QueryService {
         });
         let (service_low, service_high) = text_range(&search.service);
         let (name_low, name_high) = text_range(&search.name);
-        let candidates: Vec<CandidateRow> = self
-            .client()
-            .query(sql::TRACE_SEARCH_CANDIDATES)
-            .bind(project.as_str())
-            .bind(window.start_seconds())
-            .bind(window.end_seconds())
-            .bind(window.start_unix_nano)
-            .bind(window.end_unix_nano)
-            .bind(service_low)
-            .bind(service_high)
-            .bind(search.function.as_str())
-            .bind(search.function.as_str())
-            .bind(name_low)
-            .bind(name_high)
-            .bind(attributes)
-            .bind(cursor_start)
-            .bind(cursor_start)
-            .bind(cursor_trace)
-            .bind(candidate_limit)
-            .fetch_all()
-            .await?;
+        let params = Params::new()
+            .set("project", project.as_str())
+            .set("from_s", window.start_seconds())
+            .set("to_s", window.end_seconds())
+            .set("from_ns", window.start_unix_nano)
+            .set("to_ns", window.end_unix_nano)
+            .set("service_low", service_low)
+            .set("service_high", service_high)
+            .set("function", search.function.as_str())
+            .set("name_low", name_low)
+            .set("name_high", name_high)
+            .set("attributes", attributes)
+            .set("cursor_start_ns", cursor_start)
+            .set("cursor_trace_id", cursor_trace)
+            .set("limit", candidate_limit);
+        let candidates: Vec<CandidateRow> =
+            self.fetch(&sql::TRACE_SEARCH_CANDIDATES, &params).await?;
         let mut summaries: HashMap<[u8; 16], TraceSummaryRow> = if candidates.is_empty() {
             HashMap::new()
         } else {
@@ -190,13 +186,10 @@ impl QueryService {
                 .iter()
                 .map(|candidate| hex::encode(candidate.trace_id))
                 .collect();
-            let rows: Vec<TraceSummaryRow> = self
-                .client()
-                .query(sql::TRACE_SUMMARIES)
-                .bind(project.as_str())
-                .bind(trace_ids)
-                .fetch_all()
-                .await?;
+            let params = Params::new()
+                .set("project", project.as_str())
+                .set("trace_ids", trace_ids);
+            let rows: Vec<TraceSummaryRow> = self.fetch(&sql::TRACE_SUMMARIES, &params).await?;
             rows.into_iter().map(|row| (row.trace_id, row)).collect()
         };
         let candidates_full =

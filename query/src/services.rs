@@ -1,7 +1,7 @@
 //! Services and their operations in a time window.
 
 use crate::error::QueryError;
-use crate::sql;
+use crate::sql::{self, Params};
 use crate::time_window::TimeWindow;
 use crate::QueryService;
 use serde::{Deserialize, Serialize};
@@ -27,14 +27,11 @@ impl QueryService {
         project: &ProjectId,
         window: TimeWindow,
     ) -> Result<Vec<String>, QueryError> {
-        let rows: Vec<ServiceRow> = self
-            .client()
-            .query(sql::SERVICES)
-            .bind(project.as_str())
-            .bind(window.start_seconds())
-            .bind(window.end_seconds())
-            .fetch_all()
-            .await?;
+        let params = Params::new()
+            .set("project", project.as_str())
+            .set("from_s", window.start_seconds())
+            .set("to_s", window.end_seconds());
+        let rows: Vec<ServiceRow> = self.fetch(&sql::SERVICES, &params).await?;
         Ok(rows.into_iter().map(|row| row.service).collect())
     }
 
@@ -45,14 +42,11 @@ impl QueryService {
         service: &str,
         window: TimeWindow,
     ) -> Result<Vec<OperationView>, QueryError> {
-        Ok(self
-            .client()
-            .query(sql::SERVICE_OPERATIONS)
-            .bind(project.as_str())
-            .bind(service)
-            .bind(window.start_seconds())
-            .bind(window.end_seconds())
-            .fetch_all()
-            .await?)
+        let params = Params::new()
+            .set("project", project.as_str())
+            .set("service", service)
+            .set("from_s", window.start_seconds())
+            .set("to_s", window.end_seconds());
+        self.fetch(&sql::SERVICE_OPERATIONS, &params).await
     }
 }

@@ -1,7 +1,7 @@
 //! One trace by id.
 
 use crate::error::QueryError;
-use crate::sql;
+use crate::sql::{self, Params};
 use crate::QueryService;
 use serde::Serialize;
 use serde_json::Value;
@@ -74,13 +74,10 @@ impl QueryService {
         project: &ProjectId,
         trace_id: TraceId,
     ) -> Result<TraceView, QueryError> {
-        let rows: Vec<SpanRow> = self
-            .client()
-            .query(sql::TRACE_SPANS_BY_TRACE_ID)
-            .bind(project.as_str())
-            .bind(trace_id.to_hex())
-            .fetch_all()
-            .await?;
+        let params = Params::new()
+            .set("project", project.as_str())
+            .set("trace_id", trace_id.to_hex());
+        let rows: Vec<SpanRow> = self.fetch(&sql::TRACE_SPANS_BY_TRACE_ID, &params).await?;
         if rows.is_empty() {
             return Err(QueryError::NotFound(format!("trace {trace_id}")));
         }
@@ -105,14 +102,14 @@ impl QueryService {
         if trace_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<SpanRow> = self
-            .client()
-            .query(sql::TRACE_SPANS_BY_TRACE_IDS)
-            .bind(project.as_str())
-            .bind(trace_ids.iter().map(TraceId::to_hex).collect::<Vec<_>>())
-            .bind(MAX_BATCH_SPANS)
-            .fetch_all()
-            .await?;
+        let params = Params::new()
+            .set("project", project.as_str())
+            .set(
+                "trace_ids",
+                trace_ids.iter().map(TraceId::to_hex).collect::<Vec<_>>(),
+            )
+            .set("limit", MAX_BATCH_SPANS);
+        let rows: Vec<SpanRow> = self.fetch(&sql::TRACE_SPANS_BY_TRACE_IDS, &params).await?;
         let mut by_trace: std::collections::HashMap<[u8; 16], Vec<SpanView>> =
             std::collections::HashMap::new();
         for row in rows {

@@ -6,7 +6,9 @@
 //! the server; the child asks the kernel for SIGTERM when that thread dies,
 //! so a killed Tracehouse does not leave a server behind. Should one still be
 //! running on the data directory (from an older build, say), its pid file is
-//! used to stop it before a new one starts.
+//! used to stop it before a new one starts. A server that dies while
+//! Tracehouse runs is started again by the supervisor, with backoff; the
+//! writers retry meanwhile, and the write-ahead log keeps what was accepted.
 
 use crate::connection::ClickHouseSettings;
 use crate::error::SchemaError;
@@ -23,6 +25,10 @@ use std::time::{Duration, Instant};
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a graceful stop may take before the server is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+/// First wait before restarting a server that died; doubles up to the next.
+const RESTART_BACKOFF_FIRST: Duration = Duration::from_millis(500);
+/// Longest wait before restarting a server that died.
+const RESTART_BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 /// Settings of a managed server.
 #[derive(Debug, Clone)]
@@ -272,21 +278,17 @@ fn ask_for_sigterm_when_parent_dies(command: &mut Command) {
 }
 
 /// Runs on the supervisor thread: spawns the server, then waits until told
-/// to stop (or until the server exits by itself).
+/// to stop. A server that exits before it answered ends the supervisor (the
+/// start reports it); one that dies later is started again, with backoff.
 fn supervise(
     mut command: Command,
     pid_path: PathBuf,
     spawned: tokio::sync::oneshot::Sender<Result<(), std::io::Error>>,
     stop: mpsc::Receiver<()>,
-    exited: tokio::sync::oneshot::Sender<String>,
+    mut exited: tokio::sync::oneshot::Sender<String>,
 ) {
-    let mut child = match command.spawn() {
+    let mut child = match spawn_server(&mut command, &pid_path) {
         Ok(child) => {
-            // Not every server version writes a pid file of its own (18.16
-            // does so only as a daemon), so keep one for leftover detection.
-            if let Err(error) = std::fs::write(&pid_path, child.id().to_string()) {
-                tracing::warn!(%error, path = %pid_path.display(), "cannot write pid file");
-            }
             let _ = spawned.send(Ok(()));
             child
         }
@@ -295,6 +297,7 @@ fn supervise(
             return;
         }
     };
+    let mut backoff = RESTART_BACKOFF_FIRST;
     loop {
         match stop.recv_timeout(Duration::from_millis(200)) {
             Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -303,14 +306,42 @@ fn supervise(
                 return;
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                if let Ok(Some(status)) = child.try_wait() {
-                    tracing::error!(%status, "managed clickhouse exited");
-                    let _ = exited.send(status.to_string());
+                let Ok(Some(status)) = child.try_wait() else {
+                    continue;
+                };
+                tracing::error!(%status, "managed clickhouse exited");
+                // Still starting: the start waits for this and reports it.
+                exited = match exited.send(status.to_string()) {
+                    Ok(()) => return,
+                    Err(_started) => tokio::sync::oneshot::channel().0,
+                };
+                tracing::warn!(
+                    backoff_ms = backoff.as_millis() as u64,
+                    "restarting managed clickhouse"
+                );
+                if stop.recv_timeout(backoff).is_ok() {
+                    let _ = std::fs::remove_file(&pid_path);
                     return;
+                }
+                backoff = (backoff * 2).min(RESTART_BACKOFF_MAX);
+                match spawn_server(&mut command, &pid_path) {
+                    Ok(restarted) => child = restarted,
+                    Err(error) => tracing::error!(%error, "cannot restart managed clickhouse"),
                 }
             }
         }
     }
+}
+
+/// Spawns the server and records its pid. Not every server version writes a
+/// pid file of its own (18.16 does so only as a daemon), so keep one for
+/// leftover detection.
+fn spawn_server(command: &mut Command, pid_path: &Path) -> std::io::Result<Child> {
+    let child = command.spawn()?;
+    if let Err(error) = std::fs::write(pid_path, child.id().to_string()) {
+        tracing::warn!(%error, path = %pid_path.display(), "cannot write pid file");
+    }
+    Ok(child)
 }
 
 fn stop_child(child: &mut Child) {

@@ -33,7 +33,14 @@ macro_rules! migration {
 /// Creates the table that records applied migrations.
 const BOOTSTRAP: &str = include_str!("../migrations/0000_schema_migrations.sql");
 
-/// All migrations in order.
+/// All migrations in order. Numbers are never reused or renumbered: a
+/// recorded version means applied, so renumbering would re-run or skip
+/// statements on existing databases. They jump from 9 to 20 because the
+/// serverless tables (4-9) and the chain index tables (20-23) were written
+/// in parallel, each feature in its own range, and merged without
+/// renumbering; later features get ranges of their own (30-39, 40-49,
+/// 50-59). Gaps are harmless: migrations apply in ascending order and the
+/// applied version is the highest recorded.
 pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_spans"),
     migration!(2, "0002_trace_spans"),
@@ -52,11 +59,6 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(31, "0031_alert_delivery_attempts"),
     migration!(32, "0032_alert_silences"),
 ];
-
-/// The bootstrap statement followed by every migration, for dialect checks.
-pub fn all_statements() -> impl Iterator<Item = &'static str> {
-    std::iter::once(BOOTSTRAP).chain(MIGRATIONS.iter().map(|migration| migration.sql))
-}
 
 #[derive(clickhouse::Row, serde::Deserialize)]
 struct VersionRow {

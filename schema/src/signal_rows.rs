@@ -41,6 +41,13 @@ pub mod metric_type {
     pub const SUMMARY: i8 = 5;
 }
 
+/// `temporality` values of `metric_points` (OTLP `AggregationTemporality`).
+pub mod temporality {
+    pub const UNSPECIFIED: u8 = 0;
+    pub const DELTA: u8 = 1;
+    pub const CUMULATIVE: u8 = 2;
+}
+
 /// A row of `metric_points`.
 #[derive(Debug, Clone, PartialEq, Default, clickhouse::Row, Serialize, Deserialize)]
 pub struct MetricPointRow {
@@ -54,7 +61,7 @@ pub struct MetricPointRow {
     pub metric_unit: String,
     /// See [`metric_type`].
     pub metric_type: i8,
-    /// 0 unspecified, 1 delta, 2 cumulative.
+    /// See [`temporality`].
     pub temporality: u8,
     pub is_monotonic: u8,
     pub series_hash: u64,

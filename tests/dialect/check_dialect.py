@@ -3,11 +3,15 @@
 ClickHouse (chDB, in-process), so the one SQL dialect is proven on the new
 side too; the Rust integration tests prove it on the live 18.16 server.
 
-Templates carry their sample parameters on a line `-- params: a, b, ...`
-(SQL literals, one per `?` in order). `?fields` becomes `*`.
+Templates carry their sample parameters on a line
+`-- params: name = literal, ...` (one SQL literal per placeholder name);
+each `{name:Type}` placeholder becomes its literal, each `{fragment}` the
+fragment's SQL, and `?fields` becomes `*`, as the query crate's template
+parser does (`query/src/sql/template.rs`).
 """
 
 import pathlib
+import re
 import sys
 import tempfile
 import unittest
@@ -20,13 +24,23 @@ TEMPLATES = sorted((ROOT / "query" / "sql").glob("*.sql")) + sorted((ROOT / "ale
 FRAGMENTS = sorted((ROOT / "query" / "sql" / "fragments").glob("*.sql"))
 
 
+PLACEHOLDER = re.compile(r"\{([a-z0-9_]+):([A-Za-z0-9()]+)\}")
+
+
+def fragment_body(path):
+    """A fragment's SQL without its leading comment lines."""
+    lines = path.read_text().splitlines()
+    while lines and lines[0].lstrip().startswith("--"):
+        lines.pop(0)
+    return "\n".join(lines).rstrip()
+
+
 def with_fragments(template):
-    """Inlines `{name}` fragments (without their leading comment lines), as the query crate does."""
-    for path in FRAGMENTS:
-        lines = path.read_text().splitlines()
-        while lines and lines[0].lstrip().startswith("--"):
-            lines.pop(0)
-        template = template.replace("{" + path.stem + "}", "\n".join(lines).rstrip())
+    """Inlines `{name}` fragments, also those fragments name, as the query crate does."""
+    bodies = {path.stem: fragment_body(path) for path in FRAGMENTS}
+    for _ in range(4):
+        for name, body in bodies.items():
+            template = template.replace("{" + name + "}", body)
     return template
 
 SAMPLE_ROWS = [
@@ -69,32 +83,34 @@ def split_literals(text):
 
 
 def bind(template, params):
-    """Replaces `?fields` with `*` and each other `?` outside quotes with a parameter."""
+    """Replaces `?fields` with `*` and each `{name:Type}` with the sample of `name`."""
     # Comment lines carry no placeholders (and may hold apostrophes).
     code = "\n".join(line for line in template.splitlines() if not line.lstrip().startswith("--"))
-    sql = code.replace("?fields", "*")
-    out, quoted, index = [], False, 0
-    for char in sql:
-        if char == "'":
-            quoted = not quoted
-        if char == "?" and not quoted:
-            if index >= len(params):
-                raise ValueError("more ? than -- params")
-            out.append(params[index])
-            index += 1
-        else:
-            out.append(char)
-    if index != len(params):
-        raise ValueError(f"{len(params)} params for {index} placeholders")
-    return "".join(out)
+    if "?" in code.replace("?fields", ""):
+        raise ValueError("a raw ? outside a placeholder")
+    used = set()
+
+    def sample(match):
+        name = match.group(1)
+        if name not in params:
+            raise ValueError(f"no sample for {{{name}:{match.group(2)}}} in -- params")
+        used.add(name)
+        return params[name]
+
+    sql = PLACEHOLDER.sub(sample, code.replace("?fields", "*"))
+    if used != set(params):
+        raise ValueError(f"samples without a placeholder: {sorted(set(params) - used)}")
+    return sql
 
 
 def params_of(template):
+    """The `-- params: name = literal, ...` line as a dict."""
     for line in template.splitlines():
         stripped = line.strip()
         if stripped.startswith("-- params:"):
-            return split_literals(stripped[len("-- params:"):])
-    return []
+            pairs = split_literals(stripped[len("-- params:"):])
+            return {name.strip(): literal.strip() for name, literal in (pair.split("=", 1) for pair in pairs)}
+    return {}
 
 
 class DialectOnCurrentClickHouse(unittest.TestCase):
@@ -129,6 +145,12 @@ class DialectOnCurrentClickHouse(unittest.TestCase):
                 template = path.read_text()
                 sql = bind(with_fragments(template), params_of(template))
                 self.session.query(sql, "JSONEachRow")
+
+    def test_3_every_fragment_is_used(self):
+        texts = [path.read_text() for path in TEMPLATES + FRAGMENTS]
+        for path in FRAGMENTS:
+            with self.subTest(fragment=path.name):
+                self.assertTrue(any("{" + path.stem + "}" in text for text in texts), "unused fragment")
 
 
 if __name__ == "__main__":

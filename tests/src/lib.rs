@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use tokio::sync::OnceCell;
-use tracehouse::{Config, Running, ServeArgs};
+use tracehouse::{Config, Running};
 use tracehouse_schema::{ClickHouseSettings, ManagedClickHouse, ManagedOptions};
 
 static CLICKHOUSE: OnceCell<ManagedClickHouse> = OnceCell::const_new();
@@ -84,14 +84,16 @@ impl TestApp {
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
         let clickhouse = fresh_database().await?;
         let data_dir = tempfile::tempdir()?;
-        let mut config = Config::layer(ServeArgs::default(), Default::default());
-        config.data_dir = data_dir.path().to_owned();
-        config.clickhouse_url = Some(clickhouse.url.clone());
-        config.clickhouse_database = clickhouse.database.clone();
-        config.otlp_grpc_addr = "127.0.0.1:0".parse()?;
-        config.otlp_http_addr = "127.0.0.1:0".parse()?;
-        config.http_addr = "127.0.0.1:0".parse()?;
-        config.batch_max_age = Duration::from_millis(100);
+        let mut config = Config {
+            data_dir: data_dir.path().to_owned(),
+            clickhouse_url: Some(clickhouse.url.clone()),
+            clickhouse_database: clickhouse.database.clone(),
+            otlp_grpc_addr: "127.0.0.1:0".parse()?,
+            otlp_http_addr: "127.0.0.1:0".parse()?,
+            http_addr: "127.0.0.1:0".parse()?,
+            batch_max_age: Duration::from_millis(100).into(),
+            ..Config::default()
+        };
         adjust(&mut config);
         let running = tracehouse::serve(config).await?;
         Ok(Self {

@@ -27,7 +27,7 @@ async fn saturated_write_path_answers_retryable_statuses_and_loses_nothing() -> 
     let app = TestApp::start_via(proxy.url(), |config| {
         config.queue_max_rows = 10;
         config.batch_max_rows = 5;
-        config.batch_max_age = Duration::from_millis(50);
+        config.batch_max_age = Duration::from_millis(50).into();
     })
     .await?;
     let url = format!("{}/v1/traces", app.otlp_http_url());

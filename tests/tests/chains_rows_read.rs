@@ -3,7 +3,10 @@
 //! read are ClickHouse's own statistics (`FORMAT JSON` → `statistics.rows_read`).
 
 use serde_json::Value;
-use tracehouse_query::sql;
+use tracehouse_model::ProjectId;
+use tracehouse_query::serverless::InvocationScope;
+use tracehouse_query::sql::{self, Params};
+use tracehouse_query::TimeWindow;
 use tracehouse_schema::rows::SpanRow;
 use tracehouse_schema::serverless_rows::InvocationRow;
 use tracehouse_tests::TestApp;
@@ -173,10 +176,12 @@ async fn trace_and_chain_lookups_read_a_few_granules_not_the_table() -> anyhow::
     let bound = 20_000;
     let (rows, read) = rows_read(
         &app,
-        client
-            .query(sql::TRACE_SPANS_BY_TRACE_ID)
-            .bind("default")
-            .bind(&middle_hex),
+        sql::TRACE_SPANS_BY_TRACE_ID.query(
+            &client,
+            &Params::new()
+                .set("project", "default")
+                .set("trace_id", middle_hex.as_str()),
+        )?,
     )
     .await?;
     println!("trace by id: {rows} spans, {read} rows read of {total_spans}");
@@ -188,11 +193,13 @@ async fn trace_and_chain_lookups_read_a_few_granules_not_the_table() -> anyhow::
         .collect();
     let (rows, read) = rows_read(
         &app,
-        client
-            .query(sql::CHAIN_TRACE_SPANS)
-            .bind("default")
-            .bind(&batch)
-            .bind(20_001u64),
+        sql::CHAIN_TRACE_SPANS.query(
+            &client,
+            &Params::new()
+                .set("project", "default")
+                .set("trace_ids", batch.clone())
+                .set("limit", 20_001u64),
+        )?,
     )
     .await?;
     println!("chain step, 10 traces: {rows} spans, {read} rows read");
@@ -201,11 +208,13 @@ async fn trace_and_chain_lookups_read_a_few_granules_not_the_table() -> anyhow::
 
     let (rows, read) = rows_read(
         &app,
-        client
-            .query(sql::CHAIN_LINKS_TO_TRACES)
-            .bind("default")
-            .bind(&batch)
-            .bind(201u64),
+        sql::CHAIN_LINKS_TO_TRACES.query(
+            &client,
+            &Params::new()
+                .set("project", "default")
+                .set("trace_ids", batch.clone())
+                .set("limit", 201u64),
+        )?,
     )
     .await?;
     println!("chain step, incoming links of 10 traces: {rows} traces, {read} rows read");
@@ -217,11 +226,13 @@ async fn trace_and_chain_lookups_read_a_few_granules_not_the_table() -> anyhow::
         .collect();
     let (rows, read) = rows_read(
         &app,
-        client
-            .query(sql::CHAIN_MESSAGES_BY_ID)
-            .bind("default")
-            .bind(&messages)
-            .bind(201u64),
+        sql::CHAIN_MESSAGES_BY_ID.query(
+            &client,
+            &Params::new()
+                .set("project", "default")
+                .set("message_ids", messages.clone())
+                .set("limit", 201u64),
+        )?,
     )
     .await?;
     println!("chain step, 10 message ids: {rows} traces, {read} rows read");
@@ -243,21 +254,20 @@ async fn trace_and_chain_lookups_read_a_few_granules_not_the_table() -> anyhow::
     let last_second = synthetic_span(now_nanos, same_function[9], 0).timestamp + 1;
     let (rows, read) = rows_read(
         &app,
-        client
-            .query(sql::CHAIN_INVOCATIONS)
-            .bind("default")
-            .bind(&functions)
-            .bind(first_second)
-            .bind(last_second)
-            .bind(&chain_traces)
-            .bind("default")
-            .bind(&functions)
-            .bind("default")
-            .bind("default")
-            .bind(&functions)
-            .bind(first_second)
-            .bind(last_second)
-            .bind(&chain_traces),
+        sql::FUNCTION_COST_GROUPS.query(
+            &client,
+            &InvocationScope::traces(
+                &ProjectId::default(),
+                functions,
+                chain_traces,
+                &TimeWindow {
+                    start_unix_nano: u64::from(first_second) * 1_000_000_000,
+                    end_unix_nano: u64::from(last_second) * 1_000_000_000,
+                },
+            )
+            .params()
+            .set("step", 86_400u32),
+        )?,
     )
     .await?;
     println!("chain invocations of 10 traces: {rows} groups, {read} rows read of {total_spans}");
@@ -267,24 +277,24 @@ async fn trace_and_chain_lookups_read_a_few_granules_not_the_table() -> anyhow::
     // Search for one service's newest traces: candidates by the sort key, then summaries by trace id.
     let (rows, read) = rows_read(
         &app,
-        client
-            .query(sql::TRACE_SEARCH_CANDIDATES)
-            .bind("default")
-            .bind(0u32)
-            .bind(u32::MAX)
-            .bind(0u64)
-            .bind(u64::MAX)
-            .bind("service-7")
-            .bind("service-7")
-            .bind("")
-            .bind("")
-            .bind("")
-            .bind("\u{10FFFF}\u{10FFFF}")
-            .bind(Vec::<String>::new())
-            .bind(u64::MAX)
-            .bind(u64::MAX)
-            .bind("")
-            .bind(20u64),
+        sql::TRACE_SEARCH_CANDIDATES.query(
+            &client,
+            &Params::new()
+                .set("project", "default")
+                .set("from_s", 0u32)
+                .set("to_s", u32::MAX)
+                .set("from_ns", 0u64)
+                .set("to_ns", u64::MAX)
+                .set("service_low", "service-7")
+                .set("service_high", "service-7")
+                .set("function", "")
+                .set("name_low", "")
+                .set("name_high", "\u{10FFFF}\u{10FFFF}")
+                .set("attributes", Vec::<String>::new())
+                .set("cursor_start_ns", u64::MAX)
+                .set("cursor_trace_id", "")
+                .set("limit", 20u64),
+        )?,
     )
     .await?;
     println!("search candidates of one service: {rows} traces, {read} rows read");
@@ -295,10 +305,12 @@ async fn trace_and_chain_lookups_read_a_few_granules_not_the_table() -> anyhow::
         .collect();
     let (rows, read) = rows_read(
         &app,
-        client
-            .query(sql::TRACE_SUMMARIES)
-            .bind("default")
-            .bind(&newest),
+        sql::TRACE_SUMMARIES.query(
+            &client,
+            &Params::new()
+                .set("project", "default")
+                .set("trace_ids", newest.clone()),
+        )?,
     )
     .await?;
     println!("search summaries of 20 traces: {rows} traces, {read} rows read");

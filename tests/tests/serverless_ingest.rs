@@ -435,16 +435,17 @@ async fn second_collector(
     app: &TestApp,
 ) -> anyhow::Result<(tracehouse::Running, tempfile::TempDir)> {
     let data_dir = tempfile::tempdir()?;
-    let mut config =
-        tracehouse::Config::layer(tracehouse::ServeArgs::default(), Default::default());
-    config.data_dir = data_dir.path().to_owned();
-    config.clickhouse_url = Some(app.clickhouse.url.clone());
-    config.clickhouse_database = app.clickhouse.database.clone();
-    config.otlp_grpc_addr = "127.0.0.1:0".parse()?;
-    config.otlp_http_addr = "127.0.0.1:0".parse()?;
-    config.http_addr = "127.0.0.1:0".parse()?;
-    config.batch_max_age = Duration::from_millis(100);
-    config.roles = vec![tracehouse::Role::Collector];
+    let config = tracehouse::Config {
+        data_dir: data_dir.path().to_owned(),
+        clickhouse_url: Some(app.clickhouse.url.clone()),
+        clickhouse_database: app.clickhouse.database.clone(),
+        otlp_grpc_addr: "127.0.0.1:0".parse()?,
+        otlp_http_addr: "127.0.0.1:0".parse()?,
+        http_addr: "127.0.0.1:0".parse()?,
+        batch_max_age: Duration::from_millis(100).into(),
+        roles: vec![tracehouse::Role::Collector],
+        ..tracehouse::Config::default()
+    };
     Ok((tracehouse::serve(config).await?, data_dir))
 }
 

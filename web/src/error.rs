@@ -1,5 +1,7 @@
-//! API errors: one mapping from query errors to HTTP, JSON bodies
-//! `{"error": "..."}`, internal details logged and never shown.
+//! Errors answered over HTTP: the one mapping from query errors to a status
+//! and the message a client sees (internal details logged, never shown).
+//! The JSON API answers `{"error": "..."}`, the Jaeger API its envelope and
+//! pages an HTML page, all from an [`ApiError`].
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -27,6 +29,11 @@ impl ApiError {
         &self.message
     }
 
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// 404 for `what`.
     pub fn not_found(what: impl Into<String>) -> Self {
         Self {
@@ -38,21 +45,27 @@ impl ApiError {
 
 impl From<QueryError> for ApiError {
     fn from(error: QueryError) -> Self {
-        match error {
-            QueryError::NotFound(_) | QueryError::BadRequest(_) => Self {
-                status: match error {
-                    QueryError::NotFound(_) => StatusCode::NOT_FOUND,
-                    _ => StatusCode::BAD_REQUEST,
-                },
-                message: error.to_string(),
-            },
+        let status = match &error {
+            QueryError::NotFound(_) => StatusCode::NOT_FOUND,
+            QueryError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            QueryError::Template(problem) => {
+                tracing::error!(%problem, "query template and binds disagree");
+                return Self {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    message: "internal error".to_owned(),
+                };
+            }
             QueryError::Storage(source) => {
                 tracing::error!(error = %source, "query failed");
-                Self {
+                return Self {
                     status: StatusCode::SERVICE_UNAVAILABLE,
                     message: "storage is unavailable, retry later".to_owned(),
-                }
+                };
             }
+        };
+        Self {
+            status,
+            message: error.to_string(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! kept failing. Read from the `messaging_spans` index, never from `spans`.
 
 use crate::error::QueryError;
-use crate::sql;
+use crate::sql::{self, Params};
 use crate::time_window::TimeWindow;
 use crate::QueryService;
 use serde::{Deserialize, Serialize};
@@ -85,20 +85,18 @@ impl QueryService {
         let wait_nanos = u64::try_from(rules.lost_message_wait.as_nanos()).unwrap_or(u64::MAX);
         let lost_before = now_unix_nano.saturating_sub(wait_nanos);
         let since_seconds = window.start_seconds();
-        let rows: Vec<BrokenRow> = self
-            .client()
-            .query(sql::CHAINS_BROKEN)
-            .bind(project.as_str())
-            .bind(since_seconds)
-            .bind(project.as_str())
-            .bind(since_seconds)
-            .bind(window.start_unix_nano)
-            .bind(window.end_unix_nano)
-            .bind(lost_before)
-            .bind(rules.max_failed_deliveries)
-            .bind(limit)
-            .fetch_all()
-            .await?;
+        let params = Params::new()
+            .set("project", project.as_str())
+            .set("since_s", since_seconds)
+            .set("from_ns", window.start_unix_nano)
+            .set("to_ns", window.end_unix_nano)
+            .set("lost_before_ns", lost_before)
+            .set(
+                "max_failed_deliveries",
+                u64::from(rules.max_failed_deliveries),
+            )
+            .set("limit", limit);
+        let rows: Vec<BrokenRow> = self.fetch(&sql::CHAINS_BROKEN, &params).await?;
         let broken = rows
             .into_iter()
             .map(|row| {

@@ -9,7 +9,7 @@ pub mod invocations;
 pub mod messaging;
 
 use crate::error::QueryError;
-use crate::sql;
+use crate::sql::{self, Params};
 use crate::QueryService;
 use graph::{ChainGraph, ChainSpan, EdgeKind, PathStep, TraceKey};
 use serde::{Deserialize, Serialize};
@@ -250,14 +250,8 @@ impl QueryService {
         traces: &[TraceKey],
         limit: usize,
     ) -> Result<Vec<ChainSpan>, QueryError> {
-        let rows: Vec<ChainSpanRow> = self
-            .client()
-            .query(sql::CHAIN_TRACE_SPANS)
-            .bind(project.as_str())
-            .bind(hex_ids(traces))
-            .bind(limit.saturating_add(1))
-            .fetch_all()
-            .await?;
+        let params = batch_params(project, "trace_ids", hex_ids(traces), limit);
+        let rows: Vec<ChainSpanRow> = self.fetch(&sql::CHAIN_TRACE_SPANS, &params).await?;
         Ok(rows.into_iter().map(ChainSpan::from).collect())
     }
 
@@ -267,14 +261,8 @@ impl QueryService {
         traces: &[TraceKey],
         limit: usize,
     ) -> Result<Vec<TraceKey>, QueryError> {
-        let rows: Vec<TraceIdRow> = self
-            .client()
-            .query(sql::CHAIN_LINKS_TO_TRACES)
-            .bind(project.as_str())
-            .bind(hex_ids(traces))
-            .bind(limit.saturating_add(1))
-            .fetch_all()
-            .await?;
+        let params = batch_params(project, "trace_ids", hex_ids(traces), limit);
+        let rows: Vec<TraceIdRow> = self.fetch(&sql::CHAIN_LINKS_TO_TRACES, &params).await?;
         Ok(rows.into_iter().map(|row| row.trace_id).collect())
     }
 
@@ -284,16 +272,23 @@ impl QueryService {
         message_ids: &BTreeSet<String>,
         limit: usize,
     ) -> Result<Vec<TraceKey>, QueryError> {
-        let rows: Vec<TraceIdRow> = self
-            .client()
-            .query(sql::CHAIN_MESSAGES_BY_ID)
-            .bind(project.as_str())
-            .bind(message_ids.iter().collect::<Vec<_>>())
-            .bind(limit.saturating_add(1))
-            .fetch_all()
-            .await?;
+        let ids: Vec<String> = message_ids.iter().cloned().collect();
+        let params = batch_params(project, "message_ids", ids, limit);
+        let rows: Vec<TraceIdRow> = self.fetch(&sql::CHAIN_MESSAGES_BY_ID, &params).await?;
         Ok(rows.into_iter().map(|row| row.trace_id).collect())
     }
+}
+
+/// The binds of a chain step: a batch of ids, and one row more than `limit`
+/// to tell truncation.
+fn batch_params(project: &ProjectId, name: &'static str, ids: Vec<String>, limit: usize) -> Params {
+    Params::new()
+        .set("project", project.as_str())
+        .set(name, ids)
+        .set(
+            "limit",
+            u64::try_from(limit.saturating_add(1)).unwrap_or(u64::MAX),
+        )
 }
 
 fn hex_ids(traces: &[TraceKey]) -> Vec<String> {

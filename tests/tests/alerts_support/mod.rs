@@ -209,7 +209,7 @@ impl AlertApp {
         config.otlp_grpc_addr = "127.0.0.1:0".parse()?;
         config.otlp_http_addr = "127.0.0.1:0".parse()?;
         config.http_addr = "127.0.0.1:0".parse()?;
-        config.batch_max_age = Duration::from_millis(100);
+        config.batch_max_age = Duration::from_millis(100).into();
         let running = tracehouse::serve(config.clone()).await?;
         Ok(Self {
             running: Some(running),

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use tracehouse_model::ProjectId;
-use tracehouse_query::functions::{
+use tracehouse_query::serverless::{
     ColdStarts, FunctionSummary, FunctionTimeseries, FunctionTotals,
 };
 

@@ -7,9 +7,9 @@ use crate::api::window::WindowParams;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use tracehouse_model::ProjectId;
-use tracehouse_query::functions::FunctionSummary;
+use tracehouse_query::serverless::FunctionSummary;
 
 /// One function as the page shows it, numbers already formatted.
 struct FunctionRow {
@@ -61,7 +61,7 @@ fn row(summary: FunctionSummary) -> FunctionRow {
         memory: summary
             .memory_mb
             .map_or_else(|| "–".to_owned(), |mb| format!("{mb} MB")),
-        source: summary.source,
+        source: summary.source.as_str(),
         invocations: summary.invocations,
         errors: summary.errors,
         error_percent: format!("{:.1}%", summary.error_rate * 100.0),
@@ -89,7 +89,7 @@ pub async fn functions_page(
     );
     let range = match window.resolve() {
         Ok(range) => range,
-        Err(error) => return error.into_response(),
+        Err(error) => return super::error_page(error),
     };
     let page = match state.query.functions(&ProjectId::default(), &range).await {
         Ok(list) => FunctionsPage {
@@ -98,15 +98,12 @@ pub async fn functions_page(
             rows: list.functions.into_iter().map(row).collect(),
             error: None,
         },
-        Err(error) => {
-            tracing::error!(%error, "functions page query failed");
-            FunctionsPage {
-                window: describe,
-                rows: vec![],
-                total_cost_usd: dollars(None),
-                error: Some("storage is unavailable, retry later".to_owned()),
-            }
-        }
+        Err(error) => FunctionsPage {
+            window: describe,
+            rows: vec![],
+            total_cost_usd: dollars(None),
+            error: Some(crate::ApiError::from(error).message().to_owned()),
+        },
     };
     render(&page)
 }

@@ -82,14 +82,18 @@ pub(crate) fn trace_id_or_page(text: &str) -> Result<tracehouse_model::TraceId, 
         })
 }
 
-/// The page for a failed query: a readable 404 for unknown things, the API's error otherwise.
+/// The page for a failed query, with the status and message the API would answer.
 pub(crate) fn query_error_page(error: tracehouse_query::QueryError) -> Response {
-    match error {
-        tracehouse_query::QueryError::NotFound(what) => message(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            format!("{what} not found"),
-        ),
-        other => crate::ApiError::from(other).into_response(),
-    }
+    error_page(crate::ApiError::from(error))
+}
+
+/// A page for an error answered as [`crate::ApiError`] (bad parameters, failed queries).
+pub(crate) fn error_page(error: crate::ApiError) -> Response {
+    let title = match error.status() {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::BAD_REQUEST => "Bad request",
+        StatusCode::SERVICE_UNAVAILABLE => "Storage unavailable",
+        _ => "Error",
+    };
+    message(error.status(), title, error.message().to_owned())
 }

@@ -46,20 +46,11 @@ impl JaegerError {
 
 impl From<QueryError> for JaegerError {
     fn from(error: QueryError) -> Self {
-        let status = match &error {
-            QueryError::NotFound(_) => StatusCode::NOT_FOUND,
-            QueryError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            QueryError::Storage(source) => {
-                tracing::error!(error = %source, "jaeger query failed");
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-        };
-        let message = if status == StatusCode::SERVICE_UNAVAILABLE {
-            "storage is unavailable, retry later".to_owned()
-        } else {
-            error.to_string()
-        };
-        Self { status, message }
+        let answered = crate::ApiError::from(error);
+        Self {
+            status: answered.status(),
+            message: answered.message().to_owned(),
+        }
     }
 }
 

@@ -1,0 +1,182 @@
+//! Query templates and the fragments they share, registered by name.
+//!
+//! A template is a file in `query/sql/`: comment lines first (the second is
+//! `-- params: name = literal, ...`, sample values the dialect checks bind),
+//! then SQL with typed placeholders `{name:Type}` and fragments `{fragment}`
+//! from `query/sql/fragments/`. Values reach the SQL only as bound values
+//! ([`Template::query`] with [`Params`]); see [`template`] for why a raw `?`
+//! is refused. To add a query: write the file, register it below and in
+//! [`all`], and build its [`Params`] next to the code that reads its rows.
+
+pub mod params;
+pub mod template;
+
+pub use params::{Params, Value};
+pub use template::{Fragment, Placeholder, Template};
+
+use std::sync::LazyLock;
+
+/// Every fragment, by the name templates write as `{name}`.
+pub const FRAGMENTS: &[Fragment] = &[
+    Fragment {
+        name: "invocation_scope",
+        text: include_str!("../../sql/fragments/invocation_scope.sql"),
+    },
+    Fragment {
+        name: "effective_invocations",
+        text: include_str!("../../sql/fragments/effective_invocations.sql"),
+    },
+];
+
+/// `template!("name.sql")`: the parsed template `query/sql/name.sql`.
+macro_rules! template {
+    ($file:literal) => {
+        LazyLock::new(|| {
+            Template::parse($file, include_str!(concat!("../../sql/", $file)), FRAGMENTS)
+        })
+    };
+}
+
+type Registered = LazyLock<Template>;
+
+/// Spans of one trace, by project and trace id (hex).
+pub static TRACE_SPANS_BY_TRACE_ID: Registered = template!("trace_spans_by_trace_id.sql");
+/// Spans of a batch of traces (Jaeger search results).
+pub static TRACE_SPANS_BY_TRACE_IDS: Registered = template!("trace_spans_by_trace_ids.sql");
+/// Chain step: the spans of a batch of traces.
+pub static CHAIN_TRACE_SPANS: Registered = template!("chain_trace_spans.sql");
+/// Chain step: traces whose spans link to a batch of traces.
+pub static CHAIN_LINKS_TO_TRACES: Registered = template!("chain_links_to_traces.sql");
+/// Chain step: traces that produced or consumed a batch of message ids.
+pub static CHAIN_MESSAGES_BY_ID: Registered = template!("chain_messages_by_id.sql");
+/// Messages never consumed, or whose consumers kept failing.
+pub static CHAINS_BROKEN: Registered = template!("chains_broken.sql");
+/// Trace search, step 1: candidate traces by span filters, after a cursor.
+pub static TRACE_SEARCH_CANDIDATES: Registered = template!("trace_search_candidates.sql");
+/// Trace search, step 2: whole-trace summaries of the candidates.
+pub static TRACE_SUMMARIES: Registered = template!("trace_summaries.sql");
+/// Services in a window.
+pub static SERVICES: Registered = template!("services.sql");
+/// Operations of one service in a window.
+pub static SERVICE_OPERATIONS: Registered = template!("service_operations.sql");
+/// Service map: calls between services.
+pub static MAP_CALLS: Registered = template!("map_calls.sql");
+/// Service map: publishes to and consumes from destinations.
+pub static MAP_MESSAGING: Registered = template!("map_messaging.sql");
+/// Service map: consumers that only link to the messages they consume.
+pub static MAP_LINK_CONSUMERS: Registered = template!("map_link_consumers.sql");
+/// Per-function invocation statistics of a scope.
+pub static FUNCTION_STATS: Registered = template!("function_stats.sql");
+/// Statistics per time bucket of a scope.
+pub static FUNCTION_TIMESERIES: Registered = template!("function_timeseries.sql");
+/// Billing units per function, bucket, pricing traits and cold/warm, of a
+/// scope: the functions list, time series and chains price these.
+pub static FUNCTION_COST_GROUPS: Registered = template!("function_cost_groups.sql");
+/// The cold-start invocations of a scope.
+pub static COLDSTART_INVOCATIONS: Registered = template!("coldstart_invocations.sql");
+/// Duration histogram of a scope, cold vs warm.
+pub static DURATION_HISTOGRAM: Registered = template!("duration_histogram.sql");
+/// FaaS metric points in a window.
+pub static FAAS_METRIC_POINTS: Registered = template!("faas_metric_points.sql");
+
+/// Every template, for the dialect checks.
+pub fn all() -> Vec<&'static Template> {
+    [
+        &TRACE_SPANS_BY_TRACE_ID,
+        &TRACE_SPANS_BY_TRACE_IDS,
+        &CHAIN_TRACE_SPANS,
+        &CHAIN_LINKS_TO_TRACES,
+        &CHAIN_MESSAGES_BY_ID,
+        &CHAINS_BROKEN,
+        &TRACE_SEARCH_CANDIDATES,
+        &TRACE_SUMMARIES,
+        &SERVICES,
+        &SERVICE_OPERATIONS,
+        &MAP_CALLS,
+        &MAP_MESSAGING,
+        &MAP_LINK_CONSUMERS,
+        &FUNCTION_STATS,
+        &FUNCTION_TIMESERIES,
+        &FUNCTION_COST_GROUPS,
+        &COLDSTART_INVOCATIONS,
+        &DURATION_HISTOGRAM,
+        &FAAS_METRIC_POINTS,
+    ]
+    .into_iter()
+    .map(|registered| &**registered)
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    fn sql_files(folder: &str) -> Vec<String> {
+        let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
+        let mut files: Vec<String> = std::fs::read_dir(directory)
+            .expect("folder exists")
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .filter(|name| name.ends_with(".sql"))
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// Every file in `query/sql` is registered, so the dialect checks see it.
+    #[test]
+    fn every_template_file_is_listed() {
+        let mut listed: Vec<String> = super::all()
+            .iter()
+            .map(|template| template.name.to_owned())
+            .collect();
+        listed.sort();
+        assert_eq!(sql_files("sql"), listed);
+    }
+
+    /// Every file in `query/sql/fragments` is registered under its stem.
+    #[test]
+    fn every_fragment_file_is_registered() {
+        let mut registered: Vec<String> = super::FRAGMENTS
+            .iter()
+            .map(|fragment| format!("{}.sql", fragment.name))
+            .collect();
+        registered.sort();
+        assert_eq!(sql_files("sql/fragments"), registered);
+    }
+
+    /// Every template parses, its samples name exactly its placeholders, and
+    /// the clickhouse crate sees as many `?` as there are placeholders.
+    #[test]
+    fn every_template_parses_with_samples_for_its_placeholders() {
+        for template in super::all() {
+            let name = template.name;
+            assert!(template.has_params_line(), "{name} lacks a -- params: line");
+            assert!(
+                template.samples_match(),
+                "{name}: samples {:?} for placeholders {:?}",
+                template.samples(),
+                template.names()
+            );
+            let typed_samples =
+                template
+                    .names()
+                    .into_iter()
+                    .fold(super::Params::new(), |params, (name, kind)| {
+                        let value = match kind {
+                            "String" => super::Value::String(String::new()),
+                            "UInt8" => super::Value::UInt8(0),
+                            "UInt32" => super::Value::UInt32(0),
+                            "UInt64" => super::Value::UInt64(0),
+                            _ => super::Value::Strings(vec![]),
+                        };
+                        params.set(leak(name), value)
+                    });
+            assert_eq!(template.check(&typed_samples), Ok(()));
+            assert!(template.sample_sql().is_some(), "{name}");
+        }
+    }
+
+    fn leak(name: &str) -> &'static str {
+        Box::leak(name.to_owned().into_boxed_str())
+    }
+}
