@@ -197,6 +197,13 @@ impl Alerts {
         if let Ok(mut current) = self.inner.config.write() {
             *current = Arc::new(config);
         }
+        let errors: BTreeMap<String, String> = self
+            .inner
+            .rule_errors
+            .lock()
+            .map(|known| known.clone().into_iter().collect())
+            .unwrap_or_default();
+        self.publish(&errors, &HashMap::new());
         self.inner.wake.notify_one();
         Ok(problems)
     }

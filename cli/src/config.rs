@@ -425,7 +425,10 @@ mod tests {
         assert_eq!(config.queue_max_rows, 200_000);
         assert_eq!(config.batch_max_age.0, Duration::from_secs(1));
         assert_eq!(config.lost_message_wait.0, Duration::from_secs(300));
-        assert_eq!(config.roles, vec![Role::Collector, Role::Query, Role::Alerts]);
+        assert_eq!(
+            config.roles,
+            vec![Role::Collector, Role::Query, Role::Alerts]
+        );
         assert_eq!(config.http_addr, "127.0.0.1:8080".parse().expect("address"));
         assert!(config.validate().is_ok());
     }

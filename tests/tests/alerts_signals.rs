@@ -95,9 +95,20 @@ async fn a_silent_function_fires_when_traffic_stops() -> anyhow::Result<()> {
     std::fs::write(&app.config_path, format!("{head}{rule}"))?;
     let (status, body) = app.post_json("/api/v1/alerts/reload", &json!({})).await?;
     assert_eq!(status, 200, "{body}");
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    let alerts = app.get_json("/api/v1/alerts").await?;
-    assert_eq!(alerts["snapshot"]["rules"][0]["state"], "ok", "{alerts}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let alerts = app.get_json("/api/v1/alerts").await?;
+        let rule = &alerts["snapshot"]["rules"][0];
+        if rule["last_evaluation"].is_string() {
+            assert_eq!(rule["state"], "ok", "{alerts}");
+            break;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "not evaluated: {alerts}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(
         receiver.received().is_empty(),
         "no alert while traffic flows"
