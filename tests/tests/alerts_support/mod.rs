@@ -20,8 +20,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::sync::oneshot;
-use tracehouse::{Config, Running, ServeArgs};
-use tracehouse_schema::ClickHouseSettings;
+use tracehouse::Config;
+use tracehouse_tests::TestApp;
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
@@ -183,10 +183,9 @@ impl Receiver {
 
 /// A Tracehouse with alerts, restartable on the same database.
 pub struct AlertApp {
-    pub running: Option<Running>,
+    pub app: TestApp,
+    /// The configuration it runs with (ports of 0 are picked again on restart).
     pub config: Config,
-    pub clickhouse: ClickHouseSettings,
-    pub http: reqwest::Client,
     pub config_path: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -194,73 +193,52 @@ pub struct AlertApp {
 impl AlertApp {
     /// Starts Tracehouse with `alerts_toml` as the config file's content.
     pub async fn start(alerts_toml: &str) -> anyhow::Result<Self> {
-        let clickhouse = tracehouse_tests::fresh_database().await?;
         let dir = tempfile::tempdir()?;
         let config_path = dir.path().join("tracehouse.toml");
         std::fs::write(&config_path, alerts_toml)?;
-        let args = ServeArgs {
-            config: Some(config_path.clone()),
-            ..ServeArgs::default()
-        };
-        let mut config = Config::resolve(args)?;
-        config.data_dir = dir.path().join("data");
-        config.clickhouse_url = Some(clickhouse.url.clone());
-        config.clickhouse_database = clickhouse.database.clone();
-        config.otlp_grpc_addr = "127.0.0.1:0".parse()?;
-        config.otlp_http_addr = "127.0.0.1:0".parse()?;
-        config.http_addr = "127.0.0.1:0".parse()?;
-        config.batch_max_age = Duration::from_millis(100).into();
-        let running = tracehouse::serve(config.clone()).await?;
+        let from_file = Config::from_file(&config_path)?;
+        let mut used = None;
+        let app = TestApp::start_with(|config| {
+            config.alerts = from_file.alerts;
+            config.config_file = Some(config_path.clone());
+            used = Some(config.clone());
+        })
+        .await?;
         Ok(Self {
-            running: Some(running),
-            config,
-            clickhouse,
-            http: reqwest::Client::new(),
+            app,
+            config: used.ok_or_else(|| anyhow::anyhow!("configuration not captured"))?,
             config_path,
             _dir: dir,
         })
     }
 
-    fn running(&self) -> &Running {
-        self.running.as_ref().expect("running")
-    }
-
     pub fn http_url(&self) -> String {
-        format!("http://{}", self.running().addresses.http)
+        self.app.http_url()
     }
 
     pub fn otlp_grpc_url(&self) -> String {
-        format!(
-            "http://{}",
-            self.running().addresses.otlp_grpc.expect("collector")
-        )
+        self.app.otlp_grpc_url()
     }
 
     /// Stops Tracehouse and starts it again on the same database and file.
     pub async fn restart(&mut self) -> anyhow::Result<()> {
-        if let Some(running) = self.running.take() {
+        if let Some(running) = self.app.running.take() {
             running.shutdown().await?;
         }
-        self.running = Some(tracehouse::serve(self.config.clone()).await?);
+        self.app.running = Some(tracehouse::serve(self.config.clone()).await?);
         Ok(())
     }
 
+    /// GET a JSON path that must answer 2xx.
     pub async fn get_json(&self, path: &str) -> anyhow::Result<Value> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.http_url()))
-            .send()
-            .await?;
-        anyhow::ensure!(
-            response.status().is_success(),
-            "GET {path}: {}",
-            response.status()
-        );
-        Ok(response.json().await?)
+        let (status, body) = self.app.get_json(path).await?;
+        anyhow::ensure!((200..300).contains(&status), "GET {path}: {status} {body}");
+        Ok(body)
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> anyhow::Result<(u16, Value)> {
         let response = self
+            .app
             .http
             .post(format!("{}{path}", self.http_url()))
             .json(body)
@@ -270,13 +248,7 @@ impl AlertApp {
     }
 
     pub async fn get_text(&self, path: &str) -> anyhow::Result<String> {
-        Ok(self
-            .http
-            .get(format!("{}{path}", self.http_url()))
-            .send()
-            .await?
-            .text()
-            .await?)
+        Ok(self.app.get_text(path).await?.1)
     }
 
     /// Delivery attempts as `GET /api/v1/alerts/deliveries` lists them.
@@ -288,17 +260,8 @@ impl AlertApp {
     }
 
     /// Stops Tracehouse and drops the database.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
-        if let Some(running) = self.running.take() {
-            running.shutdown().await?;
-        }
-        self.clickhouse
-            .server_client()
-            .query("DROP DATABASE IF EXISTS ?")
-            .bind(clickhouse::sql::Identifier(&self.clickhouse.database))
-            .execute()
-            .await?;
-        Ok(())
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.app.stop().await
     }
 }
 
