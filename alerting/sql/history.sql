@@ -1,6 +1,8 @@
 -- Alert transitions and notifications, newest first, optionally of one rule.
 -- params: project = 'default', rule = '', limit = 100
 SELECT
+    project,
+    timestamp,
     time_unix_nano,
     event_id,
     kind,
@@ -12,8 +14,11 @@ SELECT
     value,
     has_value,
     threshold,
+    active_since_unix_nano,
     message,
-    notify
+    notify,
+    receivers,
+    payload
 FROM alert_events
 WHERE project = {project:String} AND ({rule:String} = '' OR rule = {rule:String})
 ORDER BY time_unix_nano DESC

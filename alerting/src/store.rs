@@ -130,24 +130,6 @@ pub struct StoredGroup {
     pub last_notified: u64,
 }
 
-/// One row of the history listing.
-#[derive(Debug, Clone, PartialEq, clickhouse::Row, Deserialize, Serialize)]
-pub struct HistoryRow {
-    pub time_unix_nano: u64,
-    pub event_id: String,
-    pub kind: String,
-    pub rule: String,
-    pub fingerprint: String,
-    pub function: String,
-    pub from_state: String,
-    pub to_state: String,
-    pub value: f64,
-    pub has_value: u8,
-    pub threshold: f64,
-    pub message: String,
-    pub notify: u8,
-}
-
 /// A notification to (re)send, from the outbox.
 #[derive(Debug, Clone, PartialEq, clickhouse::Row, Deserialize)]
 pub struct OutboxRow {
@@ -245,7 +227,7 @@ impl Store {
     }
 
     /// Transitions and notifications, newest first.
-    pub async fn history(&self, rule: &str, limit: u64) -> Result<Vec<HistoryRow>, StoreError> {
+    pub async fn history(&self, rule: &str, limit: u64) -> Result<Vec<EventRow>, StoreError> {
         let params = self.listing(rule, limit);
         self.fetch(&HISTORY, params, "read alert history").await
     }

@@ -133,10 +133,22 @@ async fn error_rate_fires_once_and_resolves_once() -> anyhow::Result<()> {
         .filter(|row| row["outcome"] == "delivered")
         .count();
     assert_eq!(delivered, 2);
-    let page = app.get_text("/alerts").await?;
+    let dom = rendered_dom(&format!("{}/alerts", app.http_url())).await?;
+    let rule_row = dom
+        .split("<tr")
+        .find(|row| row.contains("checkout errors") && row.contains("state-"))
+        .unwrap_or_default();
+    assert!(rule_row.contains("class=\"state-resolved\""), "{dom}");
+    assert!(rule_row.contains("<code>checkout</code>"), "{rule_row}");
+    let history_table = dom.split("id=\"alert-history\"").nth(1).unwrap_or_default();
+    let history_table = history_table.split("</table>").next().unwrap_or_default();
     assert!(
-        page.contains("checkout errors") && page.contains("resolved"),
-        "{page}"
+        history_table.contains("ok → firing") && history_table.contains("firing → resolved"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("id=\"alert-deliveries\"") && dom.contains(">delivered<"),
+        "{dom}"
     );
     let metrics = app.get_text("/metrics").await?;
     assert!(
@@ -195,4 +207,43 @@ fn matches_committed_schema(body: &Value) {
         };
         assert!(types.contains(&actual), "{key}: {actual} is not {types:?}");
     }
+}
+
+/// The DOM of `url` as headless Chromium renders it.
+async fn rendered_dom(url: &str) -> anyhow::Result<String> {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let profile = tempfile::tempdir()?;
+        let binary = ["chromium", "chromium-browser"]
+            .into_iter()
+            .find(|name| {
+                std::process::Command::new(name)
+                    .arg("--version")
+                    .output()
+                    .is_ok()
+            })
+            .ok_or_else(|| anyhow::anyhow!("chromium is not installed"))?;
+        let output = std::process::Command::new(binary)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+            ])
+            .args([
+                "--disable-background-networking",
+                "--disable-component-update",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(["--dump-dom", &url])
+            .stdin(std::process::Stdio::null())
+            .output()?;
+        anyhow::ensure!(
+            output.status.success(),
+            "chromium: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(String::from_utf8(output.stdout)?)
+    })
+    .await?
 }

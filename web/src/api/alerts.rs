@@ -74,7 +74,7 @@ pub(crate) fn unavailable(cause: StoreError) -> Response {
 pub struct HistoryEntry {
     pub time: String,
     #[serde(flatten)]
-    pub row: tracehouse_alerting::store::HistoryRow,
+    pub row: tracehouse_alerting::store::EventRow,
 }
 
 /// A delivery attempt as the API shows it.
