@@ -261,3 +261,83 @@ async fn an_invalid_rule_is_named_and_the_others_keep_firing() -> anyhow::Result
     assert_eq!(alerts["snapshot"]["rules"][0]["state"], "firing");
     app.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alertmanager_receivers_get_version_4_and_firing_repeats_after_repeat_interval(
+) -> anyhow::Result<()> {
+    let receiver = Receiver::start().await?;
+    let config = format!(
+        "[alerts]\ninterval = \"200ms\"\nrepeat_interval = \"1s\"\n{}{}",
+        receiver_toml("ops", &receiver.url(), "format = \"alertmanager\""),
+        busy_rule("queue busy", "queue")
+    );
+    let app = AlertApp::start(&config).await?;
+    invoke(
+        &app.otlp_grpc_url(),
+        "queue",
+        1,
+        Duration::from_millis(5),
+        false,
+    )
+    .await?;
+    let got = receiver
+        .wait_for("a repeat", Duration::from_secs(20), |got| got.len() >= 2)
+        .await?;
+    let first = got[0].json();
+    assert_eq!(first["version"], "4");
+    assert_eq!(first["status"], "firing");
+    assert_eq!(first["receiver"], "ops");
+    assert_eq!(first["alerts"][0]["labels"]["alertname"], "queue busy");
+    assert_eq!(first["alerts"][0]["labels"]["function"], "queue");
+    assert_eq!(first["alerts"][0]["endsAt"], "0001-01-01T00:00:00Z");
+    assert_eq!(
+        got[1].json()["alerts"][0]["fingerprint"],
+        first["alerts"][0]["fingerprint"]
+    );
+    assert_ne!(
+        got[0].header("X-Tracehouse-Delivery"),
+        got[1].header("X-Tracehouse-Delivery"),
+        "a repeat is a new notification"
+    );
+    let history = app
+        .get_json("/api/v1/alerts/history?rule=queue%20busy")
+        .await?;
+    let kinds: Vec<&str> = history["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|row| row["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"repeat") && kinds.contains(&"transition"),
+        "{kinds:?}"
+    );
+    app.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_process_without_the_alerts_role_reads_but_does_not_evaluate() -> anyhow::Result<()> {
+    let app = tracehouse_tests::TestApp::start_with(|config| {
+        config.roles = vec![tracehouse::Role::Collector, tracehouse::Role::Query];
+    })
+    .await?;
+    let (status, body) = app.get_json("/api/v1/alerts").await?;
+    assert_eq!(status, 200);
+    assert_eq!(body["evaluator"], false);
+    assert_eq!(body["groups"], json!([]));
+    let response = app
+        .http
+        .post(format!("{}/api/v1/alerts/reload", app.http_url()))
+        .send()
+        .await?;
+    assert_eq!(response.status(), 409);
+    let (status, html) = app.get_text("/alerts").await?;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("does not run the <code>alerts</code> role"),
+        "{html}"
+    );
+    let metrics = app.get_text("/metrics").await?.1;
+    assert!(!metrics.contains("tracehouse_alert_evaluations"));
+    app.stop().await
+}
