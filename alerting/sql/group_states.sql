@@ -1,4 +1,4 @@
--- The latest transition of every rule group, and when it was last notified as firing.
+-- The latest transition of every rule group, and its last firing notification.
 -- params: project = 'default'
 SELECT
     rule,
@@ -10,7 +10,9 @@ SELECT
     argMaxIf(value, time_unix_nano, kind = 'transition') AS last_value,
     argMaxIf(has_value, time_unix_nano, kind = 'transition') AS last_has_value,
     argMaxIf(message, time_unix_nano, kind = 'transition') AS last_message,
-    maxIf(time_unix_nano, notify = 1 AND to_state = 'firing') AS last_notified
+    maxIf(time_unix_nano, notify = 1 AND to_state = 'firing') AS last_notified,
+    argMaxIf(payload, time_unix_nano, notify = 1 AND to_state = 'firing') AS last_firing_payload,
+    argMaxIf(receivers, time_unix_nano, notify = 1 AND to_state = 'firing') AS last_firing_receivers
 FROM alert_events
 WHERE project = {project:String}
 GROUP BY rule, fingerprint

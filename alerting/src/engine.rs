@@ -83,6 +83,9 @@ struct Group {
     function: String,
     state: GroupState,
     last_notified_unix_nano: u64,
+    /// The last firing notification and its receivers, to resolve the
+    /// alert even after its rule was removed.
+    last_firing: Option<(Notification, Vec<String>)>,
 }
 
 /// The running alerts role; cheap to clone.
@@ -256,6 +259,9 @@ impl Alerts {
                                 last_value: (row.last_has_value == 1).then_some(row.last_value),
                             },
                             last_notified_unix_nano: row.last_notified,
+                            last_firing: serde_json::from_str(&row.last_firing_payload)
+                                .ok()
+                                .map(|notification| (notification, row.last_firing_receivers)),
                         };
                         groups.insert(row.fingerprint, group);
                     }
@@ -311,6 +317,7 @@ impl Alerts {
             }
         }
         self.health_events(&config, &errors, now, &mut batch);
+        self.resolve_removed(&config, &groups, now, &mut batch);
         match inner.store.insert_events(&batch.events).await {
             Ok(()) => {
                 for (fingerprint, group) in batch.updates {
@@ -369,6 +376,7 @@ impl Alerts {
             function: function.to_owned(),
             state: GroupState::new(now),
             last_notified_unix_nano: 0,
+            last_firing: None,
         });
         let observation = match value {
             Some(value) => Observation::Value {
@@ -412,6 +420,9 @@ impl Alerts {
             let samples = self.samples(rule, function, status, now, reads).await;
             let notification = self.notification(rule, &fingerprint, &group, status, now, samples);
             payload = serde_json::to_string(&notification).unwrap_or_default();
+            if status == Status::Firing {
+                group.last_firing = Some((notification.clone(), rule.receivers.clone()));
+            }
             for receiver in &rule.receivers {
                 batch.deliveries.push(Delivery::new(
                     &event_id,
@@ -423,13 +434,8 @@ impl Alerts {
             group.last_notified_unix_nano = now;
         }
         let (from, to) = change.map_or((group.state.state, group.state.state), |c| (c.from, c.to));
+        let project = self.inner.store.project();
         batch.events.push(EventRow {
-            project: self.inner.store.project().to_owned(),
-            timestamp: crate::store::seconds(now),
-            time_unix_nano: now,
-            event_id,
-            kind: kind.to_owned(),
-            rule: rule.name.clone(),
             fingerprint: fingerprint.clone(),
             function: function.to_owned(),
             from_state: from.as_str().to_owned(),
@@ -446,6 +452,7 @@ impl Alerts {
                 Vec::new()
             },
             payload,
+            ..EventRow::new(project, now, event_id, kind, &rule.name)
         });
         batch.updates.push((fingerprint, group));
     }
@@ -525,6 +532,62 @@ impl Alerts {
         }
     }
 
+    /// Resolves groups still firing whose rule is no longer configured, with
+    /// their last firing notification's rule settings and receivers.
+    fn resolve_removed(
+        &self,
+        config: &AlertsConfig,
+        groups: &HashMap<String, Group>,
+        now: u64,
+        batch: &mut Batch,
+    ) {
+        let configured: BTreeSet<&str> =
+            config.rules.iter().map(|rule| rule.name.as_str()).collect();
+        for (fingerprint, group) in groups {
+            if group.state.state != AlertState::Firing || configured.contains(group.rule.as_str()) {
+                continue;
+            }
+            let Some((firing, receivers)) = &group.last_firing else {
+                continue;
+            };
+            let event_id = short_hash(&[&group.rule, fingerprint, "removed", &now.to_string()]);
+            let notification = Notification {
+                status: Status::Resolved,
+                resolved_at: Some(rfc3339(now)),
+                value: None,
+                sample_trace_ids: Vec::new(),
+                summary: format!("rule {:?} was removed from the configuration", group.rule),
+                ..firing.clone()
+            };
+            for receiver in receivers {
+                batch.deliveries.push(Delivery::new(
+                    &event_id,
+                    receiver,
+                    now,
+                    notification.clone(),
+                ));
+            }
+            let project = self.inner.store.project();
+            batch.events.push(EventRow {
+                fingerprint: fingerprint.clone(),
+                function: group.function.clone(),
+                from_state: AlertState::Firing.as_str().to_owned(),
+                to_state: AlertState::Resolved.as_str().to_owned(),
+                threshold: firing.threshold,
+                active_since_unix_nano: group.state.active_since_unix_nano,
+                message: notification.summary.clone(),
+                notify: 1,
+                receivers: receivers.clone(),
+                payload: serde_json::to_string(&notification).unwrap_or_default(),
+                ..EventRow::new(project, now, event_id, "transition", &group.rule)
+            });
+            let mut resolved = group.clone();
+            resolved.state.state = AlertState::Resolved;
+            resolved.state.since_unix_nano = now;
+            batch.updates.push((fingerprint.clone(), resolved));
+        }
+    }
+
     /// `rule_error` / `rule_ok` events for rules whose health changed.
     fn health_events(
         &self,
@@ -550,25 +613,14 @@ impl Alerts {
                 (Some(_), None) => ("rule_ok", AlertState::Error, AlertState::Ok, String::new()),
                 _ => continue,
             };
+            let event_id = short_hash(&[&rule.name, kind, &now.to_string()]);
+            let project = self.inner.store.project();
             batch.events.push(EventRow {
-                project: self.inner.store.project().to_owned(),
-                timestamp: crate::store::seconds(now),
-                time_unix_nano: now,
-                event_id: short_hash(&[&rule.name, kind, &now.to_string()]),
-                kind: kind.to_owned(),
-                rule: rule.name.clone(),
-                fingerprint: String::new(),
-                function: String::new(),
                 from_state: from.as_str().to_owned(),
                 to_state: to.as_str().to_owned(),
-                value: 0.0,
-                has_value: 0,
                 threshold: rule.threshold,
-                active_since_unix_nano: 0,
                 message,
-                notify: 0,
-                receivers: Vec::new(),
-                payload: String::new(),
+                ..EventRow::new(project, now, event_id, kind, &rule.name)
             });
         }
     }

@@ -80,6 +80,32 @@ pub struct EventRow {
     pub payload: String,
 }
 
+impl EventRow {
+    /// An event of `kind` for `rule` at `now`, every other column empty.
+    pub fn new(project: &str, now: u64, event_id: String, kind: &str, rule: &str) -> Self {
+        Self {
+            project: project.to_owned(),
+            timestamp: seconds(now),
+            time_unix_nano: now,
+            event_id,
+            kind: kind.to_owned(),
+            rule: rule.to_owned(),
+            fingerprint: String::new(),
+            function: String::new(),
+            from_state: String::new(),
+            to_state: String::new(),
+            value: 0.0,
+            has_value: 0,
+            threshold: 0.0,
+            active_since_unix_nano: 0,
+            message: String::new(),
+            notify: 0,
+            receivers: Vec::new(),
+            payload: String::new(),
+        }
+    }
+}
+
 /// One row of `alert_delivery_attempts`.
 #[derive(Debug, Clone, PartialEq, clickhouse::Row, Serialize, Deserialize)]
 pub struct AttemptRow {
@@ -128,6 +154,9 @@ pub struct StoredGroup {
     pub last_has_value: u8,
     pub last_message: String,
     pub last_notified: u64,
+    /// The last firing notification (Tracehouse body) and its receivers.
+    pub last_firing_payload: String,
+    pub last_firing_receivers: Vec<String>,
 }
 
 /// A notification to (re)send, from the outbox.

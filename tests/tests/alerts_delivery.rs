@@ -259,6 +259,36 @@ async fn an_invalid_rule_is_named_and_the_others_keep_firing() -> anyhow::Result
     let alerts = app.get_json("/api/v1/alerts").await?;
     assert_eq!(alerts["snapshot"]["rules"][0]["name"], "cart busy");
     assert_eq!(alerts["snapshot"]["rules"][0]["state"], "firing");
+
+    // Removing a firing rule resolves its alert: no resolve is lost.
+    std::fs::write(
+        &app.config_path,
+        format!(
+            "[alerts]\ninterval = \"200ms\"\n{}",
+            receiver_toml("ops", &receiver.url(), "")
+        ),
+    )?;
+    let (status, body) = app.post_json("/api/v1/alerts/reload", &json!({})).await?;
+    assert_eq!((status, body["rules"].clone()), (200, json!(0)), "{body}");
+    let got = receiver
+        .wait_for("resolved", Duration::from_secs(20), |got| {
+            got.iter()
+                .any(|request| request.json()["status"] == "resolved")
+        })
+        .await?;
+    let resolved = got
+        .iter()
+        .find(|request| request.json()["status"] == "resolved")
+        .expect("resolved")
+        .json();
+    assert_eq!(resolved["rule"], "cart busy");
+    assert!(
+        resolved["summary"]
+            .as_str()
+            .unwrap_or("")
+            .contains("removed"),
+        "{resolved}"
+    );
     app.stop().await
 }
 
