@@ -44,6 +44,8 @@ pub enum Role {
     Collector,
     /// The query API and the dashboard.
     Query,
+    /// Alert evaluation and webhook delivery; run it in exactly one process.
+    Alerts,
 }
 
 /// `tracehouse serve`'s command line: the configuration file and every setting.
@@ -150,7 +152,7 @@ pub struct Config {
         long,
         env = "TRACEHOUSE_ROLES",
         value_delimiter = ',',
-        default_value = "collector,query"
+        default_value = "collector,query,alerts"
     )]
     pub roles: Vec<Role>,
     /// Largest OTLP request body in bytes, before and after decompression.
@@ -210,6 +212,14 @@ pub struct Config {
     #[arg(skip)]
     #[serde(default)]
     pub functions: BTreeMap<String, FunctionOverride>,
+    /// `[alerts]`: rules and receivers, parsed rule by rule by the alerting crate (file only).
+    #[arg(skip)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<toml::Table>,
+    /// The file the configuration came from, re-read when alert rules reload.
+    #[arg(skip)]
+    #[serde(skip)]
+    pub config_file: Option<PathBuf>,
 }
 
 /// A duration set in whole units of `NANOS` nanoseconds (a number in flags, env and file).
@@ -295,10 +305,14 @@ impl Config {
                 }
             }
         }
-        figment
+        let config: Self = figment
             .merge(Serialized::defaults(overrides))
             .extract()
-            .map_err(|error| ConfigError::Layer(Box::new(error)))
+            .map_err(|error| ConfigError::Layer(Box::new(error)))?;
+        Ok(Self {
+            config_file: args.config,
+            ..config
+        })
     }
 
     /// Reads a file over the defaults, with nothing from flags or the environment.
@@ -323,7 +337,7 @@ impl Config {
             return invalid("retention_days", "must be at least 1");
         }
         if self.roles.is_empty() {
-            return invalid("roles", "name at least one of collector, query");
+            return invalid("roles", "name at least one of collector, query, alerts");
         }
         if self.max_request_bytes < 1024 {
             return invalid("max_request_bytes", "must be at least 1024");
@@ -401,7 +415,7 @@ mod tests {
     use super::*;
 
     /// Keys of the file that are tables without a flag.
-    const FILE_ONLY_TABLES: &[&str] = &["pricing", "functions"];
+    const FILE_ONLY_TABLES: &[&str] = &["pricing", "functions", "alerts"];
 
     fn write_file(text: &str) -> tempfile::NamedTempFile {
         let mut file = tempfile::NamedTempFile::new().expect("temp file");
@@ -416,7 +430,10 @@ mod tests {
         assert_eq!(config.queue_max_rows, 200_000);
         assert_eq!(config.batch_max_age.0, Duration::from_secs(1));
         assert_eq!(config.lost_message_wait.0, Duration::from_secs(300));
-        assert_eq!(config.roles, vec![Role::Collector, Role::Query]);
+        assert_eq!(
+            config.roles,
+            vec![Role::Collector, Role::Query, Role::Alerts]
+        );
         assert_eq!(config.http_addr, "127.0.0.1:8080".parse().expect("address"));
         assert!(config.validate().is_ok());
     }
@@ -575,6 +592,14 @@ mod tests {
             (
                 "functions",
                 toml::Table::try_from(all_function).expect("function"),
+            ),
+            (
+                "alerts",
+                toml::from_str(
+                    "interval = \"30s\"\nrepeat_interval = \"4h\"\nexternal_url = \"\"\n\
+                     collector_metrics_urls = []\nreceivers = []\nrules = []",
+                )
+                .expect("alerts"),
             ),
         ];
         for (table, keys) in nested {

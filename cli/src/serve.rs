@@ -184,6 +184,9 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     tracing::info!(schema_version, database = %clickhouse.database, "schema is up to date");
 
     let mut registry = Registry::default();
+    let alert_metrics = config
+        .runs(Role::Alerts)
+        .then(|| tracehouse_alerting::AlertMetrics::register(&mut registry));
     let (shutdown, shutdown_receiver) = watch::channel(false);
     let mut servers = JoinSet::new();
     let mut writer_handles = Vec::new();
@@ -274,20 +277,33 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
 
     let http_listener = bind(config.http_addr, "HTTP").await?;
     let http = http_listener.local_addr()?;
+    let registry = Arc::new(registry);
+    let query = tracehouse_query::QueryService::new(client.clone())
+        .with_pricing(pricing)
+        .with_chain_settings(
+            tracehouse_query::ChainLimits {
+                max_traces: config.chain_max_traces,
+                max_spans: config.chain_max_spans,
+            },
+            tracehouse_query::BrokenChainRules {
+                lost_message_wait: config.lost_message_wait.0,
+                max_failed_deliveries: config.max_failed_deliveries,
+            },
+        );
+    let alerts = match alert_metrics {
+        Some(metrics) => Some(crate::alerts::start(
+            &config,
+            query.clone(),
+            http,
+            Arc::clone(&registry),
+            metrics,
+            shutdown_receiver.clone(),
+        )?),
+        None => None,
+    };
     let state = tracehouse_web::AppState {
-        query: tracehouse_query::QueryService::new(client.clone())
-            .with_pricing(pricing)
-            .with_chain_settings(
-                tracehouse_query::ChainLimits {
-                    max_traces: config.chain_max_traces,
-                    max_spans: config.chain_max_spans,
-                },
-                tracehouse_query::BrokenChainRules {
-                    lost_message_wait: config.lost_message_wait.0,
-                    max_failed_deliveries: config.max_failed_deliveries,
-                },
-            ),
-        registry: Arc::new(registry),
+        query,
+        registry,
         endpoints: tracehouse_web::Endpoints {
             otlp_grpc: otlp_grpc
                 .map(|address| format!("http://{address}"))
@@ -297,10 +313,15 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
                 .unwrap_or_default(),
         },
     };
+    let alerts_router = crate::alerts::router(&config, &client, alerts, &state);
     let web_router = if config.runs(Role::Query) {
         tracehouse_web::router(state)
     } else {
         tracehouse_web::health_router(state)
+    };
+    let web_router = match alerts_router {
+        Some(alerts_router) => alerts_router.merge(web_router),
+        None => web_router,
     };
     servers.spawn(serve_http(
         http_listener,

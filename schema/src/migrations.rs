@@ -67,6 +67,9 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(21, "0021_span_links_by_linked_trace_mv"),
     migration!(22, "0022_messaging_spans"),
     migration!(23, "0023_messaging_spans_mv"),
+    migration!(30, "0030_alert_events"),
+    migration!(31, "0031_alert_delivery_attempts"),
+    migration!(32, "0032_alert_silences"),
     migration!(
         40,
         "0040_platform_report_status",

@@ -19,6 +19,12 @@ pub const PLATFORM_REPORTS: &str = "platform_reports";
 pub const LOGS: &str = "logs";
 /// OTLP metric data points of every type.
 pub const METRIC_POINTS: &str = "metric_points";
+/// Alert transitions and notifications (the delivery outbox).
+pub const ALERT_EVENTS: &str = "alert_events";
+/// Attempts to deliver alert notifications.
+pub const ALERT_DELIVERY_ATTEMPTS: &str = "alert_delivery_attempts";
+/// Alert silences.
+pub const ALERT_SILENCES: &str = "alert_silences";
 /// Applied migrations.
 pub const SCHEMA_MIGRATIONS: &str = "schema_migrations";
 

@@ -26,7 +26,7 @@ from chdb import session
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MIGRATIONS = sorted((ROOT / "schema" / "migrations").glob("*.sql"))
-TEMPLATES = sorted((ROOT / "query" / "sql").glob("*.sql"))
+TEMPLATES = sorted((ROOT / "query" / "sql").glob("*.sql")) + sorted((ROOT / "alerting" / "sql").glob("*.sql"))
 FRAGMENTS = sorted((ROOT / "query" / "sql" / "fragments").glob("*.sql"))
 
 

@@ -1,5 +1,6 @@
 //! The JSON query API under `/api/v1`.
 
+pub mod alerts;
 pub mod chains;
 pub mod functions;
 pub mod map;

@@ -3,6 +3,7 @@
 //! JavaScript off, and answers errors with a page: 400 for bad parameters,
 //! 404 for unknown things, 503 when ClickHouse does not answer.
 
+pub mod alerts;
 pub mod assets;
 pub mod broken;
 pub mod chain;

@@ -47,6 +47,8 @@ struct OverviewPage {
     highest_error_rate: Vec<TopItem>,
     worst_cold_starts: Vec<TopItem>,
     broken: Vec<TopItem>,
+    /// Firing alerts, or why they cannot be shown.
+    firing: Result<Vec<TopItem>, String>,
 }
 
 /// What the overview reads, all at once.
@@ -99,8 +101,18 @@ pub async fn overview_page(
         Ok(data) => data,
         Err(error) => return ErrorPage::from(error).into_page(frame),
     };
-    let readiness = state.query.readiness().await;
+    let (readiness, firing) = tokio::join!(
+        state.query.readiness(),
+        tracehouse_alerting::firing_alerts(state.query.client(), &frame.project)
+    );
+    let firing = firing
+        .map(|alerts| firing_items(&frame, &alerts))
+        .map_err(|error| {
+            tracing::error!(%error, "overview: reading firing alerts failed");
+            "alerts are unavailable".to_owned()
+        });
     let page = OverviewPage {
+        firing,
         empty: data.list.functions.is_empty() && data.totals.invocations == 0,
         ready: readiness.ready,
         otlp_grpc: state.endpoints.otlp_grpc.clone(),
@@ -114,6 +126,26 @@ pub async fn overview_page(
         frame,
     };
     render(&page)
+}
+
+/// Firing alerts as overview items, each linking to the alerts page.
+fn firing_items(frame: &Frame, alerts: &[tracehouse_alerting::FiringAlert]) -> Vec<TopItem> {
+    alerts
+        .iter()
+        .take(5)
+        .map(|alert| TopItem {
+            href: frame.href("/alerts"),
+            label: if alert.function.is_empty() {
+                alert.rule.clone()
+            } else {
+                format!("{} · {}", alert.rule, alert.function)
+            },
+            figure: alert
+                .value
+                .map_or_else(|| "firing".to_owned(), |value| format!("{value:.4}")),
+            detail: format!("since {}: {}", alert.since, alert.summary),
+        })
+        .collect()
 }
 
 fn ratio(part: u64, whole: u64) -> f64 {
