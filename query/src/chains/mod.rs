@@ -14,7 +14,7 @@ use crate::QueryService;
 use graph::{ChainGraph, ChainSpan, EdgeKind, PathStep, TraceKey};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashSet};
-use tracehouse_model::{ProjectId, TraceId};
+use tracehouse_model::{ProjectId, SpanKind, StatusCode, TraceId};
 
 /// Default cap on the traces one chain query reads.
 pub const DEFAULT_MAX_TRACES: usize = 200;
@@ -126,12 +126,10 @@ struct TraceIdRow {
     trace_id: [u8; 16],
 }
 
-const STATUS_ERROR: u8 = 2;
-
 impl From<ChainSpanRow> for ChainSpan {
     fn from(row: ChainSpanRow) -> Self {
-        let facts =
-            messaging::messaging_facts(row.kind, &row.attribute_keys, &row.attribute_values);
+        let kind = SpanKind::from_number(i64::from(row.kind));
+        let facts = messaging::messaging_facts(kind, &row.attribute_keys, &row.attribute_values);
         let cold_start = row
             .attribute_keys
             .iter()
@@ -145,8 +143,8 @@ impl From<ChainSpanRow> for ChainSpan {
             service: row.service,
             function: row.function_name,
             name: row.name,
-            kind: row.kind,
-            is_error: row.status_code == STATUS_ERROR,
+            kind,
+            is_error: row.status_code == StatusCode::Error.as_number(),
             status_message: row.status_message,
             start_time_unix_nano: row.start_time_unix_nano,
             end_time_unix_nano: row.end_time_unix_nano,

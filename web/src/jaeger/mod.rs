@@ -5,7 +5,6 @@
 pub mod model;
 pub mod params;
 
-use crate::api::window::now_unix_nano;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -14,6 +13,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use model::{jaeger_trace, Dependency, Envelope, EnvelopeError, JaegerTrace, Operation};
 use std::collections::HashMap;
+use tracehouse_model::time::now_unix_nano;
 use tracehouse_model::{ProjectId, TraceId};
 use tracehouse_query::{QueryError, TimeWindow};
 
