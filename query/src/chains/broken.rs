@@ -38,11 +38,20 @@ pub struct BrokenChainsView {
     pub broken: Vec<BrokenHandOffView>,
 }
 
+/// Why a hand-off is broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BrokenReason {
+    /// Produced, waited longer than allowed, never consumed.
+    NotConsumed,
+    /// Consumers failed the configured number of times, none succeeded.
+    FailedAfterRetries,
+}
+
 /// One broken hand-off.
 #[derive(Debug, Clone, Serialize)]
 pub struct BrokenHandOffView {
-    /// `not_consumed` or `failed_after_retries`.
-    pub reason: &'static str,
+    pub reason: BrokenReason,
     pub message_id: String,
     /// The producer span (not consumed) or the last failed consumer span.
     pub trace_id: String,
@@ -104,9 +113,9 @@ impl QueryService {
                     row.produced > 0 && row.consumed == 0 && row.linked_producers == 0;
                 BrokenHandOffView {
                     reason: if not_consumed {
-                        "not_consumed"
+                        BrokenReason::NotConsumed
                     } else {
-                        "failed_after_retries"
+                        BrokenReason::FailedAfterRetries
                     },
                     message_id: row.message_id,
                     trace_id: hex::encode(row.broken_trace_id),

@@ -52,13 +52,23 @@ impl ChainSpan {
     }
 }
 
-/// How a hand-off edge was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// How a hand-off edge was found; serialized `link` or `message`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EdgeKind {
     /// A span link from the `to` span to the `from` span.
     Link,
     /// A producer and a consumer of the same message id (and destination).
     Message,
+}
+
+impl std::fmt::Display for EdgeKind {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Self::Link => "link",
+            Self::Message => "message",
+        })
+    }
 }
 
 /// A causal hand-off between two spans: `from` happened before and caused `to`.

@@ -72,8 +72,7 @@ pub struct ChainEdgeView {
     pub from_span_id: String,
     pub to_trace_id: String,
     pub to_span_id: String,
-    /// `link` or `message`.
-    pub kind: &'static str,
+    pub kind: EdgeKind,
 }
 
 /// The span that caused the chain's errors.
@@ -89,8 +88,7 @@ pub struct RootCauseView {
 /// One step of the critical path.
 #[derive(Debug, Clone, Serialize)]
 pub struct PathStepView {
-    /// `span`, or `queue_wait` for time a message spent waiting.
-    pub kind: &'static str,
+    pub kind: PathStepKind,
     pub trace_id: String,
     /// Empty for a queue wait.
     pub span_id: String,
@@ -100,6 +98,31 @@ pub struct PathStepView {
     pub self_ms: f64,
     /// The span is a cold-started invocation (`faas.coldstart`).
     pub cold_start: bool,
+}
+
+/// What a step of the critical path is; serialized `span` or `queue_wait`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PathStepKind {
+    Span,
+    /// Time a message spent waiting for its consumer.
+    QueueWait,
+}
+
+impl std::fmt::Display for PathStepKind {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Self::Span => "span",
+            Self::QueueWait => "queue_wait",
+        })
+    }
+}
+
+impl PathStepView {
+    /// Whether the step is a queue wait rather than a span.
+    pub fn is_queue_wait(&self) -> bool {
+        self.kind == PathStepKind::QueueWait
+    }
 }
 
 #[derive(Debug, Clone, clickhouse::Row, Deserialize)]
@@ -322,10 +345,7 @@ fn chain_view(
             from_span_id: hex::encode(edge.from.1),
             to_trace_id: hex::encode(edge.to.0),
             to_span_id: hex::encode(edge.to.1),
-            kind: match edge.kind {
-                EdgeKind::Link => "link",
-                EdgeKind::Message => "message",
-            },
+            kind: edge.kind,
         })
         .collect();
     let root_cause = graph.root_cause().map(|span| RootCauseView {
@@ -340,7 +360,7 @@ fn chain_view(
         .into_iter()
         .map(|step| match step {
             PathStep::Span { span, self_nanos } => PathStepView {
-                kind: "span",
+                kind: PathStepKind::Span,
                 trace_id: hex::encode(span.trace_id),
                 span_id: hex::encode(span.span_id),
                 service: span.service.clone(),
@@ -353,7 +373,7 @@ fn chain_view(
                 destination,
                 wait_nanos,
             } => PathStepView {
-                kind: "queue_wait",
+                kind: PathStepKind::QueueWait,
                 trace_id: hex::encode(consumer.trace_id),
                 span_id: String::new(),
                 service: destination.to_owned(),

@@ -6,7 +6,7 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use tracehouse_model::ProjectId;
+use tracehouse_model::{ProjectId, StatusCode};
 
 #[derive(Template)]
 #[template(path = "trace.html")]
@@ -54,7 +54,7 @@ pub async fn trace_page(State(state): State<AppState>, Path(trace_id): Path<Stri
         error_count: trace
             .spans
             .iter()
-            .filter(|span| span.status_code == "error")
+            .filter(|span| span.status_code == StatusCode::Error)
             .count(),
         duration_ms: end.saturating_sub(start) as f64 / 1e6,
         services,

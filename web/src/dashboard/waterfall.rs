@@ -2,6 +2,7 @@
 //! parents, each with its offset and width as a share of the trace's time.
 
 use std::collections::HashMap;
+use tracehouse_model::StatusCode;
 use tracehouse_query::SpanView;
 
 /// One row of the waterfall.
@@ -38,8 +39,8 @@ impl TraceExtent {
             span_id: span.span_id.clone(),
             name: span.name.clone(),
             service: span.service.clone(),
-            kind: span.kind,
-            is_error: span.status_code == "error",
+            kind: span.kind.as_str(),
+            is_error: span.status_code == StatusCode::Error,
             status_message: span.status_message.clone(),
             duration_ms: span.duration_ns as f64 / 1e6,
             offset_percent: offset / self.length * 100.0,
@@ -112,6 +113,7 @@ pub fn layout(spans: &[SpanView]) -> Vec<WaterfallRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tracehouse_model::SpanKind;
     use tracehouse_query::traces::ScopeView;
 
     fn span(id: &str, parent: &str, start: u64, end: u64) -> SpanView {
@@ -120,12 +122,12 @@ mod tests {
             span_id: id.to_owned(),
             parent_span_id: parent.to_owned(),
             name: id.to_owned(),
-            kind: "internal",
+            kind: SpanKind::Internal,
             service: "svc".to_owned(),
             start_time_unix_nano: start,
             end_time_unix_nano: end,
             duration_ns: end - start,
-            status_code: "unset",
+            status_code: StatusCode::Unset,
             status_message: String::new(),
             trace_state: String::new(),
             flags: 0,

@@ -15,6 +15,7 @@ use model::{jaeger_trace, Dependency, Envelope, EnvelopeError, JaegerTrace, Oper
 use std::collections::HashMap;
 use tracehouse_model::time::now_unix_nano;
 use tracehouse_model::{ProjectId, TraceId};
+use tracehouse_query::map::MapEdgeKind;
 use tracehouse_query::{QueryError, TimeWindow};
 
 /// Routes of the Jaeger query API, to nest under `/jaeger/api`.
@@ -179,7 +180,7 @@ async fn dependencies(
         .await?
         .edges
         .into_iter()
-        .filter(|edge| edge.kind == "calls")
+        .filter(|edge| edge.kind == MapEdgeKind::Calls)
         .map(|edge| Dependency {
             parent: edge.source,
             child: edge.target,
