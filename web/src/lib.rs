@@ -34,25 +34,29 @@ pub struct Endpoints {
     pub otlp_http: String,
 }
 
-/// Health and metrics only, for processes that run just the collector role.
-pub fn health_router(state: AppState) -> Router {
+fn health_routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+}
+
+/// Health and metrics only, for processes that run just the collector role.
+pub fn health_router(state: AppState) -> Router {
+    health_routes()
         .fallback(error::not_found_fallback)
         .with_state(state)
 }
 
 /// Every route of the query API, health endpoints and dashboard.
 pub fn router(state: AppState) -> Router {
-    let pages_and_api = Router::new()
+    health_routes()
         .route("/", get(dashboard::home))
         .route("/traces/{trace_id}", get(dashboard::trace::trace_page))
         .route("/chains/{trace_id}", get(dashboard::chain::chain_page))
         .route("/functions", get(dashboard::functions::functions_page))
         .nest("/api/v1", api::router())
         .nest("/jaeger/api", jaeger::router())
-        .with_state(state.clone());
-    health_router(state).merge(pages_and_api)
+        .fallback(dashboard::not_found_fallback)
+        .with_state(state)
 }

@@ -81,6 +81,16 @@ pub(crate) fn trace_id_or_page(text: &str) -> Result<tracehouse_model::TraceId, 
         })
 }
 
+/// Unknown paths: a JSON 404 under the APIs, an HTML page elsewhere.
+pub async fn not_found_fallback(uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    let error = crate::ApiError::not_found(format!("path {path}"));
+    if path.starts_with("/api/") || path.starts_with("/jaeger/") {
+        return error.into_response();
+    }
+    error_page(error)
+}
+
 /// The page for a failed query, with the status and message the API would answer.
 pub(crate) fn query_error_page(error: tracehouse_query::QueryError) -> Response {
     error_page(crate::ApiError::from(error))
