@@ -10,7 +10,6 @@
 
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 use tracehouse_tests::{now_unix_nanos, TestApp};
 
 const MS: u64 = 1_000_000;
@@ -214,27 +213,6 @@ async fn send_metrics(app: &TestApp, base: u64) -> anyhow::Result<()> {
         &json!({"resourceMetrics": [cron, counter]}),
     )
     .await
-}
-
-async fn count(app: &TestApp, sql: &str) -> anyhow::Result<u64> {
-    #[derive(clickhouse::Row, serde::Deserialize)]
-    struct Count {
-        count: u64,
-    }
-    let rows: Vec<Count> = app.clickhouse_client().query(sql).fetch_all().await?;
-    Ok(rows.first().map_or(0, |row| row.count))
-}
-
-async fn wait_for(app: &TestApp, sql: &str, expected: u64) -> anyhow::Result<()> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while count(app, sql).await? < expected {
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "{sql}: not {expected} rows"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok(())
 }
 
 /// Invocations, cold starts and cost (null with its reason) as one view says.
@@ -453,14 +431,14 @@ async fn every_view_counts_and_prices_the_same_invocations() -> anyhow::Result<(
 
     // REPORT lines first, so that every view sees them with the spans.
     let reports = send_reports(&app, &sent).await?;
-    wait_for(
-        &app,
+    app.wait_for_rows(
         "SELECT count() AS count FROM platform_reports",
         reports as u64,
     )
     .await?;
     send_metrics(&app, base).await?;
-    wait_for(&app, "SELECT count() AS count FROM metric_points", 5).await?;
+    app.wait_for_rows("SELECT count() AS count FROM metric_points", 5)
+        .await?;
     // Later invocations before earlier ones: first starts are by time, not arrival.
     let (late, early): (Vec<&Sent>, Vec<&Sent>) =
         sent.iter().partition(|s| s.start > base + 100 * SECOND);
@@ -468,8 +446,7 @@ async fn every_view_counts_and_prices_the_same_invocations() -> anyhow::Result<(
         send_spans(&app, &batch).await?;
     }
     // Right after ingest: as soon as every invocation is visible, no merge.
-    wait_for(
-        &app,
+    app.wait_for_rows(
         "SELECT count() AS count FROM invocations",
         sent.len() as u64,
     )
