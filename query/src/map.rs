@@ -2,7 +2,7 @@
 //! calls, publishes and consumes as edges, per time window.
 
 use crate::error::QueryError;
-use crate::sql::{self, Params};
+use crate::sql;
 use crate::time_window::TimeWindow;
 use crate::QueryService;
 use serde::{Deserialize, Serialize};
@@ -137,11 +137,7 @@ impl QueryService {
         project: &ProjectId,
         window: TimeWindow,
     ) -> Result<ServiceMapView, QueryError> {
-        let (from, to) = (window.start_seconds(), window.end_seconds());
-        let params = Params::new()
-            .set("project", project.as_str())
-            .set("from_s", from)
-            .set("to_s", to);
+        let params = sql::project_window_params(project, &window);
         let calls: Vec<CallRow> = self.fetch(&sql::MAP_CALLS, &params).await?;
         let messaging: Vec<MessagingRow> = self.fetch(&sql::MAP_MESSAGING, &params).await?;
         // Services without traffic to others are nodes too.

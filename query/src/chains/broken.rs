@@ -81,6 +81,28 @@ struct BrokenRow {
     broken_name: String,
 }
 
+/// The binds of `chains_broken.sql`.
+fn broken_params(
+    project: &ProjectId,
+    window: &TimeWindow,
+    now_unix_nano: u64,
+    rules: &BrokenChainRules,
+    limit: u64,
+) -> Params {
+    let wait_nanos = u64::try_from(rules.lost_message_wait.as_nanos()).unwrap_or(u64::MAX);
+    Params::new()
+        .set("project", project.as_str())
+        .set("since_s", window.start_seconds())
+        .set("from_ns", window.start_unix_nano)
+        .set("to_ns", window.end_unix_nano)
+        .set("lost_before_ns", now_unix_nano.saturating_sub(wait_nanos))
+        .set(
+            "max_failed_deliveries",
+            u64::from(rules.max_failed_deliveries),
+        )
+        .set("limit", limit)
+}
+
 impl QueryService {
     /// Broken hand-offs published in `window`, newest first, at most `limit`.
     pub async fn broken_chains(
@@ -91,20 +113,7 @@ impl QueryService {
         limit: u64,
     ) -> Result<BrokenChainsView, QueryError> {
         let rules = self.broken_chain_rules();
-        let wait_nanos = u64::try_from(rules.lost_message_wait.as_nanos()).unwrap_or(u64::MAX);
-        let lost_before = now_unix_nano.saturating_sub(wait_nanos);
-        let since_seconds = window.start_seconds();
-        let params = Params::new()
-            .set("project", project.as_str())
-            .set("since_s", since_seconds)
-            .set("from_ns", window.start_unix_nano)
-            .set("to_ns", window.end_unix_nano)
-            .set("lost_before_ns", lost_before)
-            .set(
-                "max_failed_deliveries",
-                u64::from(rules.max_failed_deliveries),
-            )
-            .set("limit", limit);
+        let params = broken_params(project, &window, now_unix_nano, &rules, limit);
         let rows: Vec<BrokenRow> = self.fetch(&sql::CHAINS_BROKEN, &params).await?;
         let broken = rows
             .into_iter()
@@ -131,5 +140,21 @@ impl QueryService {
             })
             .collect();
         Ok(BrokenChainsView { broken })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binds_what_the_template_declares() {
+        let window = TimeWindow {
+            start_unix_nano: 0,
+            end_unix_nano: 1,
+        };
+        let rules = BrokenChainRules::default();
+        let params = broken_params(&ProjectId::default(), &window, 2, &rules, 100);
+        assert_eq!(sql::CHAINS_BROKEN.check(&params), Ok(()));
     }
 }

@@ -399,3 +399,18 @@ fn chain_view(
         truncated,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_steps_bind_what_their_templates_declare() {
+        let project = ProjectId::default();
+        let traces = batch_params(&project, "trace_ids", vec![], 10);
+        assert_eq!(sql::CHAIN_TRACE_SPANS.check(&traces), Ok(()));
+        assert_eq!(sql::CHAIN_LINKS_TO_TRACES.check(&traces), Ok(()));
+        let messages = batch_params(&project, "message_ids", vec![], 10);
+        assert_eq!(sql::CHAIN_MESSAGES_BY_ID.check(&messages), Ok(()));
+    }
+}
