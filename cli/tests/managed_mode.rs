@@ -3,6 +3,9 @@
 //! data directory works and keeps the data), stops ClickHouse on SIGTERM,
 //! and says in one line what to do when no ClickHouse is installed.
 
+// Test code: expect and the system clock are fine here.
+#![allow(clippy::expect_used, clippy::disallowed_methods)]
+
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::{json, Value};

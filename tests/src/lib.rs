@@ -277,9 +277,5 @@ impl TestApp {
 
 /// Now, in Unix nanoseconds.
 pub fn now_unix_nanos() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
-        })
+    tracehouse_model::time::now_unix_nano()
 }

@@ -116,9 +116,7 @@ async fn rows_read(app: &TestApp, query: clickhouse::query::Query) -> anyhow::Re
 async fn trace_and_chain_lookups_read_a_few_granules_not_the_table() -> anyhow::Result<()> {
     let app = TestApp::start().await?;
     let client = app.clickhouse_client();
-    let now_nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_nanos() as u64;
+    let now_nanos = tracehouse_model::time::now_unix_nano();
     let mut insert = client.insert::<SpanRow>("spans").await?;
     for trace in 0..TRACES {
         for span in 0..SPANS_PER_TRACE {
