@@ -2,7 +2,8 @@
 //! starts and cost agree exactly across `/api/v1/functions`, the summed
 //! `/api/v1/functions/{f}/timeseries`, `/api/v1/coldstarts` and
 //! `/api/v1/chains/{trace_id}`, right after ingest (as soon as the rows are
-//! visible, before any merge) and again after every table is merged. The
+//! visible, before any merge), after every table is merged, and with the
+//! first-starts materialized view detached (its part not yet written). The
 //! scenario: cold and warm invocations (derived from instances and from
 //! `faas.coldstart`), REPORT lines, two chains of three functions linked
 //! by span links, traces outside any chain, and two metrics-only functions
@@ -134,6 +135,21 @@ fn plan(base: u64) -> Vec<Sent> {
     }
     sent[5].expect_cold = true;
     sent
+}
+
+/// A chain of three api invocations on an instance not seen before
+/// (`api-9`): the first is its cold start.
+fn unseen_instance_chain(base: u64) -> Vec<Sent> {
+    let mut chain: Vec<Sent> = Vec::new();
+    for number in 20..23 {
+        let mut step = invocation(base, number, ("api", "api-9"), 400 + number, 40);
+        if let Some(previous) = chain.last() {
+            step.link = Some((previous.trace.clone(), previous.span.clone()));
+        }
+        step.expect_cold = chain.is_empty();
+        chain.push(step);
+    }
+    chain
 }
 
 async fn post(app: &TestApp, path: &str, body: &Value) -> anyhow::Result<()> {
@@ -381,15 +397,18 @@ async fn check_views(app: &TestApp, window: &str, sent: &[Sent]) -> anyhow::Resu
     // Chains: each sent trace is in exactly one chain; together they hold
     // every invocation from spans, as the function views count them.
     let chains = chain_views(app, sent).await?;
-    let three_step: Vec<&Numbers> = chains
+    let heads = sent
         .iter()
-        .filter(|(t, _)| t.len() == 3)
-        .map(|(_, n)| n)
-        .collect();
+        .filter(|head| {
+            let linked_to =
+                |other: &&Sent| other.link.as_ref().map(|(t, _)| t) == Some(&head.trace);
+            head.link.is_none() && sent.iter().any(|other| linked_to(&other))
+        })
+        .count();
+    let three_step = chains.keys().filter(|traces| traces.len() == 3).count();
     assert_eq!(
-        three_step.len(),
-        2,
-        "two chains of three functions: {chains:?}"
+        three_step, heads,
+        "every chain of three functions: {chains:?}"
     );
     for (traces, numbers) in &chains {
         let inside: Vec<&Sent> = sent.iter().filter(|s| traces.contains(&s.trace)).collect();
@@ -472,5 +491,27 @@ async fn every_view_counts_and_prices_the_same_invocations() -> anyhow::Result<(
             "before merges {before:?}, after {after:?}"
         );
     }
+
+    // Before the materialized view writes its part: with the view detached,
+    // a new instance has no stored first start, and every view takes the
+    // first of its invocations in the scope read.
+    let client = app.clickhouse_client();
+    client
+        .query("DETACH TABLE instance_first_starts_mv")
+        .execute()
+        .await?;
+    let mut sent = sent;
+    let unseen = unseen_instance_chain(base);
+    send_spans(&app, &unseen.iter().collect::<Vec<_>>()).await?;
+    sent.extend(unseen);
+    let invocations = "SELECT count() AS count FROM invocations";
+    app.wait_for_rows(invocations, sent.len() as u64).await?;
+    let stored = "SELECT count() AS count FROM instance_first_starts WHERE instance = 'api-9'";
+    assert_eq!(app.count_rows(stored).await?, 0, "the view wrote nothing");
+    check_views(&app, &window, &sent).await?;
+    client
+        .query("ATTACH TABLE instance_first_starts_mv")
+        .execute()
+        .await?;
     app.stop().await
 }
