@@ -10,7 +10,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use prost::Message;
 use std::time::{Duration, Instant};
-use tracehouse::{Config, ServeArgs};
+use tracehouse::Config;
 use tracehouse_model::ProjectId;
 use tracehouse_schema::rows::SpanRow;
 use tracehouse_schema::{ManagedClickHouse, ManagedOptions};
@@ -169,13 +169,15 @@ pub async fn run(spans: u64, spans_per_request: u64, concurrency: usize) -> anyh
 
     // Through Tracehouse: OTLP/HTTP protobuf, batching writer, same tables.
     let data_dir = tempfile::tempdir()?;
-    let mut config = Config::layer(ServeArgs::default(), Default::default());
-    config.data_dir = data_dir.path().to_owned();
-    config.clickhouse_url = Some(server.url());
-    config.clickhouse_database = "bench_otlp".to_owned();
-    config.otlp_grpc_addr = "127.0.0.1:0".parse()?;
-    config.otlp_http_addr = "127.0.0.1:0".parse()?;
-    config.http_addr = "127.0.0.1:0".parse()?;
+    let config = Config {
+        data_dir: data_dir.path().to_owned(),
+        clickhouse_url: Some(server.url()),
+        clickhouse_database: "bench_otlp".to_owned(),
+        otlp_grpc_addr: "127.0.0.1:0".parse()?,
+        otlp_http_addr: "127.0.0.1:0".parse()?,
+        http_addr: "127.0.0.1:0".parse()?,
+        ..Config::default()
+    };
     let running = tracehouse::serve(config).await?;
     let otlp_url = format!(
         "http://{}/v1/traces",

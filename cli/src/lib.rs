@@ -2,8 +2,9 @@
 //! `tracehouse serve`. It only connects the crates; logic lives in them.
 
 pub mod config;
+pub mod data_dir;
 pub mod serve;
 pub mod serverless;
 
 pub use config::{Config, Role, ServeArgs};
-pub use serve::{serve, BoundAddresses, Running};
+pub use serve::{serve, serve_with_timings, BoundAddresses, Running, Timings};

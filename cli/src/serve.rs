@@ -14,6 +14,8 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracehouse_collector::grpc::GrpcReceivers;
 use tracehouse_collector::http::HttpReceivers;
+use tracehouse_collector::replay::ReplayTargets;
+use tracehouse_collector::wal::{Hold, Record, Wal, WalConfig, WalMetrics};
 use tracehouse_collector::{
     BatchWriter, IngestLimits, IngestMetrics, LogIngest, MetricIngest, TraceIngest, WriterConfig,
     WriterMetrics,
@@ -22,8 +24,23 @@ use tracehouse_schema::{ClickHouseSettings, ManagedClickHouse, ManagedOptions};
 
 /// How often retention runs.
 const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
-/// How long shutdown waits for accepted rows to be written.
-const WRITER_DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Intervals that are not settings: the defaults are what `tracehouse
+/// serve` uses; tests shorten them to exercise the paths. (How long a stop
+/// may take is the `shutdown_timeout_secs` setting.)
+#[derive(Debug, Clone, Copy)]
+pub struct Timings {
+    /// How often retention runs.
+    pub retention_interval: Duration,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Self {
+            retention_interval: RETENTION_INTERVAL,
+        }
+    }
+}
 /// How long an external ClickHouse may take to become reachable at startup.
 const EXTERNAL_CLICKHOUSE_WAIT: Duration = Duration::from_secs(60);
 
@@ -48,29 +65,36 @@ pub struct Running {
     servers: JoinSet<anyhow::Result<()>>,
     writers: Vec<tracehouse_collector::WriterHandle>,
     managed: Option<ManagedClickHouse>,
+    shutdown_timeout: Duration,
+    /// Released last, once the managed server has stopped.
+    _data_dir_lock: crate::data_dir::DataDirLock,
 }
 
 impl Running {
-    /// Stops accepting requests, writes every accepted row, stops ClickHouse if managed.
+    /// Stops accepting requests, writes every accepted row, stops ClickHouse
+    /// if managed. Servers and writers together get `shutdown_timeout`: a
+    /// slow upload or a long query cannot hold the exit, and rows not
+    /// written by then stay in the write-ahead log for the next start.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
-        let mut first_error = None;
-        while let Some(result) = self.servers.join_next().await {
-            let outcome = result
-                .context("server task panicked")
-                .and_then(|inner| inner);
-            if let Err(error) = outcome {
-                tracing::error!(error = %format!("{error:#}"), "server stopped with an error");
-                first_error.get_or_insert(error);
-            }
-        }
+        let deadline = tokio::time::Instant::now() + self.shutdown_timeout;
+        let first_error =
+            match tokio::time::timeout_at(deadline, join_servers(&mut self.servers)).await {
+                Ok(first_error) => first_error,
+                Err(_elapsed) => {
+                    tracing::warn!("open connections outlived the shutdown timeout; closing them");
+                    self.servers.abort_all();
+                    while self.servers.join_next().await.is_some() {}
+                    None
+                }
+            };
         // The servers held the only senders: the writers now drain and end.
         let all_written = wait_for_writers(std::mem::take(&mut self.writers));
-        if tokio::time::timeout(WRITER_DRAIN_TIMEOUT, all_written)
+        if tokio::time::timeout_at(deadline, all_written)
             .await
             .is_err()
         {
-            tracing::error!("accepted rows were not all written within the shutdown timeout");
+            tracing::error!("accepted rows were not all written within the shutdown timeout; they stay in the write-ahead log");
         }
         if let Some(mut managed) = self.managed.take() {
             tokio::task::spawn_blocking(move || managed.shutdown())
@@ -82,13 +106,75 @@ impl Running {
     }
 }
 
+/// Waits for every server task; returns the first error.
+async fn join_servers(servers: &mut JoinSet<anyhow::Result<()>>) -> Option<anyhow::Error> {
+    let mut first_error = None;
+    while let Some(result) = servers.join_next().await {
+        let outcome = result
+            .context("server task panicked")
+            .and_then(|inner| inner);
+        if let Err(error) = outcome {
+            tracing::error!(error = %format!("{error:#}"), "server stopped with an error");
+            first_error.get_or_insert(error);
+        }
+    }
+    first_error
+}
+
+/// Opens the write-ahead log under the data directory, with the records an
+/// earlier run left.
+fn open_wal(
+    config: &Config,
+    registry: &mut Registry,
+) -> anyhow::Result<(Wal, Vec<(Record, Hold)>)> {
+    let wal_config = WalConfig {
+        dir: config.data_dir.join("wal"),
+        max_bytes: config.wal_max_bytes,
+        sync: config.wal_sync,
+    };
+    let dir = wal_config.dir.display().to_string();
+    let (wal, leftovers) = Wal::open(wal_config, WalMetrics::register(registry))
+        .with_context(|| format!("opening the write-ahead log in {dir}"))?;
+    if !leftovers.is_empty() {
+        tracing::info!(records = leftovers.len(), "replaying the write-ahead log");
+    }
+    Ok((wal, leftovers))
+}
+
+/// Ingests an earlier run's records again, in the background: receivers
+/// open at once, and the replay waits for queue room like any writer input.
+fn spawn_replay(
+    leftovers: Vec<(Record, Hold)>,
+    traces: &TraceIngest,
+    metrics: &MetricIngest,
+    logs: &LogIngest,
+) {
+    if leftovers.is_empty() {
+        return;
+    }
+    let (traces, metrics, logs) = (traces.clone(), metrics.clone(), logs.clone());
+    tokio::spawn(async move {
+        let targets = ReplayTargets {
+            traces: &traces,
+            metrics: &metrics,
+            logs: &logs,
+        };
+        let replayed = tracehouse_collector::replay::replay(leftovers, targets).await;
+        tracing::info!(replayed, "write-ahead log replayed");
+    });
+}
+
 /// Starts every role of `config`. Returns once all listeners are bound and
 /// the schema is migrated.
 pub async fn serve(config: Config) -> anyhow::Result<Running> {
+    serve_with_timings(config, Timings::default()).await
+}
+
+/// [`serve`] with other intervals and timeouts.
+pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Result<Running> {
     config.validate()?;
     let pricing = crate::serverless::pricing(&config)?;
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let data_dir_lock = crate::data_dir::claim(&config.data_dir)?;
 
     let (managed, clickhouse) = connect_clickhouse(&config).await?;
     let client = clickhouse.client()?;
@@ -109,7 +195,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
         let writer_metrics = WriterMetrics::register(&mut registry);
         let writer_config = WriterConfig {
             batch_max_rows: config.batch_max_rows,
-            batch_max_age: config.batch_max_age,
+            batch_max_age: config.batch_max_age.0,
             queue_max_rows: config.queue_max_rows,
             ..WriterConfig::default()
         };
@@ -127,23 +213,28 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
             max_span_age: Duration::from_secs(u64::from(config.retention_days) * 24 * 3600),
             ..IngestLimits::default()
         };
+        let (wal, leftovers) = open_wal(&config, &mut registry)?;
         let traces = TraceIngest::new(
             span_writer,
             serverless.invocations,
             ingest_metrics.clone(),
             limits.clone(),
-        );
+        )
+        .with_wal(wal.clone());
         let metrics = MetricIngest::new(
             serverless.metric_points,
             ingest_metrics.clone(),
             limits.clone(),
-        );
+        )
+        .with_wal(wal.clone());
         let logs = LogIngest::new(
             serverless.logs,
             serverless.platform_reports,
             ingest_metrics,
             limits,
-        );
+        )
+        .with_wal(wal);
+        spawn_replay(leftovers, &traces, &metrics, &logs);
 
         let grpc_listener = bind(config.otlp_grpc_addr, "OTLP/gRPC").await?;
         otlp_grpc = Some(grpc_listener.local_addr()?);
@@ -176,6 +267,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
         servers.spawn(run_retention(
             client.clone(),
             config.retention_days,
+            timings.retention_interval,
             shutdown_receiver.clone(),
         ));
     }
@@ -191,7 +283,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
                     max_spans: config.chain_max_spans,
                 },
                 tracehouse_query::BrokenChainRules {
-                    lost_message_wait: config.lost_message_wait,
+                    lost_message_wait: config.lost_message_wait.0,
                     max_failed_deliveries: config.max_failed_deliveries,
                 },
             ),
@@ -228,6 +320,8 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
         servers,
         writers: writer_handles,
         managed,
+        shutdown_timeout: config.shutdown_timeout.0,
+        _data_dir_lock: data_dir_lock,
     })
 }
 
@@ -301,6 +395,7 @@ async fn serve_http(
 async fn run_retention(
     client: clickhouse::Client,
     retention_days: u32,
+    interval: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     loop {
@@ -312,7 +407,7 @@ async fn run_retention(
             Err(error) => tracing::warn!(%error, "retention failed, will retry"),
         }
         tokio::select! {
-            _ = tokio::time::sleep(RETENTION_INTERVAL) => {}
+            _ = tokio::time::sleep(interval) => {}
             _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
         }
     }

@@ -1,7 +1,8 @@
 //! `tracehouse serve` in managed mode, run as a user would: as a process.
 //! It starts its own ClickHouse, survives SIGKILL (a restart on the same
 //! data directory works and keeps the data), stops ClickHouse on SIGTERM,
-//! and says in one line what to do when no ClickHouse is installed.
+//! and says in one line what to do when no ClickHouse is installed. What
+//! it acknowledged survives a SIGKILL before it was written to ClickHouse.
 
 // Test code: expect and the system clock are fine here.
 #![allow(clippy::expect_used, clippy::disallowed_methods)]
@@ -24,6 +25,11 @@ struct Serve {
 /// Starts the binary in `working_dir` with the relative data directory
 /// `data` (the default is relative too), and waits for its `listening` lines.
 async fn start(working_dir: &Path) -> anyhow::Result<Serve> {
+    start_batching(working_dir, "100").await
+}
+
+/// [`start`], with batches written once their first row is `batch_max_age_ms` old.
+async fn start_batching(working_dir: &Path, batch_max_age_ms: &str) -> anyhow::Result<Serve> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tracehouse"))
         .args([
             "serve",
@@ -36,7 +42,9 @@ async fn start(working_dir: &Path) -> anyhow::Result<Serve> {
             "--otlp-http-addr",
             "127.0.0.1:0",
             "--batch-max-age-ms",
-            "100",
+            batch_max_age_ms,
+            "--batch-max-rows",
+            "100000",
             "--data-dir",
             "data",
         ])
@@ -137,6 +145,16 @@ async fn survives_sigkill_and_stops_clickhouse_on_sigterm() -> anyhow::Result<()
         .send()
         .await?;
     assert_eq!(ready.status(), 200);
+    // A second Tracehouse on the same data directory exits at once, saying why.
+    let second_on_same_dir = Command::new(env!("CARGO_BIN_EXE_tracehouse"))
+        .args(["serve", "--data-dir", "data", "--http-addr", "127.0.0.1:0"])
+        .current_dir(data_dir.path())
+        .env("TRACEHOUSE_LOG", "off")
+        .output()
+        .await?;
+    assert!(!second_on_same_dir.status.success());
+    let stderr = String::from_utf8_lossy(&second_on_same_dir.stderr);
+    assert!(stderr.contains("in use by another Tracehouse"), "{stderr}");
     send_span(&http, &first.urls["otlp-http"], trace_id).await?;
     let dashboard = first.urls["dashboard"].clone();
     let mut stored = 0;
@@ -199,5 +217,201 @@ async fn missing_clickhouse_is_one_clear_line() -> anyhow::Result<()> {
         "{stderr}"
     );
     assert!(stderr.contains("--clickhouse-url"), "{stderr}");
+    Ok(())
+}
+
+/// One OTLP/JSON request of `spans` spans of trace `trace_id`.
+fn spans_request(trace_id: &str, spans: usize) -> Value {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_nanos() as u64;
+    let spans: Vec<Value> = (0..spans)
+        .map(|index| {
+            json!({"traceId": trace_id, "spanId": format!("{:016x}", index + 1), "name": "step",
+                "startTimeUnixNano": now.to_string(), "endTimeUnixNano": (now + 1000).to_string()})
+        })
+        .collect();
+    json!({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]})
+}
+
+/// `count()` and distinct `(trace_id, span_id)` of the spans table.
+async fn stored_spans(http: &reqwest::Client, clickhouse: &str) -> anyhow::Result<(u64, u64)> {
+    let text = http
+        .post(clickhouse)
+        .body("SELECT count(), uniqExact(trace_id, span_id) FROM tracehouse.spans FORMAT TSV")
+        .send()
+        .await?
+        .text()
+        .await?;
+    let mut numbers = text.split_whitespace().map(str::parse::<u64>);
+    match (numbers.next(), numbers.next()) {
+        (Some(Ok(count)), Some(Ok(distinct))) => Ok((count, distinct)),
+        _ => anyhow::bail!("unexpected answer {text:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acknowledged_spans_survive_sigkill_before_any_write() -> anyhow::Result<()> {
+    let data_dir = tempfile::tempdir()?;
+    let http = reqwest::Client::new();
+    // Batches would wait a minute: nothing reaches ClickHouse before the kill.
+    let first = start_batching(data_dir.path(), "60000").await?;
+    let (requests, spans_per_request) = (40, 50);
+    for request in 0..requests {
+        let trace_id = format!("{:032x}", request + 1);
+        let status = http
+            .post(format!("{}/v1/traces", first.urls["otlp-http"]))
+            .json(&spans_request(&trace_id, spans_per_request))
+            .send()
+            .await?
+            .status();
+        assert_eq!(status, 200, "request {request}");
+    }
+    assert_eq!(
+        stored_spans(&http, &first.urls["clickhouse"]).await?,
+        (0, 0)
+    );
+    kill(pid_of(&first.child), Signal::SIGKILL)?;
+    let first_server = managed_server_pid(data_dir.path()).expect("managed server pid file");
+    wait_until("the orphaned clickhouse stopped", || {
+        !is_running(first_server)
+    })
+    .await?;
+
+    let mut second = start(data_dir.path()).await?;
+    let expected = (requests * spans_per_request) as u64;
+    let mut stored = (0, 0);
+    for _ in 0..300 {
+        stored = stored_spans(&http, &second.urls["clickhouse"]).await?;
+        if stored.0 >= expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        stored,
+        (expected, expected),
+        "every acknowledged span, once"
+    );
+    // The trace view reads the table the materialized view fills, a moment later.
+    let last_trace = format!("{requests:032x}");
+    let mut spans = 0;
+    for _ in 0..100 {
+        spans = trace_span_count(&http, &second.urls["dashboard"], &last_trace).await?;
+        if spans == spans_per_request {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(spans, spans_per_request);
+
+    kill(pid_of(&second.child), Signal::SIGTERM)?;
+    let status = tokio::time::timeout(Duration::from_secs(60), second.child.wait()).await??;
+    assert!(status.success(), "exit status {status}");
+    Ok(())
+}
+
+/// Sends `requests` requests of `spans_per_request` spans like an OTLP
+/// exporter does: a 503 is retried after a pause. Calls `fault` once, after
+/// the `fault_after`th request was acknowledged. Returns the spans acknowledged.
+async fn send_through_a_fault(
+    http: &reqwest::Client,
+    otlp_http: &str,
+    (requests, spans_per_request, fault_after): (usize, usize, usize),
+    fault: impl FnOnce(),
+) -> anyhow::Result<u64> {
+    let mut fault = Some(fault);
+    let mut acknowledged = 0;
+    for request in 0..requests {
+        let body = spans_request(&format!("{:032x}", request + 1), spans_per_request);
+        let mut tries = 0;
+        loop {
+            let status = http
+                .post(format!("{otlp_http}/v1/traces"))
+                .json(&body)
+                .send()
+                .await?
+                .status();
+            if status == 200 {
+                break;
+            }
+            tries += 1;
+            anyhow::ensure!(
+                status == 503 && tries < 300,
+                "request {request} answered {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        acknowledged += spans_per_request as u64;
+        if request + 1 == fault_after {
+            if let Some(fault) = fault.take() {
+                fault();
+            }
+        }
+    }
+    Ok(acknowledged)
+}
+
+/// Waits until the spans table holds `expected` distinct spans; returns (count, distinct).
+async fn wait_for_distinct(
+    http: &reqwest::Client,
+    clickhouse: &str,
+    expected: u64,
+) -> anyhow::Result<(u64, u64)> {
+    let mut stored = (0, 0);
+    for _ in 0..600 {
+        if let Ok(now) = stored_spans(http, clickhouse).await {
+            stored = now;
+            if stored.1 >= expected {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(stored)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_acknowledged_is_lost_when_the_managed_clickhouse_is_killed() -> anyhow::Result<()>
+{
+    let data_dir = tempfile::tempdir()?;
+    let http = reqwest::Client::new();
+    let mut serve = start(data_dir.path()).await?;
+    let server = managed_server_pid(data_dir.path()).expect("managed server pid file");
+    let acknowledged = send_through_a_fault(&http, &serve.urls["otlp-http"], (40, 50, 10), || {
+        let _ = kill(Pid::from_raw(server), Signal::SIGKILL);
+    })
+    .await?;
+    let (count, distinct) =
+        wait_for_distinct(&http, &serve.urls["clickhouse"], acknowledged).await?;
+    assert_eq!(distinct, acknowledged, "every acknowledged span is stored");
+    assert!(count >= distinct);
+    let restarted = managed_server_pid(data_dir.path()).expect("pid file");
+    assert_ne!(restarted, server, "the supervisor started a new server");
+    kill(pid_of(&serve.child), Signal::SIGTERM)?;
+    tokio::time::timeout(Duration::from_secs(60), serve.child.wait()).await??;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_acknowledged_is_lost_while_clickhouse_is_paused() -> anyhow::Result<()> {
+    let data_dir = tempfile::tempdir()?;
+    let http = reqwest::Client::new();
+    let mut serve = start(data_dir.path()).await?;
+    let server = Pid::from_raw(managed_server_pid(data_dir.path()).expect("pid file"));
+    let paused_at = std::sync::Mutex::new(None);
+    let acknowledged = send_through_a_fault(&http, &serve.urls["otlp-http"], (40, 50, 10), || {
+        let _ = kill(server, Signal::SIGSTOP);
+        *paused_at.lock().expect("lock") = Some(std::time::Instant::now());
+    })
+    .await?;
+    let paused_at = paused_at.lock().expect("lock").expect("paused");
+    tokio::time::sleep(Duration::from_secs(10).saturating_sub(paused_at.elapsed())).await;
+    kill(server, Signal::SIGCONT)?;
+    let (_, distinct) = wait_for_distinct(&http, &serve.urls["clickhouse"], acknowledged).await?;
+    assert_eq!(distinct, acknowledged, "every acknowledged span is stored");
+    kill(pid_of(&serve.child), Signal::SIGTERM)?;
+    tokio::time::timeout(Duration::from_secs(60), serve.child.wait()).await??;
     Ok(())
 }

@@ -17,8 +17,10 @@ pub mod logs;
 pub mod metric_points;
 pub mod metrics;
 pub mod otlp;
+pub mod replay;
 pub mod service;
 pub mod traces;
+pub mod wal;
 pub mod writer;
 
 pub use config::{IngestLimits, WriterConfig};

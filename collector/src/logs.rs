@@ -8,7 +8,11 @@ use crate::otlp::convert::TimeWindow;
 use crate::otlp::logs::{
     convert_resource_logs, count_log_records, ConvertedLogs, REJECT_TIMESTAMP_OUT_OF_RANGE,
 };
-use crate::service::{queue_or_refuse, receive_and_convert, ExportOutcome, OtlpService};
+use crate::service::{
+    log_request, receive_and_convert, request_queued, reserve_or_refuse, send_reserved,
+    ExportOutcome, Origin, OtlpService,
+};
+use crate::wal::{RecordKind, Wal};
 use crate::writer::BatchWriter;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
@@ -25,6 +29,7 @@ pub struct LogIngest {
     report_writer: BatchWriter<PlatformReportRow>,
     metrics: Arc<IngestMetrics>,
     limits: IngestLimits,
+    wal: Option<Wal>,
 }
 
 impl LogIngest {
@@ -40,7 +45,14 @@ impl LogIngest {
             report_writer,
             metrics,
             limits,
+            wal: None,
         }
+    }
+
+    /// The same service, logging each request to `wal` before accepting it.
+    pub fn with_wal(mut self, wal: Wal) -> Self {
+        self.wal = Some(wal);
+        self
     }
 
     /// The configured limits.
@@ -55,10 +67,11 @@ impl OtlpService for LogIngest {
     const SIGNAL: &'static str = "logs";
     const GRPC_SERVICE: &'static str = "opentelemetry.proto.collector.logs.v1.LogsService";
 
-    async fn export(
+    async fn ingest(
         &self,
         project: ProjectId,
         request: ExportLogsServiceRequest,
+        origin: Origin,
     ) -> Result<ExportOutcome, IngestError> {
         let signal = SignalLabels {
             signal: Self::SIGNAL,
@@ -66,9 +79,14 @@ impl OtlpService for LogIngest {
         let received = count_log_records(&request.resource_logs);
         let window = TimeWindow::around_now(self.limits.max_span_age, self.limits.max_future_skew);
         let now = tracehouse_model::time::now_unix_nano();
-        let converted: ConvertedLogs =
+        let log = self.wal.is_some() && matches!(origin, Origin::Client);
+        let converting_for = project.clone();
+        let (converted, payload): (ConvertedLogs, _) =
             receive_and_convert(&self.metrics, Self::SIGNAL, received, move || {
-                convert_resource_logs(&project, request.resource_logs, window, now)
+                let payload = log.then(|| prost::Message::encode_to_vec(&request));
+                let converted =
+                    convert_resource_logs(&converting_for, request.resource_logs, window, now);
+                (converted, payload)
             })
             .await?;
         let rejected = converted.rejected_out_of_range;
@@ -77,23 +95,33 @@ impl OtlpService for LogIngest {
                 .reject(Self::SIGNAL, REJECT_TIMESTAMP_OUT_OF_RANGE, rejected);
         }
         let accepted = converted.logs.len() as u64;
-        queue_or_refuse(
-            &self.writer,
-            &self.metrics,
-            Self::SIGNAL,
-            converted.logs,
-            accepted,
-        )?;
-        // Reports second: a retried request may store a log line twice but
-        // a report twice only if both queues accepted it the first time,
-        // and reports are read per request id, so duplicates do not count.
-        queue_or_refuse(
+        let (signal_name, metrics) = (Self::SIGNAL, &*self.metrics);
+        let (logs, reports) = (converted.logs.len(), converted.reports.len());
+        // Room on both queues first, so that a logged request is never refused.
+        let logs_room =
+            reserve_or_refuse(&self.writer, metrics, signal_name, logs, accepted, &origin).await?;
+        let reports_room = reserve_or_refuse(
             &self.report_writer,
-            &self.metrics,
-            Self::SIGNAL,
-            converted.reports,
+            metrics,
+            signal_name,
+            reports,
             accepted,
-        )?;
+            &origin,
+        )
+        .await?;
+        let record = (RecordKind::Logs, &project, payload);
+        let hold = log_request(
+            self.wal.as_ref(),
+            origin,
+            record,
+            metrics,
+            signal_name,
+            accepted,
+        )
+        .await?;
+        send_reserved(logs_room, converted.logs, hold.as_ref())?;
+        send_reserved(reports_room, converted.reports, hold.as_ref())?;
+        request_queued(hold);
         self.metrics
             .accepted
             .get_or_create(&signal)

@@ -6,7 +6,11 @@ use crate::error::IngestError;
 use crate::metrics::{IngestMetrics, SignalLabels};
 use crate::otlp::convert::TimeWindow;
 use crate::otlp::metrics::{convert_resource_metrics, count_data_points, ConvertedMetrics};
-use crate::service::{queue_or_refuse, receive_and_convert, ExportOutcome, OtlpService};
+use crate::service::{
+    log_request, receive_and_convert, request_queued, reserve_or_refuse, send_reserved,
+    ExportOutcome, Origin, OtlpService,
+};
+use crate::wal::{RecordKind, Wal};
 use crate::writer::BatchWriter;
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
@@ -21,6 +25,7 @@ pub struct MetricIngest {
     writer: BatchWriter<MetricPointRow>,
     metrics: Arc<IngestMetrics>,
     limits: IngestLimits,
+    wal: Option<Wal>,
 }
 
 impl MetricIngest {
@@ -34,7 +39,14 @@ impl MetricIngest {
             writer,
             metrics,
             limits,
+            wal: None,
         }
+    }
+
+    /// The same service, logging each request to `wal` before accepting it.
+    pub fn with_wal(mut self, wal: Wal) -> Self {
+        self.wal = Some(wal);
+        self
     }
 
     /// The configured limits.
@@ -49,25 +61,32 @@ impl OtlpService for MetricIngest {
     const SIGNAL: &'static str = "metrics";
     const GRPC_SERVICE: &'static str = "opentelemetry.proto.collector.metrics.v1.MetricsService";
 
-    async fn export(
+    async fn ingest(
         &self,
         project: ProjectId,
         request: ExportMetricsServiceRequest,
+        origin: Origin,
     ) -> Result<ExportOutcome, IngestError> {
         let signal = SignalLabels {
             signal: Self::SIGNAL,
         };
         let received = count_data_points(&request.resource_metrics);
         let window = TimeWindow::around_now(self.limits.max_span_age, self.limits.max_future_skew);
-        let converted: ConvertedMetrics =
+        let log = self.wal.is_some() && matches!(origin, Origin::Client);
+        let converting_for = project.clone();
+        let (converted, payload): (ConvertedMetrics, _) =
             receive_and_convert(&self.metrics, Self::SIGNAL, received, move || {
-                convert_resource_metrics(&project, request.resource_metrics, window)
+                let payload = log.then(|| prost::Message::encode_to_vec(&request));
+                let converted =
+                    convert_resource_metrics(&converting_for, request.resource_metrics, window);
+                (converted, payload)
             })
             .await?;
         let mut reasons = Vec::new();
         for (reason, count) in [
             ("timestamp_out_of_range", converted.rejected_out_of_range),
             ("metric_without_data", converted.rejected_without_data),
+            ("malformed_data_point", converted.rejected_malformed),
         ] {
             if count > 0 {
                 self.metrics.reject(Self::SIGNAL, reason, count);
@@ -75,18 +94,36 @@ impl OtlpService for MetricIngest {
             }
         }
         let accepted = converted.points.len() as u64;
-        queue_or_refuse(
+        let (signal_name, metrics) = (Self::SIGNAL, &*self.metrics);
+        let points = converted.points.len();
+        let room = reserve_or_refuse(
             &self.writer,
-            &self.metrics,
-            Self::SIGNAL,
-            converted.points,
+            metrics,
+            signal_name,
+            points,
             accepted,
-        )?;
+            &origin,
+        )
+        .await?;
+        let record = (RecordKind::Metrics, &project, payload);
+        let hold = log_request(
+            self.wal.as_ref(),
+            origin,
+            record,
+            metrics,
+            signal_name,
+            accepted,
+        )
+        .await?;
+        send_reserved(room, converted.points, hold.as_ref())?;
+        request_queued(hold);
         self.metrics
             .accepted
             .get_or_create(&signal)
             .inc_by(accepted);
-        let rejected = converted.rejected_out_of_range + converted.rejected_without_data;
+        let rejected = converted.rejected_out_of_range
+            + converted.rejected_without_data
+            + converted.rejected_malformed;
         if rejected == 0 {
             return Ok(ExportOutcome::default());
         }

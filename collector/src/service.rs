@@ -2,7 +2,18 @@
 
 use crate::error::IngestError;
 use crate::metrics::IngestMetrics;
+use crate::wal::{Hold, RecordKind, Wal, WalError};
+use crate::writer::{BatchWriter, Reservation};
 use tracehouse_model::ProjectId;
+
+/// Where an export request comes from.
+#[derive(Debug)]
+pub enum Origin {
+    /// A client: refused at once when there is no room, logged before it is accepted.
+    Client,
+    /// The write-ahead log at start: already logged; waits for room.
+    Replay(Hold),
+}
 
 /// What happened to an export request that was accepted, possibly in part.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,11 +36,21 @@ pub trait OtlpService: Clone + Send + Sync + 'static {
     /// Full gRPC service name, e.g. `opentelemetry.proto.collector.trace.v1.TraceService`.
     const GRPC_SERVICE: &'static str;
 
-    /// Validates, converts and queues one request for `project`.
+    /// Validates, converts and queues one request for `project` from a client.
     fn export(
         &self,
         project: ProjectId,
         request: Self::Request,
+    ) -> impl std::future::Future<Output = Result<ExportOutcome, IngestError>> + Send {
+        self.ingest(project, request, Origin::Client)
+    }
+
+    /// Validates, converts and queues one request for `project` from `origin`.
+    fn ingest(
+        &self,
+        project: ProjectId,
+        request: Self::Request,
+        origin: Origin,
     ) -> impl std::future::Future<Output = Result<ExportOutcome, IngestError>> + Send;
 
     /// The OTLP response for an outcome.
@@ -38,6 +59,9 @@ pub trait OtlpService: Clone + Send + Sync + 'static {
     /// Counters shared by all signals.
     fn metrics(&self) -> &IngestMetrics;
 }
+
+/// The outcome label of a request over the size limit.
+pub const OUTCOME_TOO_LARGE: &str = "too_large";
 
 /// The request outcome label for metrics.
 pub fn outcome_label(result: Result<&ExportOutcome, &IngestError>) -> &'static str {
@@ -49,7 +73,7 @@ pub fn outcome_label(result: Result<&ExportOutcome, &IngestError>) -> &'static s
             | IngestError::UnsupportedMediaType(_)
             | IngestError::UnsupportedEncoding(_),
         ) => "invalid",
-        Err(IngestError::PayloadTooLarge { .. }) => "too_large",
+        Err(IngestError::PayloadTooLarge { .. }) => OUTCOME_TOO_LARGE,
         Err(IngestError::Saturated | IngestError::ShuttingDown) => "saturated",
         Err(IngestError::Internal(_)) => "error",
     }
@@ -79,20 +103,79 @@ pub async fn receive_and_convert<T: Send + 'static>(
         .map_err(|error| IngestError::Internal(format!("{signal} conversion task failed: {error}")))
 }
 
-/// Queues `rows` on `writer`, or counts `counted` items of `signal` as
-/// refused for a full queue and answers "retry later".
-pub fn queue_or_refuse<R>(
-    writer: &crate::writer::BatchWriter<R>,
+/// Reserves room for `rows` rows on `writer`: a client's request is refused
+/// at once when there is none (its `counted` items of `signal` are counted
+/// as refused), a replayed one waits.
+pub async fn reserve_or_refuse<R>(
+    writer: &BatchWriter<R>,
     metrics: &IngestMetrics,
     signal: &'static str,
-    rows: Vec<R>,
+    rows: usize,
     counted: u64,
+    origin: &Origin,
+) -> Result<Reservation<R>, IngestError>
+where
+    R: clickhouse::RowOwned + clickhouse::RowWrite + Send + Sync + 'static,
+{
+    let reserved = match origin {
+        Origin::Client => writer.try_reserve(rows),
+        Origin::Replay(_) => writer.reserve(rows).await,
+    };
+    reserved.map_err(|_queue_full| {
+        metrics.reject(signal, "queue_full", counted);
+        IngestError::Saturated
+    })
+}
+
+/// What one request's rows carry: the hold of its record in the log.
+/// A client's request is appended to `wal` first (when there is one): only
+/// then may the receiver answer success.
+pub async fn log_request(
+    wal: Option<&Wal>,
+    origin: Origin,
+    record: (RecordKind, &ProjectId, Option<Vec<u8>>),
+    metrics: &IngestMetrics,
+    signal: &'static str,
+    counted: u64,
+) -> Result<Option<Hold>, IngestError> {
+    let (kind, project, payload) = record;
+    let (Origin::Client, Some(wal), Some(payload)) = (&origin, wal, payload) else {
+        return Ok(match origin {
+            Origin::Replay(hold) => Some(hold),
+            Origin::Client => None,
+        });
+    };
+    wal.append(kind, project.as_str(), payload)
+        .await
+        .map(Some)
+        .map_err(|error| {
+            let reason = match error {
+                WalError::Full => "wal_full",
+                _ => "wal_unavailable",
+            };
+            metrics.reject(signal, reason, counted);
+            IngestError::Saturated
+        })
+}
+
+/// Sends rows into their reserved room, each submission with its own share
+/// of the record's hold; fails only when the writer has stopped.
+pub fn send_reserved<R>(
+    reservation: Reservation<R>,
+    rows: Vec<R>,
+    hold: Option<&Hold>,
 ) -> Result<(), IngestError>
 where
     R: clickhouse::RowOwned + clickhouse::RowWrite + Send + Sync + 'static,
 {
-    writer.try_submit(rows).map_err(|_queue_full| {
-        metrics.reject(signal, "queue_full", counted);
-        IngestError::Saturated
-    })
+    reservation
+        .send(rows, hold.map(Hold::share))
+        .map_err(|_stopped| IngestError::ShuttingDown)
+}
+
+/// Every part of the request is queued: the request's own claim on its record ends.
+pub fn request_queued(hold: Option<Hold>) {
+    if let Some(hold) = hold {
+        hold.release();
+    }
 }

@@ -7,7 +7,11 @@ use crate::error::IngestError;
 use crate::invocations::invocations_from_spans;
 use crate::metrics::{IngestMetrics, SignalLabels};
 use crate::otlp::convert::{convert_resource_spans, count_spans, ConvertedSpans, TimeWindow};
-use crate::service::{queue_or_refuse, receive_and_convert, ExportOutcome, OtlpService};
+use crate::service::{
+    log_request, receive_and_convert, request_queued, reserve_or_refuse, send_reserved,
+    ExportOutcome, Origin, OtlpService,
+};
+use crate::wal::{RecordKind, Wal};
 use crate::writer::BatchWriter;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
@@ -25,6 +29,7 @@ pub struct TraceIngest {
     invocation_writer: BatchWriter<InvocationRow>,
     metrics: Arc<IngestMetrics>,
     limits: IngestLimits,
+    wal: Option<Wal>,
 }
 
 impl TraceIngest {
@@ -41,7 +46,14 @@ impl TraceIngest {
             invocation_writer,
             metrics,
             limits,
+            wal: None,
         }
+    }
+
+    /// The same service, logging each request to `wal` before accepting it.
+    pub fn with_wal(mut self, wal: Wal) -> Self {
+        self.wal = Some(wal);
+        self
     }
 
     /// The configured limits (the transports enforce the size limit).
@@ -50,17 +62,21 @@ impl TraceIngest {
     }
 }
 
-/// Rows of one request: its spans and the invocations they start.
+/// Rows of one request: its spans and the invocations they start, and the
+/// request as protobuf for the write-ahead log.
 struct TraceRows {
     spans: Vec<SpanRow>,
     invocations: Vec<InvocationRow>,
+    payload: Option<Vec<u8>>,
 }
 
 fn convert_to_rows(
     project: &ProjectId,
     request: ExportTraceServiceRequest,
     window: TimeWindow,
+    log: bool,
 ) -> (ConvertedSpans, TraceRows) {
+    let payload = log.then(|| prost::Message::encode_to_vec(&request));
     let mut converted = convert_resource_spans(request.resource_spans, window);
     let spans = converted
         .spans
@@ -72,7 +88,14 @@ fn convert_to_rows(
         .map(|invocation| InvocationRow::from_invocation(project, invocation))
         .collect();
     converted.spans.clear();
-    (converted, TraceRows { spans, invocations })
+    (
+        converted,
+        TraceRows {
+            spans,
+            invocations,
+            payload,
+        },
+    )
 }
 
 impl OtlpService for TraceIngest {
@@ -81,45 +104,55 @@ impl OtlpService for TraceIngest {
     const SIGNAL: &'static str = "traces";
     const GRPC_SERVICE: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
 
-    async fn export(
+    async fn ingest(
         &self,
         project: ProjectId,
         request: ExportTraceServiceRequest,
+        origin: Origin,
     ) -> Result<ExportOutcome, IngestError> {
-        let signal = SignalLabels {
-            signal: Self::SIGNAL,
-        };
         let received = count_spans(&request.resource_spans);
         let window = TimeWindow::around_now(self.limits.max_span_age, self.limits.max_future_skew);
+        let log = self.wal.is_some() && matches!(origin, Origin::Client);
+        let converting_for = project.clone();
         let (converted, rows) =
             receive_and_convert(&self.metrics, Self::SIGNAL, received, move || {
-                convert_to_rows(&project, request, window)
+                convert_to_rows(&converting_for, request, window, log)
             })
             .await?;
         for (reason, count) in &converted.rejected {
             self.metrics.reject(Self::SIGNAL, reason.as_str(), *count);
         }
         let accepted = rows.spans.len() as u64;
-        queue_or_refuse(
+        let (signal, metrics) = (Self::SIGNAL, &*self.metrics);
+        // Room on both queues first, so that a logged request is never refused.
+        let spans_room = reserve_or_refuse(
             &self.writer,
-            &self.metrics,
-            Self::SIGNAL,
-            rows.spans,
+            metrics,
+            signal,
+            rows.spans.len(),
             accepted,
-        )?;
-        // Invocations go second: when their queue is full the client
-        // retries the request, which may store its spans twice (OTLP is
-        // at-least-once) but never counts an invocation twice.
-        queue_or_refuse(
+            &origin,
+        )
+        .await?;
+        let invocations = rows.invocations.len();
+        let invocations_room = reserve_or_refuse(
             &self.invocation_writer,
-            &self.metrics,
-            Self::SIGNAL,
-            rows.invocations,
+            metrics,
+            signal,
+            invocations,
             accepted,
-        )?;
+            &origin,
+        )
+        .await?;
+        let record = (RecordKind::Traces, &project, rows.payload);
+        let hold =
+            log_request(self.wal.as_ref(), origin, record, metrics, signal, accepted).await?;
+        send_reserved(spans_room, rows.spans, hold.as_ref())?;
+        send_reserved(invocations_room, rows.invocations, hold.as_ref())?;
+        request_queued(hold);
         self.metrics
             .accepted
-            .get_or_create(&signal)
+            .get_or_create(&SignalLabels { signal })
             .inc_by(accepted);
         Ok(partial_outcome(&converted))
     }

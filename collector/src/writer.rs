@@ -8,9 +8,15 @@
 //! error is transient; data errors are not retried. Room in the queue is
 //! given back only once a batch is written (or given up), so a slow or
 //! unreachable ClickHouse turns into backpressure, not memory growth.
+//!
+//! Rows that come from the write-ahead log carry a [`Hold`] on their
+//! record. A batch of such rows is never given up on a transient error
+//! (the log bounds what waits); when the writer stops before writing
+//! them, their records stay in the log for the next start.
 
 use crate::config::WriterConfig;
 use crate::metrics::{TableLabels, WriteErrorLabels, WriterMetrics};
+use crate::wal::Hold;
 use clickhouse::{Client, RowOwned, RowWrite};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,6 +32,35 @@ pub struct QueueFull;
 struct Submission<R> {
     rows: Vec<R>,
     _permit: OwnedSemaphorePermit,
+    /// The request's record in the write-ahead log, if it was logged.
+    hold: Option<Hold>,
+}
+
+/// Room reserved in a writer's queue for one request's rows.
+pub struct Reservation<R> {
+    permit: OwnedSemaphorePermit,
+    writer: BatchWriter<R>,
+}
+
+impl<R> Reservation<R>
+where
+    R: RowOwned + RowWrite + Send + Sync + 'static,
+{
+    /// Queues `rows` in the reserved room, with the hold of their logged record.
+    pub fn send(self, rows: Vec<R>, hold: Option<Hold>) -> Result<(), QueueFull> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.writer.update_queue_gauge();
+        self.writer
+            .sender
+            .send(Submission {
+                rows,
+                _permit: self.permit,
+                hold,
+            })
+            .map_err(|_| QueueFull)
+    }
 }
 
 /// The sending side of a writer; cheap to clone. When every clone is
@@ -97,22 +132,38 @@ where
     /// Queues `rows` if there is room for all of them, or refuses at once.
     /// A request larger than the whole queue reserves the whole queue.
     pub fn try_submit(&self, rows: Vec<R>) -> Result<(), QueueFull> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let wanted = u32::try_from(rows.len().min(self.capacity)).unwrap_or(u32::MAX);
+        self.try_reserve(rows.len())?.send(rows, None)
+    }
+
+    fn permits_for(&self, rows: usize) -> u32 {
+        u32::try_from(rows.min(self.capacity)).unwrap_or(u32::MAX)
+    }
+
+    /// Reserves room for `rows` rows, or refuses at once.
+    pub fn try_reserve(&self, rows: usize) -> Result<Reservation<R>, QueueFull> {
         let permit = self
             .room
             .clone()
-            .try_acquire_many_owned(wanted)
+            .try_acquire_many_owned(self.permits_for(rows))
             .map_err(|_| QueueFull)?;
-        self.update_queue_gauge();
-        self.sender
-            .send(Submission {
-                rows,
-                _permit: permit,
-            })
-            .map_err(|_| QueueFull)
+        Ok(Reservation {
+            permit,
+            writer: self.clone(),
+        })
+    }
+
+    /// Reserves room for `rows` rows, waiting for it (replay at start).
+    pub async fn reserve(&self, rows: usize) -> Result<Reservation<R>, QueueFull> {
+        let permit = self
+            .room
+            .clone()
+            .acquire_many_owned(self.permits_for(rows))
+            .await
+            .map_err(|_| QueueFull)?;
+        Ok(Reservation {
+            permit,
+            writer: self.clone(),
+        })
     }
 
     /// Rows queued or being written.
@@ -221,6 +272,7 @@ async fn write_batch<R>(
     loop {
         match insert_rows(client, table, &batch).await {
             Ok(()) => {
+                release_holds(batch);
                 metrics
                     .rows_written
                     .get_or_create(&labels)
@@ -240,18 +292,33 @@ async fn write_batch<R>(
                         kind: if retryable { "retryable" } else { "fatal" },
                     })
                     .inc();
-                if !retryable || started.elapsed() >= config.retry_give_up_after {
+                let logged = batch.iter().all(|submission| submission.hold.is_some());
+                let give_up = !logged && started.elapsed() >= config.retry_give_up_after;
+                if !retryable || give_up {
                     tracing::error!(table, rows = row_count, %error, retryable, "dropping batch after failed write");
                     metrics
                         .rows_dropped
                         .get_or_create(&labels)
                         .inc_by(row_count as u64);
+                    if !retryable {
+                        // Bad data stays bad: replaying it would fail again.
+                        release_holds(batch);
+                    }
                     return;
                 }
                 tracing::warn!(table, rows = row_count, %error, backoff_ms = backoff.as_millis() as u64, "write failed, retrying");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(config.retry_max_backoff);
             }
+        }
+    }
+}
+
+/// The batch's part of each logged record is finished.
+fn release_holds<R>(batch: Vec<Submission<R>>) {
+    for submission in batch {
+        if let Some(hold) = submission.hold {
+            hold.release();
         }
     }
 }
@@ -279,8 +346,12 @@ where
 /// ClickHouse error codes that mean "try again later": timeouts, overload,
 /// too many parts, memory limits, network trouble between replicas.
 const RETRYABLE_CODES: &[u32] = &[
+    81,  // UNKNOWN_DATABASE (dropped or not yet created: an operator can fix it)
     159, // TIMEOUT_EXCEEDED
     164, // READONLY (a replica in read-only mode)
+    192, // UNKNOWN_USER
+    193, // WRONG_PASSWORD
+    194, // REQUIRED_PASSWORD
     202, // TOO_MANY_SIMULTANEOUS_QUERIES
     203, // NO_FREE_CONNECTION
     209, // SOCKET_TIMEOUT
@@ -291,12 +362,16 @@ const RETRYABLE_CODES: &[u32] = &[
     285, // TOO_FEW_LIVE_REPLICAS
     319, // UNKNOWN_STATUS_OF_INSERT
     425, // SYSTEM_ERROR
+    497, // ACCESS_DENIED
+    516, // AUTHENTICATION_FAILED
     999, // KEEPER_EXCEPTION
 ];
 
 /// Whether a failed insert may succeed if tried again. Network failures and
 /// timeouts may; a server error may if its code says so, or if it carries no
-/// code at all (a proxy's 502, say). Data errors (bad types, unknown
+/// code at all (a proxy's 502, say). Wrong credentials, missing rights and a
+/// missing database are retried too: an operator fixes them, and the rows
+/// must not be lost meanwhile. Data errors (bad types, unknown
 /// columns, parse failures) never will, so they are not retried.
 pub fn is_retryable(error: &clickhouse::error::Error) -> bool {
     use clickhouse::error::Error;
@@ -345,6 +420,10 @@ mod tests {
             "502 Bad Gateway".to_owned()
         )));
         assert!(is_retryable(&Error::TimedOut));
+        for code in [81, 192, 193, 497, 516] {
+            let message = format!("Code: {code}. DB::Exception: access problem");
+            assert!(is_retryable(&Error::BadResponse(message)), "{code}");
+        }
         assert!(!is_retryable(&Error::NotEnoughData));
     }
 }

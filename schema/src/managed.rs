@@ -6,7 +6,9 @@
 //! the server; the child asks the kernel for SIGTERM when that thread dies,
 //! so a killed Tracehouse does not leave a server behind. Should one still be
 //! running on the data directory (from an older build, say), its pid file is
-//! used to stop it before a new one starts.
+//! used to stop it before a new one starts. A server that dies while
+//! Tracehouse runs is started again by the supervisor, with backoff; the
+//! writers retry meanwhile, and the write-ahead log keeps what was accepted.
 
 use crate::connection::ClickHouseSettings;
 use crate::error::SchemaError;
@@ -23,6 +25,10 @@ use std::time::{Duration, Instant};
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a graceful stop may take before the server is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+/// First wait before restarting a server that died; doubles up to the next.
+const RESTART_BACKOFF_FIRST: Duration = Duration::from_millis(500);
+/// Longest wait before restarting a server that died.
+const RESTART_BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 /// Settings of a managed server.
 #[derive(Debug, Clone)]
@@ -33,6 +39,8 @@ pub struct ManagedOptions {
     pub binary: Option<PathBuf>,
     /// Memory a single query may use, in bytes.
     pub max_query_memory_bytes: u64,
+    /// The server's time zone (`UTC`; tests try others).
+    pub timezone: String,
 }
 
 impl ManagedOptions {
@@ -42,6 +50,7 @@ impl ManagedOptions {
             directory: directory.into(),
             binary: None,
             max_query_memory_bytes: 2 * 1024 * 1024 * 1024,
+            timezone: "UTC".to_owned(),
         }
     }
 }
@@ -89,7 +98,7 @@ impl ManagedClickHouse {
         let mut last_error = None;
         for _attempt in 0..3 {
             let ports = (free_port()?, free_port()?);
-            write_configs(&directory, ports, options.max_query_memory_bytes)?;
+            write_configs(&directory, ports, &options)?;
             match Self::spawn_and_wait(&binary, &directory, ports.0).await {
                 Ok(server) => return Ok(server),
                 Err(error) => {
@@ -272,21 +281,17 @@ fn ask_for_sigterm_when_parent_dies(command: &mut Command) {
 }
 
 /// Runs on the supervisor thread: spawns the server, then waits until told
-/// to stop (or until the server exits by itself).
+/// to stop. A server that exits before it answered ends the supervisor (the
+/// start reports it); one that dies later is started again, with backoff.
 fn supervise(
     mut command: Command,
     pid_path: PathBuf,
     spawned: tokio::sync::oneshot::Sender<Result<(), std::io::Error>>,
     stop: mpsc::Receiver<()>,
-    exited: tokio::sync::oneshot::Sender<String>,
+    mut exited: tokio::sync::oneshot::Sender<String>,
 ) {
-    let mut child = match command.spawn() {
+    let mut child = match spawn_server(&mut command, &pid_path) {
         Ok(child) => {
-            // Not every server version writes a pid file of its own (18.16
-            // does so only as a daemon), so keep one for leftover detection.
-            if let Err(error) = std::fs::write(&pid_path, child.id().to_string()) {
-                tracing::warn!(%error, path = %pid_path.display(), "cannot write pid file");
-            }
             let _ = spawned.send(Ok(()));
             child
         }
@@ -295,6 +300,7 @@ fn supervise(
             return;
         }
     };
+    let mut backoff = RESTART_BACKOFF_FIRST;
     loop {
         match stop.recv_timeout(Duration::from_millis(200)) {
             Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -303,14 +309,42 @@ fn supervise(
                 return;
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                if let Ok(Some(status)) = child.try_wait() {
-                    tracing::error!(%status, "managed clickhouse exited");
-                    let _ = exited.send(status.to_string());
+                let Ok(Some(status)) = child.try_wait() else {
+                    continue;
+                };
+                tracing::error!(%status, "managed clickhouse exited");
+                // Still starting: the start waits for this and reports it.
+                exited = match exited.send(status.to_string()) {
+                    Ok(()) => return,
+                    Err(_started) => tokio::sync::oneshot::channel().0,
+                };
+                tracing::warn!(
+                    backoff_ms = backoff.as_millis() as u64,
+                    "restarting managed clickhouse"
+                );
+                if stop.recv_timeout(backoff).is_ok() {
+                    let _ = std::fs::remove_file(&pid_path);
                     return;
+                }
+                backoff = (backoff * 2).min(RESTART_BACKOFF_MAX);
+                match spawn_server(&mut command, &pid_path) {
+                    Ok(restarted) => child = restarted,
+                    Err(error) => tracing::error!(%error, "cannot restart managed clickhouse"),
                 }
             }
         }
     }
+}
+
+/// Spawns the server and records its pid. Not every server version writes a
+/// pid file of its own (18.16 does so only as a daemon), so keep one for
+/// leftover detection.
+fn spawn_server(command: &mut Command, pid_path: &Path) -> std::io::Result<Child> {
+    let child = command.spawn()?;
+    if let Err(error) = std::fs::write(pid_path, child.id().to_string()) {
+        tracing::warn!(%error, path = %pid_path.display(), "cannot write pid file");
+    }
+    Ok(child)
 }
 
 fn stop_child(child: &mut Child) {
@@ -411,7 +445,7 @@ fn open_log(path: &Path) -> Result<std::fs::File, SchemaError> {
 fn write_configs(
     directory: &Path,
     (http_port, tcp_port): (u16, u16),
-    max_query_memory_bytes: u64,
+    options: &ManagedOptions,
 ) -> Result<(), SchemaError> {
     let directory_text = directory
         .canonicalize()
@@ -421,8 +455,12 @@ fn write_configs(
     let config = CONFIG_TEMPLATE
         .replace("{dir}", &xml_escape(&directory_text))
         .replace("{http_port}", &http_port.to_string())
-        .replace("{tcp_port}", &tcp_port.to_string());
-    let users = USERS_TEMPLATE.replace("{max_memory_usage}", &max_query_memory_bytes.to_string());
+        .replace("{tcp_port}", &tcp_port.to_string())
+        .replace("{timezone}", &xml_escape(&options.timezone));
+    let users = USERS_TEMPLATE.replace(
+        "{max_memory_usage}",
+        &options.max_query_memory_bytes.to_string(),
+    );
     for (name, contents) in [("config.xml", config), ("users.xml", users)] {
         let path = directory.join(name);
         std::fs::write(&path, contents).map_err(|source| SchemaError::Io {

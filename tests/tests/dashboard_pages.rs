@@ -53,6 +53,17 @@ async fn trace_page_shows_the_waterfall() -> anyhow::Result<()> {
     assert_eq!(status, 400);
     let (status, html) = app.get_text("/").await?;
     assert_eq!(status, 200);
-    assert!(html.contains(&app.otlp_grpc_url()) && html.contains("ready"));
+    assert!(html.contains(&app.otlp_grpc_url()), "{html}");
+    // "not ready" contains "ready": look for the ready mark and the schema
+    // version, and for the absence of the other.
+    let schema_version = tracehouse_schema::MIGRATIONS
+        .last()
+        .map_or(0, |migration| migration.version);
+    assert!(html.contains(r#"<span class="ok">ready</span>"#), "{html}");
+    assert!(
+        html.contains(&format!("(schema version {schema_version})")),
+        "{html}"
+    );
+    assert!(!html.contains("not ready"), "{html}");
     app.stop().await
 }

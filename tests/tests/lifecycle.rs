@@ -17,7 +17,7 @@ async fn count(client: &clickhouse::Client, sql: &str) -> anyhow::Result<u64> {
 async fn shutdown_writes_every_accepted_span() -> anyhow::Result<()> {
     // Batches would wait a minute: only shutdown can have written them.
     let app = TestApp::start_with(|config| {
-        config.batch_max_age = Duration::from_secs(60);
+        config.batch_max_age = Duration::from_secs(60).into();
         config.batch_max_rows = 1_000_000;
         config.queue_max_rows = 1_000_000;
     })

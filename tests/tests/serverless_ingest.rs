@@ -277,9 +277,13 @@ async fn metrics_of_every_type_over_http_and_json() -> anyhow::Result<()> {
         1.0
     );
     assert_eq!(
-        app.metric("tracehouse_writer_rows_written_total{table=\"metric_points\"}")
-            .await?,
-        6.0
+        app.wait_for_metric(
+            "tracehouse_writer_rows_written_total{table=\"metric_points\"}",
+            6.0
+        )
+        .await?,
+        6.0,
+        "rows written, once the writer has counted them"
     );
     app.stop().await
 }
@@ -435,16 +439,17 @@ async fn second_collector(
     app: &TestApp,
 ) -> anyhow::Result<(tracehouse::Running, tempfile::TempDir)> {
     let data_dir = tempfile::tempdir()?;
-    let mut config =
-        tracehouse::Config::layer(tracehouse::ServeArgs::default(), Default::default());
-    config.data_dir = data_dir.path().to_owned();
-    config.clickhouse_url = Some(app.clickhouse.url.clone());
-    config.clickhouse_database = app.clickhouse.database.clone();
-    config.otlp_grpc_addr = "127.0.0.1:0".parse()?;
-    config.otlp_http_addr = "127.0.0.1:0".parse()?;
-    config.http_addr = "127.0.0.1:0".parse()?;
-    config.batch_max_age = Duration::from_millis(100);
-    config.roles = vec![tracehouse::Role::Collector];
+    let config = tracehouse::Config {
+        data_dir: data_dir.path().to_owned(),
+        clickhouse_url: Some(app.clickhouse.url.clone()),
+        clickhouse_database: app.clickhouse.database.clone(),
+        otlp_grpc_addr: "127.0.0.1:0".parse()?,
+        otlp_http_addr: "127.0.0.1:0".parse()?,
+        http_addr: "127.0.0.1:0".parse()?,
+        batch_max_age: Duration::from_millis(100).into(),
+        roles: vec![tracehouse::Role::Collector],
+        ..tracehouse::Config::default()
+    };
     Ok((tracehouse::serve(config).await?, data_dir))
 }
 

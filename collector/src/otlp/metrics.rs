@@ -20,6 +20,45 @@ pub struct ConvertedMetrics {
     /// Metrics without data (no type): their points cannot be counted, so
     /// each such metric counts as one rejected item.
     pub rejected_without_data: u64,
+    /// Points whose shape no reader could trust (see [`malformed`]).
+    pub rejected_malformed: u64,
+}
+
+/// Why a point is refused at ingest, so that nothing stored can mislead or
+/// break a reader: histogram buckets must match their bounds (one more
+/// count than bounds, or neither), bounds must increase, and every number
+/// must be finite, with quantiles within 0 and 1.
+pub fn malformed(row: &MetricPointRow) -> Option<&'static str> {
+    let buckets = row.bucket_counts.len();
+    let bounds = row.explicit_bounds.len();
+    if buckets != 0 && buckets != bounds + 1 || buckets == 0 && bounds != 0 {
+        return Some("histogram bucket counts do not match its bounds");
+    }
+    if row
+        .explicit_bounds
+        .windows(2)
+        .any(|pair| pair[0] >= pair[1])
+    {
+        return Some("histogram bounds do not increase");
+    }
+    let numbers = [row.value, row.sum, row.min, row.max];
+    let all_finite = numbers
+        .iter()
+        .chain(&row.explicit_bounds)
+        .chain(&row.quantile_values)
+        .chain(&row.quantiles)
+        .all(|number| number.is_finite());
+    if !all_finite {
+        return Some("a value is not a finite number");
+    }
+    if row
+        .quantiles
+        .iter()
+        .any(|quantile| !(0.0..=1.0).contains(quantile))
+    {
+        return Some("a quantile is outside 0 to 1");
+    }
+    None
 }
 
 /// Number of data points in a request.
@@ -136,10 +175,12 @@ pub fn convert_resource_metrics(
                     continue;
                 };
                 for row in convert_data(&context, data) {
-                    if window.contains(row.time_unix_nano) {
-                        converted.points.push(row);
-                    } else {
+                    if !window.contains(row.time_unix_nano) {
                         converted.rejected_out_of_range += 1;
+                    } else if malformed(&row).is_some() {
+                        converted.rejected_malformed += 1;
+                    } else {
+                        converted.points.push(row);
                     }
                 }
             }
@@ -362,5 +403,35 @@ mod tests {
         assert_eq!(converted.points[2].bucket_counts, vec![1, 2]);
         assert_eq!(converted.points[3].exp_scale, 3);
         assert_eq!(converted.points[0].service, UNKNOWN_SERVICE);
+    }
+
+    fn histogram_row(bucket_counts: Vec<u64>, explicit_bounds: Vec<f64>) -> MetricPointRow {
+        MetricPointRow {
+            bucket_counts,
+            explicit_bounds,
+            ..MetricPointRow::default()
+        }
+    }
+
+    #[test]
+    fn malformed_points_are_named() {
+        assert_eq!(malformed(&histogram_row(vec![], vec![])), None);
+        assert_eq!(malformed(&histogram_row(vec![1, 2], vec![10.0])), None);
+        // The point that once broke the functions pages: no bounds, two counts.
+        assert!(malformed(&histogram_row(vec![0, 1], vec![])).is_some());
+        assert!(malformed(&histogram_row(vec![], vec![1.0])).is_some());
+        assert!(malformed(&histogram_row(vec![1, 1, 1], vec![5.0, 5.0])).is_some());
+        assert!(malformed(&histogram_row(vec![1, 1], vec![f64::NAN])).is_some());
+        let infinite_sum = MetricPointRow {
+            sum: f64::INFINITY,
+            ..MetricPointRow::default()
+        };
+        assert!(malformed(&infinite_sum).is_some());
+        let bad_quantile = MetricPointRow {
+            quantiles: vec![1.5],
+            quantile_values: vec![3.0],
+            ..MetricPointRow::default()
+        };
+        assert!(malformed(&bad_quantile).is_some());
     }
 }
