@@ -388,7 +388,7 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         Ok(seconds) => Duration::from_secs(seconds),
         Err(_) => {
             let when = httpdate::parse_http_date(text).ok()?;
-            when.duration_since(std::time::SystemTime::now())
+            when.duration_since(tracehouse_model::time::now())
                 .unwrap_or_default()
         }
     };
@@ -420,7 +420,7 @@ mod tests {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(reqwest::header::RETRY_AFTER, "3".parse().expect("header"));
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(3)));
-        let later = std::time::SystemTime::now() + Duration::from_secs(60);
+        let later = tracehouse_model::time::now() + Duration::from_secs(60);
         headers.insert(
             reqwest::header::RETRY_AFTER,
             httpdate::fmt_http_date(later).parse().expect("header"),

@@ -20,14 +20,7 @@ pub fn rfc3339(unix_nano: u64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// Now, in Unix nanoseconds.
-pub fn now_unix_nano() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
-        })
-}
+pub use tracehouse_model::time::now_unix_nano;
 
 #[cfg(test)]
 mod tests {

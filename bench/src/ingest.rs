@@ -113,9 +113,7 @@ pub(crate) fn request(
 }
 
 pub(crate) fn now_nanos() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_nanos() as u64)
+    tracehouse_model::time::now_unix_nano()
 }
 
 /// Runs both measurements and prints spans per second and their ratio.

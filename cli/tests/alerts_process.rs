@@ -5,6 +5,8 @@
 //! the failed trace as sample), then one resolved notification once the
 //! function is fixed, and nothing twice. Rules reload on SIGHUP.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use nix::sys::signal::{kill, Signal};
@@ -139,7 +141,7 @@ async fn invoke(
     trace_id: &str,
     failed: bool,
 ) -> anyhow::Result<()> {
-    let now = std::time::SystemTime::now()
+    let now = tracehouse_model::time::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_nanos() as u64;
     let string = |key: &str, value: &str| json!({"key": key, "value": {"stringValue": value}});

@@ -2,6 +2,9 @@
 //! file, environment variables and flags. Each case is refused by
 //! validation, whose message says which layer's value won.
 
+// Test code: expect is fine here.
+#![allow(clippy::expect_used)]
+
 use std::process::Command;
 
 /// Runs `tracehouse serve` with `env` and `args`, expecting it to refuse to start; returns stderr.

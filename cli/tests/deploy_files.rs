@@ -2,6 +2,8 @@
 //! `TRACEHOUSE_*` variable is one that `tracehouse` reads, and each role it
 //! names is a role.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use clap::{Args, ValueEnum};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -4,6 +4,9 @@
 //! and says in one line what to do when no ClickHouse is installed. What
 //! it acknowledged survives a SIGKILL before it was written to ClickHouse.
 
+// Test code: expect and the system clock are fine here.
+#![allow(clippy::expect_used, clippy::disallowed_methods)]
+
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::{json, Value};
@@ -100,7 +103,7 @@ async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) -> anyhow::
 }
 
 async fn send_span(http: &reqwest::Client, otlp_http: &str, trace_id: &str) -> anyhow::Result<()> {
-    let now = std::time::SystemTime::now()
+    let now = tracehouse_model::time::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_nanos() as u64;
     let body = json!({"resourceSpans": [{"scopeSpans": [{"spans": [{
@@ -219,7 +222,7 @@ async fn missing_clickhouse_is_one_clear_line() -> anyhow::Result<()> {
 
 /// One OTLP/JSON request of `spans` spans of trace `trace_id`.
 fn spans_request(trace_id: &str, spans: usize) -> Value {
-    let now = std::time::SystemTime::now()
+    let now = tracehouse_model::time::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock after 1970")
         .as_nanos() as u64;

@@ -61,14 +61,6 @@ impl LogIngest {
     }
 }
 
-fn now_unix_nano() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
-        })
-}
-
 impl OtlpService for LogIngest {
     type Request = ExportLogsServiceRequest;
     type Response = ExportLogsServiceResponse;
@@ -86,7 +78,7 @@ impl OtlpService for LogIngest {
         };
         let received = count_log_records(&request.resource_logs);
         let window = TimeWindow::around_now(self.limits.max_span_age, self.limits.max_future_skew);
-        let now = now_unix_nano();
+        let now = tracehouse_model::time::now_unix_nano();
         let log = self.wal.is_some() && matches!(origin, Origin::Client);
         let converting_for = project.clone();
         let (converted, payload): (ConvertedLogs, _) =

@@ -11,6 +11,7 @@ pub mod invocation;
 pub mod platform_report;
 pub mod project;
 pub mod span;
+pub mod time;
 
 pub use attributes::{AttributeValue, Attributes};
 pub use ids::{IdError, SpanId, TraceId};

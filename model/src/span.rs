@@ -3,8 +3,10 @@
 use crate::attributes::Attributes;
 use crate::ids::{SpanId, TraceId};
 
-/// What a span represents, as OpenTelemetry's `SpanKind`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// What a span represents, as OpenTelemetry's `SpanKind`; serialized as
+/// [`SpanKind::as_str`] writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SpanKind {
     #[default]
     Unspecified,
@@ -52,8 +54,9 @@ impl SpanKind {
     }
 }
 
-/// Span status code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// Span status code; serialized lowercase (`unset`, `ok`, `error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum StatusCode {
     #[default]
     Unset,

@@ -2,7 +2,7 @@
 //! calls, publishes and consumes as edges, per time window.
 
 use crate::error::QueryError;
-use crate::sql::{self, Params};
+use crate::sql;
 use crate::time_window::TimeWindow;
 use crate::QueryService;
 use serde::{Deserialize, Serialize};
@@ -16,12 +16,49 @@ pub struct ServiceMapView {
     pub edges: Vec<MapEdgeView>,
 }
 
+/// What a node of the map is; serialized `service` or `destination`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MapNodeKind {
+    /// A service or function.
+    Service,
+    /// A messaging destination (queue, topic).
+    Destination,
+}
+
+/// What an edge of the map is; serialized `calls`, `publishes` or `consumes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MapEdgeKind {
+    Calls,
+    Publishes,
+    Consumes,
+}
+
+impl std::fmt::Display for MapNodeKind {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Self::Service => "service",
+            Self::Destination => "destination",
+        })
+    }
+}
+
+impl std::fmt::Display for MapEdgeKind {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Self::Calls => "calls",
+            Self::Publishes => "publishes",
+            Self::Consumes => "consumes",
+        })
+    }
+}
+
 /// A service (or function) or a messaging destination.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct MapNodeView {
     pub id: String,
-    /// `service` or `destination`.
-    pub kind: &'static str,
+    pub kind: MapNodeKind,
 }
 
 /// Traffic between two nodes.
@@ -29,8 +66,7 @@ pub struct MapNodeView {
 pub struct MapEdgeView {
     pub source: String,
     pub target: String,
-    /// `calls`, `publishes` or `consumes`.
-    pub kind: String,
+    pub kind: MapEdgeKind,
     pub request_count: u64,
     pub error_count: u64,
     /// Errors over requests, 0 to 1.
@@ -61,7 +97,7 @@ struct MessagingRow {
 fn edge(
     source: String,
     target: String,
-    kind: String,
+    kind: MapEdgeKind,
     request_count: u64,
     error_count: u64,
     p95_duration_ns: f64,
@@ -92,13 +128,13 @@ fn add_consumes(edges: &mut Vec<MapEdgeView>, row: CallRow) {
     let added = edge(
         row.source,
         row.target,
-        "consumes".to_owned(),
+        MapEdgeKind::Consumes,
         row.request_count,
         row.error_count,
         row.p95_duration_ns,
     );
     match edges.iter_mut().find(|existing| {
-        existing.kind == "consumes"
+        existing.kind == MapEdgeKind::Consumes
             && existing.source == added.source
             && existing.target == added.target
     }) {
@@ -120,54 +156,59 @@ impl QueryService {
         project: &ProjectId,
         window: TimeWindow,
     ) -> Result<ServiceMapView, QueryError> {
-        let (from, to) = (window.start_seconds(), window.end_seconds());
-        let params = Params::new()
-            .set("project", project.as_str())
-            .set("from_s", from)
-            .set("to_s", to);
+        let params = sql::project_window_params(project, &window);
         let calls: Vec<CallRow> = self.fetch(&sql::MAP_CALLS, &params).await?;
         let messaging: Vec<MessagingRow> = self.fetch(&sql::MAP_MESSAGING, &params).await?;
         // Services without traffic to others are nodes too.
         let link_consumers: Vec<CallRow> = self.fetch(&sql::MAP_LINK_CONSUMERS, &params).await?;
-        let mut nodes: BTreeMap<String, &'static str> = self
+        let mut nodes: BTreeMap<String, MapNodeKind> = self
             .services(project, window)
             .await?
             .into_iter()
-            .map(|service| (service, "service"))
+            .map(|service| (service, MapNodeKind::Service))
             .collect();
         let mut edges = Vec::with_capacity(calls.len() + messaging.len());
         for row in calls {
-            nodes.insert(row.source.clone(), "service");
-            nodes.insert(row.target.clone(), "service");
+            nodes.insert(row.source.clone(), MapNodeKind::Service);
+            nodes.insert(row.target.clone(), MapNodeKind::Service);
             edges.push(edge(
                 row.source,
                 row.target,
-                "calls".to_owned(),
+                MapEdgeKind::Calls,
                 row.request_count,
                 row.error_count,
                 row.p95_duration_ns,
             ));
         }
         for row in messaging {
-            let (service, destination) = if row.edge_kind == "publishes" {
-                (&row.source, &row.target)
+            // The template's one text column, read once here.
+            let kind = if row.edge_kind == "publishes" {
+                MapEdgeKind::Publishes
             } else {
-                (&row.target, &row.source)
+                MapEdgeKind::Consumes
             };
-            nodes.insert(service.clone(), "service");
-            nodes.entry(destination.clone()).or_insert("destination");
+            let (service, destination) = match kind {
+                MapEdgeKind::Publishes => (&row.source, &row.target),
+                _ => (&row.target, &row.source),
+            };
+            nodes.insert(service.clone(), MapNodeKind::Service);
+            nodes
+                .entry(destination.clone())
+                .or_insert(MapNodeKind::Destination);
             edges.push(edge(
                 row.source,
                 row.target,
-                row.edge_kind,
+                kind,
                 row.request_count,
                 row.error_count,
                 row.p95_duration_ns,
             ));
         }
         for row in link_consumers {
-            nodes.insert(row.target.clone(), "service");
-            nodes.entry(row.source.clone()).or_insert("destination");
+            nodes.insert(row.target.clone(), MapNodeKind::Service);
+            nodes
+                .entry(row.source.clone())
+                .or_insert(MapNodeKind::Destination);
             add_consumes(&mut edges, row);
         }
         Ok(ServiceMapView {

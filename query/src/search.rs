@@ -133,6 +133,48 @@ impl TraceSearch {
     }
 }
 
+/// The binds of `trace_search_candidates.sql`.
+fn candidate_params(
+    project: &ProjectId,
+    search: &TraceSearch,
+    default_window: TimeWindow,
+    candidate_limit: u64,
+) -> Params {
+    let window = search.window.unwrap_or(default_window);
+    let attributes: Vec<String> = search
+        .attributes
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect();
+    let (cursor_start, cursor_trace) = search.cursor.map_or((u64::MAX, String::new()), |c| {
+        (c.start_time_unix_nano, hex::encode(c.trace_id))
+    });
+    let (service_low, service_high) = text_range(&search.service);
+    let (name_low, name_high) = text_range(&search.name);
+    Params::new()
+        .set("project", project.as_str())
+        .set("from_s", window.start_seconds())
+        .set("to_s", window.end_seconds())
+        .set("from_ns", window.start_unix_nano)
+        .set("to_ns", window.end_unix_nano)
+        .set("service_low", service_low)
+        .set("service_high", service_high)
+        .set("function", search.function.as_str())
+        .set("name_low", name_low)
+        .set("name_high", name_high)
+        .set("attributes", attributes)
+        .set("cursor_start_ns", cursor_start)
+        .set("cursor_trace_id", cursor_trace)
+        .set("limit", candidate_limit)
+}
+
+/// The binds of `trace_summaries.sql`.
+fn summary_params(project: &ProjectId, trace_ids: Vec<String>) -> Params {
+    Params::new()
+        .set("project", project.as_str())
+        .set("trace_ids", trace_ids)
+}
+
 impl QueryService {
     /// Traces matching `search`, newest first (by their first matching
     /// span). Step 1 finds candidate traces in `spans` by the span filters,
@@ -145,38 +187,13 @@ impl QueryService {
         search: &TraceSearch,
         default_window: TimeWindow,
     ) -> Result<TraceSearchView, QueryError> {
-        let window = search.window.unwrap_or(default_window);
         let limit = search.limit.clamp(1, MAX_SEARCH_LIMIT);
         let candidate_limit = if search.has_trace_level_filters() {
             limit * OVER_FETCH
         } else {
             limit
         };
-        let attributes: Vec<String> = search
-            .attributes
-            .iter()
-            .map(|(key, value)| format!("{key}={value}"))
-            .collect();
-        let (cursor_start, cursor_trace) = search.cursor.map_or((u64::MAX, String::new()), |c| {
-            (c.start_time_unix_nano, hex::encode(c.trace_id))
-        });
-        let (service_low, service_high) = text_range(&search.service);
-        let (name_low, name_high) = text_range(&search.name);
-        let params = Params::new()
-            .set("project", project.as_str())
-            .set("from_s", window.start_seconds())
-            .set("to_s", window.end_seconds())
-            .set("from_ns", window.start_unix_nano)
-            .set("to_ns", window.end_unix_nano)
-            .set("service_low", service_low)
-            .set("service_high", service_high)
-            .set("function", search.function.as_str())
-            .set("name_low", name_low)
-            .set("name_high", name_high)
-            .set("attributes", attributes)
-            .set("cursor_start_ns", cursor_start)
-            .set("cursor_trace_id", cursor_trace)
-            .set("limit", candidate_limit);
+        let params = candidate_params(project, search, default_window, candidate_limit);
         let candidates: Vec<CandidateRow> =
             self.fetch(&sql::TRACE_SEARCH_CANDIDATES, &params).await?;
         let mut summaries: HashMap<[u8; 16], TraceSummaryRow> = if candidates.is_empty() {
@@ -186,9 +203,7 @@ impl QueryService {
                 .iter()
                 .map(|candidate| hex::encode(candidate.trace_id))
                 .collect();
-            let params = Params::new()
-                .set("project", project.as_str())
-                .set("trace_ids", trace_ids);
+            let params = summary_params(project, trace_ids);
             let rows: Vec<TraceSummaryRow> = self.fetch(&sql::TRACE_SUMMARIES, &params).await?;
             rows.into_iter().map(|row| (row.trace_id, row)).collect()
         };
@@ -253,5 +268,19 @@ mod tests {
         assert_eq!(SearchCursor::decode(&cursor.encode()).ok(), Some(cursor));
         assert!(SearchCursor::decode("nonsense").is_err());
         assert!(SearchCursor::decode("12-zz").is_err());
+    }
+
+    #[test]
+    fn both_steps_bind_what_their_templates_declare() {
+        let window = TimeWindow {
+            start_unix_nano: 0,
+            end_unix_nano: 1,
+        };
+        let search = TraceSearch::default();
+        let project = ProjectId::default();
+        let candidates = candidate_params(&project, &search, window, 20);
+        assert_eq!(sql::TRACE_SEARCH_CANDIDATES.check(&candidates), Ok(()));
+        let summaries = summary_params(&project, vec![]);
+        assert_eq!(sql::TRACE_SUMMARIES.check(&summaries), Ok(()));
     }
 }

@@ -1,7 +1,7 @@
 //! Services and their operations in a time window.
 
 use crate::error::QueryError;
-use crate::sql::{self, Params};
+use crate::sql;
 use crate::time_window::TimeWindow;
 use crate::QueryService;
 use serde::{Deserialize, Serialize};
@@ -27,10 +27,7 @@ impl QueryService {
         project: &ProjectId,
         window: TimeWindow,
     ) -> Result<Vec<String>, QueryError> {
-        let params = Params::new()
-            .set("project", project.as_str())
-            .set("from_s", window.start_seconds())
-            .set("to_s", window.end_seconds());
+        let params = sql::project_window_params(project, &window);
         let rows: Vec<ServiceRow> = self.fetch(&sql::SERVICES, &params).await?;
         Ok(rows.into_iter().map(|row| row.service).collect())
     }
@@ -42,11 +39,7 @@ impl QueryService {
         service: &str,
         window: TimeWindow,
     ) -> Result<Vec<OperationView>, QueryError> {
-        let params = Params::new()
-            .set("project", project.as_str())
-            .set("service", service)
-            .set("from_s", window.start_seconds())
-            .set("to_s", window.end_seconds());
+        let params = sql::project_window_params(project, &window).set("service", service);
         self.fetch(&sql::SERVICE_OPERATIONS, &params).await
     }
 }

@@ -24,12 +24,12 @@ pub struct SpanView {
     /// Empty for a root span.
     pub parent_span_id: String,
     pub name: String,
-    pub kind: &'static str,
+    pub kind: SpanKind,
     pub service: String,
     pub start_time_unix_nano: u64,
     pub end_time_unix_nano: u64,
     pub duration_ns: u64,
-    pub status_code: &'static str,
+    pub status_code: StatusCode,
     pub status_message: String,
     pub trace_state: String,
     pub flags: u32,
@@ -74,9 +74,7 @@ impl QueryService {
         project: &ProjectId,
         trace_id: TraceId,
     ) -> Result<TraceView, QueryError> {
-        let params = Params::new()
-            .set("project", project.as_str())
-            .set("trace_id", trace_id.to_hex());
+        let params = trace_params(project, trace_id);
         let rows: Vec<SpanRow> = self.fetch(&sql::TRACE_SPANS_BY_TRACE_ID, &params).await?;
         if rows.is_empty() {
             return Err(QueryError::NotFound(format!("trace {trace_id}")));
@@ -86,6 +84,24 @@ impl QueryService {
             spans: rows.into_iter().map(span_view).collect(),
         })
     }
+}
+
+/// The binds of `trace_spans_by_trace_id.sql`.
+fn trace_params(project: &ProjectId, trace_id: TraceId) -> Params {
+    Params::new()
+        .set("project", project.as_str())
+        .set("trace_id", trace_id.to_hex())
+}
+
+/// The binds of `trace_spans_by_trace_ids.sql`.
+fn batch_params(project: &ProjectId, trace_ids: &[TraceId]) -> Params {
+    Params::new()
+        .set("project", project.as_str())
+        .set(
+            "trace_ids",
+            trace_ids.iter().map(TraceId::to_hex).collect::<Vec<_>>(),
+        )
+        .set("limit", MAX_BATCH_SPANS)
 }
 
 /// Most spans read for a batch of traces; a search page stops there.
@@ -102,13 +118,7 @@ impl QueryService {
         if trace_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let params = Params::new()
-            .set("project", project.as_str())
-            .set(
-                "trace_ids",
-                trace_ids.iter().map(TraceId::to_hex).collect::<Vec<_>>(),
-            )
-            .set("limit", MAX_BATCH_SPANS);
+        let params = batch_params(project, trace_ids);
         let rows: Vec<SpanRow> = self.fetch(&sql::TRACE_SPANS_BY_TRACE_IDS, &params).await?;
         let mut by_trace: std::collections::HashMap<[u8; 16], Vec<SpanView>> =
             std::collections::HashMap::new();
@@ -185,12 +195,12 @@ pub fn span_view(row: SpanRow) -> SpanView {
             hex::encode(row.parent_span_id)
         },
         name: row.name,
-        kind: SpanKind::from_number(i64::from(row.kind)).as_str(),
+        kind: SpanKind::from_number(i64::from(row.kind)),
         service: row.service,
         start_time_unix_nano: row.start_time_unix_nano,
         end_time_unix_nano: row.end_time_unix_nano,
         duration_ns: row.duration_ns,
-        status_code: StatusCode::from_number(i64::from(row.status_code)).as_str(),
+        status_code: StatusCode::from_number(i64::from(row.status_code)),
         status_message: row.status_message,
         trace_state: row.trace_state,
         flags: row.flags,
@@ -213,5 +223,20 @@ pub fn span_view(row: SpanRow) -> SpanView {
         dropped_attributes_count: row.dropped_attributes_count,
         dropped_events_count: row.dropped_events_count,
         dropped_links_count: row.dropped_links_count,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_bind_what_their_templates_declare() {
+        let project = ProjectId::default();
+        let trace_id: TraceId = "0af7651916cd43dd8448eb211c80319c".parse().expect("valid");
+        let one = trace_params(&project, trace_id);
+        assert_eq!(sql::TRACE_SPANS_BY_TRACE_ID.check(&one), Ok(()));
+        let batch = batch_params(&project, &[trace_id]);
+        assert_eq!(sql::TRACE_SPANS_BY_TRACE_IDS.check(&batch), Ok(()));
     }
 }

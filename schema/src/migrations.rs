@@ -141,7 +141,7 @@ pub async fn apply_migrations(client: &Client) -> Result<u32, SchemaError> {
             .write(&MigrationRecord {
                 version: migration.version,
                 name: migration.name,
-                applied_at: unix_seconds_now(),
+                applied_at: tracehouse_model::time::now_unix_seconds(),
             })
             .await
             .map_err(SchemaError::query("record migration"))?;
@@ -174,13 +174,6 @@ async fn already_applied(client: &Client, migration: &Migration) -> Result<bool,
         .await
         .map_err(SchemaError::query("read existing columns"))?;
     Ok(rows.first().map_or(0, |row| row.count) == columns.len() as u64)
-}
-
-fn unix_seconds_now() -> u32 {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs());
-    u32::try_from(seconds).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

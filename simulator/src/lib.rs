@@ -15,7 +15,7 @@ pub use otlp::Batch;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tonic::transport::Channel;
 
 /// Simulated time covered by one batch while backfilling.
@@ -67,14 +67,6 @@ pub enum DemoError {
 pub struct DemoSummary {
     pub spans: u64,
     pub requests: u64,
-}
-
-fn now_unix_nano() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
-        })
 }
 
 fn nanos(duration: Duration) -> u64 {
@@ -166,7 +158,7 @@ where
 /// Runs the demo against the OTLP/gRPC receiver at `target` (`http://HOST:4317`).
 pub async fn run(target: &str, options: &DemoOptions) -> Result<DemoSummary, DemoError> {
     let mut exporter = Exporter::connect(target).await?;
-    let start = now_unix_nano();
+    let start = tracehouse_model::time::now_unix_nano();
     let backfill_from = start.saturating_sub(nanos(options.backfill));
     // The deploy lands in the backfilled history, so the comparison has both sides.
     let deploy_at = backfill_from + nanos(options.backfill) * 2 / 3;
@@ -187,7 +179,7 @@ pub async fn run(target: &str, options: &DemoOptions) -> Result<DemoSummary, Dem
     let mut ticker = tokio::time::interval(LIVE_STEP);
     loop {
         ticker.tick().await;
-        let to = now_unix_nano();
+        let to = tracehouse_model::time::now_unix_nano();
         if until.is_some_and(|until| from >= until) {
             return Ok(exporter.summary);
         }

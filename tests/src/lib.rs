@@ -163,6 +163,32 @@ impl TestApp {
         self.clickhouse.client().expect("valid database name")
     }
 
+    /// The `count` column of the first row of `sql` (0 without rows).
+    pub async fn count_rows(&self, sql: &str) -> anyhow::Result<u64> {
+        #[derive(clickhouse::Row, serde::Deserialize)]
+        struct Count {
+            count: u64,
+        }
+        let rows: Vec<Count> = self.clickhouse_client().query(sql).fetch_all().await?;
+        Ok(rows.first().map_or(0, |row| row.count))
+    }
+
+    /// Polls [`Self::count_rows`] until it reaches `expected` (20 s at most).
+    pub async fn wait_for_rows(&self, sql: &str, expected: u64) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let count = self.count_rows(sql).await?;
+            if count >= expected {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "{sql}: {count} of {expected} rows after 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// GET a path of the query API; returns status and JSON body.
     pub async fn get_json(&self, path: &str) -> anyhow::Result<(u16, Value)> {
         let response = self
@@ -283,9 +309,5 @@ impl TestApp {
 
 /// Now, in Unix nanoseconds.
 pub fn now_unix_nanos() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
-        })
+    tracehouse_model::time::now_unix_nano()
 }

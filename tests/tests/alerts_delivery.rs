@@ -174,7 +174,7 @@ async fn a_silence_suppresses_sending_and_is_recorded() -> anyhow::Result<()> {
 
 /// RFC 3339 of now plus `hours`, without a date library in the test.
 fn chrono_like_now_plus_hours(hours: u64) -> String {
-    let seconds = std::time::SystemTime::now()
+    let seconds = tracehouse_model::time::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("after 1970")
         .as_secs()

@@ -118,9 +118,7 @@ async fn trace_and_chain_lookups_read_a_few_granules_not_the_table() -> anyhow::
     let client = app.clickhouse_client();
     // The traces span about four hours ending at 23:00 UTC yesterday, so
     // they fall in one day partition whatever the time of the run.
-    let now_seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs();
+    let now_seconds = tracehouse_model::time::now_unix_nano() / 1_000_000_000;
     let now_nanos = (now_seconds / 86_400 * 86_400 - 3_600) * 1_000_000_000;
     let mut insert = client.insert::<SpanRow>("spans").await?;
     for trace in 0..TRACES {

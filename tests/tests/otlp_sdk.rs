@@ -74,7 +74,7 @@ fn send_trace(provider: &SdkTracerProvider, service_tag: &str) -> SentTrace {
         true,
         TraceState::default(),
     );
-    let root_start = SystemTime::now() - Duration::from_millis(50);
+    let root_start = tracehouse_model::time::now() - Duration::from_millis(50);
     let root_end = root_start + Duration::from_millis(42);
     let event_time = root_start + Duration::from_millis(5);
     let mut root = tracer

@@ -105,11 +105,7 @@ async fn the_retention_loop_drops_old_days_and_forgets_their_instances() -> anyh
 /// A time zone whose date differs from UTC's right now: UTC−12 before noon
 /// UTC (its date is yesterday's), UTC+14 after (its date is tomorrow's).
 fn zone_on_another_day() -> &'static str {
-    let hour = (std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
-        / 3600)
-        % 24;
+    let hour = (tracehouse_model::time::since_epoch().as_secs() / 3600) % 24;
     if hour < 12 {
         "Etc/GMT+12"
     } else {

@@ -2,7 +2,8 @@
 //! starts and cost agree exactly across `/api/v1/functions`, the summed
 //! `/api/v1/functions/{f}/timeseries`, `/api/v1/coldstarts` and
 //! `/api/v1/chains/{trace_id}`, right after ingest (as soon as the rows are
-//! visible, before any merge) and again after every table is merged. The
+//! visible, before any merge), after every table is merged, and with the
+//! first-starts materialized view detached (its part not yet written). The
 //! scenario: cold and warm invocations (derived from instances and from
 //! `faas.coldstart`), REPORT lines, two chains of three functions linked
 //! by span links, traces outside any chain, and two metrics-only functions
@@ -10,7 +11,6 @@
 
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 use tracehouse_tests::{now_unix_nanos, TestApp};
 
 const MS: u64 = 1_000_000;
@@ -137,6 +137,21 @@ fn plan(base: u64) -> Vec<Sent> {
     sent
 }
 
+/// A chain of three api invocations on an instance not seen before
+/// (`api-9`): the first is its cold start.
+fn unseen_instance_chain(base: u64) -> Vec<Sent> {
+    let mut chain: Vec<Sent> = Vec::new();
+    for number in 20..23 {
+        let mut step = invocation(base, number, ("api", "api-9"), 400 + number, 40);
+        if let Some(previous) = chain.last() {
+            step.link = Some((previous.trace.clone(), previous.span.clone()));
+        }
+        step.expect_cold = chain.is_empty();
+        chain.push(step);
+    }
+    chain
+}
+
 async fn post(app: &TestApp, path: &str, body: &Value) -> anyhow::Result<()> {
     let url = format!("{}{path}", app.otlp_http_url());
     let response = app.http.post(url).json(body).send().await?;
@@ -214,27 +229,6 @@ async fn send_metrics(app: &TestApp, base: u64) -> anyhow::Result<()> {
         &json!({"resourceMetrics": [cron, counter]}),
     )
     .await
-}
-
-async fn count(app: &TestApp, sql: &str) -> anyhow::Result<u64> {
-    #[derive(clickhouse::Row, serde::Deserialize)]
-    struct Count {
-        count: u64,
-    }
-    let rows: Vec<Count> = app.clickhouse_client().query(sql).fetch_all().await?;
-    Ok(rows.first().map_or(0, |row| row.count))
-}
-
-async fn wait_for(app: &TestApp, sql: &str, expected: u64) -> anyhow::Result<()> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while count(app, sql).await? < expected {
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "{sql}: not {expected} rows"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok(())
 }
 
 /// Invocations, cold starts and cost (null with its reason) as one view says.
@@ -403,15 +397,18 @@ async fn check_views(app: &TestApp, window: &str, sent: &[Sent]) -> anyhow::Resu
     // Chains: each sent trace is in exactly one chain; together they hold
     // every invocation from spans, as the function views count them.
     let chains = chain_views(app, sent).await?;
-    let three_step: Vec<&Numbers> = chains
+    let heads = sent
         .iter()
-        .filter(|(t, _)| t.len() == 3)
-        .map(|(_, n)| n)
-        .collect();
+        .filter(|head| {
+            let linked_to =
+                |other: &&Sent| other.link.as_ref().map(|(t, _)| t) == Some(&head.trace);
+            head.link.is_none() && sent.iter().any(|other| linked_to(&other))
+        })
+        .count();
+    let three_step = chains.keys().filter(|traces| traces.len() == 3).count();
     assert_eq!(
-        three_step.len(),
-        2,
-        "two chains of three functions: {chains:?}"
+        three_step, heads,
+        "every chain of three functions: {chains:?}"
     );
     for (traces, numbers) in &chains {
         let inside: Vec<&Sent> = sent.iter().filter(|s| traces.contains(&s.trace)).collect();
@@ -453,14 +450,14 @@ async fn every_view_counts_and_prices_the_same_invocations() -> anyhow::Result<(
 
     // REPORT lines first, so that every view sees them with the spans.
     let reports = send_reports(&app, &sent).await?;
-    wait_for(
-        &app,
+    app.wait_for_rows(
         "SELECT count() AS count FROM platform_reports",
         reports as u64,
     )
     .await?;
     send_metrics(&app, base).await?;
-    wait_for(&app, "SELECT count() AS count FROM metric_points", 5).await?;
+    app.wait_for_rows("SELECT count() AS count FROM metric_points", 5)
+        .await?;
     // Later invocations before earlier ones: first starts are by time, not arrival.
     let (late, early): (Vec<&Sent>, Vec<&Sent>) =
         sent.iter().partition(|s| s.start > base + 100 * SECOND);
@@ -468,8 +465,7 @@ async fn every_view_counts_and_prices_the_same_invocations() -> anyhow::Result<(
         send_spans(&app, &batch).await?;
     }
     // Right after ingest: as soon as every invocation is visible, no merge.
-    wait_for(
-        &app,
+    app.wait_for_rows(
         "SELECT count() AS count FROM invocations",
         sent.len() as u64,
     )
@@ -495,5 +491,27 @@ async fn every_view_counts_and_prices_the_same_invocations() -> anyhow::Result<(
             "before merges {before:?}, after {after:?}"
         );
     }
+
+    // Before the materialized view writes its part: with the view detached,
+    // a new instance has no stored first start, and every view takes the
+    // first of its invocations in the scope read.
+    let client = app.clickhouse_client();
+    client
+        .query("DETACH TABLE instance_first_starts_mv")
+        .execute()
+        .await?;
+    let mut sent = sent;
+    let unseen = unseen_instance_chain(base);
+    send_spans(&app, &unseen.iter().collect::<Vec<_>>()).await?;
+    sent.extend(unseen);
+    let invocations = "SELECT count() AS count FROM invocations";
+    app.wait_for_rows(invocations, sent.len() as u64).await?;
+    let stored = "SELECT count() AS count FROM instance_first_starts WHERE instance = 'api-9'";
+    assert_eq!(app.count_rows(stored).await?, 0, "the view wrote nothing");
+    check_views(&app, &window, &sent).await?;
+    client
+        .query("ATTACH TABLE instance_first_starts_mv")
+        .execute()
+        .await?;
     app.stop().await
 }

@@ -15,7 +15,6 @@ use opentelemetry_proto::tonic::trace::v1 as trace_proto;
 use prost::Message;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::time::Duration;
 use tracehouse_tests::{now_unix_nanos, TestApp};
 
 const MS: u64 = 1_000_000;
@@ -462,30 +461,6 @@ async fn send_report(app: &TestApp, sent: &Sent, time: u64) -> anyhow::Result<()
     Ok(())
 }
 
-async fn count_rows(app: &TestApp, sql: &str) -> anyhow::Result<u64> {
-    #[derive(clickhouse::Row, serde::Deserialize)]
-    struct Count {
-        count: u64,
-    }
-    let rows: Vec<Count> = app.clickhouse_client().query(sql).fetch_all().await?;
-    Ok(rows.first().map_or(0, |row| row.count))
-}
-
-async fn wait_for_rows(app: &TestApp, sql: &str, expected: u64) -> anyhow::Result<()> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let count = count_rows(app, sql).await?;
-        if count >= expected {
-            return Ok(());
-        }
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "{sql}: {count} of {expected} rows after 20 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn metric_point(time: u64, value: i64) -> metrics_proto::NumberDataPoint {
     metrics_proto::NumberDataPoint {
         time_unix_nano: time,
@@ -635,7 +610,8 @@ async fn functions_cold_starts_and_costs_match_what_was_sent() -> anyhow::Result
     sent[3].report = Some((900, 128.0, 300.5));
 
     send_report(&app, &sent[0], sent[0].start + sent[0].duration_ns).await?;
-    wait_for_rows(&app, "SELECT count() AS count FROM platform_reports", 1).await?;
+    app.wait_for_rows("SELECT count() AS count FROM platform_reports", 1)
+        .await?;
 
     // The later invocations of each instance first, the earliest ones in a
     // second request: the cold start is the first by time, not by arrival.
@@ -647,27 +623,25 @@ async fn functions_cold_starts_and_costs_match_what_was_sent() -> anyhow::Result
         .map(|(_, sent)| sent)
         .collect();
     send_spans(&app, &setups, &later).await?;
-    wait_for_rows(
-        &app,
+    app.wait_for_rows(
         "SELECT count() AS count FROM invocations",
         later.len() as u64,
     )
     .await?;
     let first: Vec<&Sent> = earliest.iter().map(|index| &sent[*index]).collect();
     send_spans(&app, &setups, &first).await?;
-    wait_for_rows(
-        &app,
+    app.wait_for_rows(
         "SELECT count() AS count FROM invocations",
         sent.len() as u64,
     )
     .await?;
     send_report(&app, &sent[3], sent[3].start + sent[3].duration_ns).await?;
-    wait_for_rows(&app, "SELECT count() AS count FROM platform_reports", 2).await?;
+    app.wait_for_rows("SELECT count() AS count FROM platform_reports", 2)
+        .await?;
 
     let mut metrics_client = MetricsServiceClient::connect(app.otlp_grpc_url()).await?;
     metrics_client.export(metrics_request(base)).await?;
-    wait_for_rows(
-        &app,
+    app.wait_for_rows(
         "SELECT count() AS count FROM metric_points WHERE metric_name LIKE 'faas.%'",
         8,
     )

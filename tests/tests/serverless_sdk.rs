@@ -96,7 +96,7 @@ async fn rust_sdk_function_without_coldstart_attribute() -> anyhow::Result<()> {
     let app = TestApp::start().await?;
     let first_sandbox = sandbox(&app, "2026/11/27/[$LATEST]aaaa")?;
     let second_sandbox = sandbox(&app, "2026/11/27/[$LATEST]bbbb")?;
-    let base = SystemTime::now() - Duration::from_secs(120);
+    let base = tracehouse_model::time::now() - Duration::from_secs(120);
     let upstream = SpanContext::new(
         TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736")?,
         SpanId::from_hex("00f067aa0ba902b7")?,

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod dashboard;
+pub mod duration;
 pub mod error;
 pub mod health;
 pub mod jaeger;
@@ -33,12 +34,16 @@ pub struct Endpoints {
     pub otlp_http: String,
 }
 
-/// Health and metrics only, for processes that run just the collector role.
-pub fn health_router(state: AppState) -> Router {
+fn health_routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+}
+
+/// Health and metrics only, for processes that run just the collector role.
+pub fn health_router(state: AppState) -> Router {
+    health_routes()
         .fallback(error::not_found_fallback)
         .with_state(state)
 }
@@ -48,10 +53,11 @@ pub fn router(state: AppState) -> Router {
     let pages_and_api = Router::new()
         .merge(dashboard::routes())
         .nest("/api/v1", api::router())
-        .nest("/jaeger/api", jaeger::router())
-        .with_state(state.clone());
-    health_router(state)
+        .nest("/jaeger/api", jaeger::router());
+    health_routes()
         .merge(pages_and_api)
+        .fallback(dashboard::not_found_fallback)
+        .with_state(state)
         .layer(axum::middleware::map_response(
             dashboard::assets::security_headers,
         ))

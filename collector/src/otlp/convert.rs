@@ -7,7 +7,7 @@
 
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::trace::v1 as proto;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tracehouse_model::{
     AttributeValue, Attributes, Scope, Span, SpanEvent, SpanId, SpanKind, SpanLink, StatusCode,
     TraceId,
@@ -45,9 +45,7 @@ pub struct TimeWindow {
 impl TimeWindow {
     /// From now minus `max_age` to now plus `max_future_skew`.
     pub fn around_now(max_age: Duration, max_future_skew: Duration) -> Self {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        let now = tracehouse_model::time::since_epoch();
         let nanos = |duration: Duration| u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
         Self {
             earliest_unix_nano: nanos(now.saturating_sub(max_age)),

@@ -38,11 +38,30 @@ pub struct BrokenChainsView {
     pub broken: Vec<BrokenHandOffView>,
 }
 
+/// Why a hand-off is broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BrokenReason {
+    /// Produced, waited longer than allowed, never consumed.
+    NotConsumed,
+    /// Consumers failed the configured number of times, none succeeded.
+    FailedAfterRetries,
+}
+
+impl BrokenReason {
+    /// How a person reads it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NotConsumed => "not consumed",
+            Self::FailedAfterRetries => "failed after retries",
+        }
+    }
+}
+
 /// One broken hand-off.
 #[derive(Debug, Clone, Serialize)]
 pub struct BrokenHandOffView {
-    /// `not_consumed` or `failed_after_retries`.
-    pub reason: &'static str,
+    pub reason: BrokenReason,
     pub message_id: String,
     /// The producer span (not consumed) or the last failed consumer span.
     pub trace_id: String,
@@ -72,6 +91,28 @@ struct BrokenRow {
     broken_name: String,
 }
 
+/// The binds of `chains_broken.sql`.
+fn broken_params(
+    project: &ProjectId,
+    window: &TimeWindow,
+    now_unix_nano: u64,
+    rules: &BrokenChainRules,
+    limit: u64,
+) -> Params {
+    let wait_nanos = u64::try_from(rules.lost_message_wait.as_nanos()).unwrap_or(u64::MAX);
+    Params::new()
+        .set("project", project.as_str())
+        .set("since_s", window.start_seconds())
+        .set("from_ns", window.start_unix_nano)
+        .set("to_ns", window.end_unix_nano)
+        .set("lost_before_ns", now_unix_nano.saturating_sub(wait_nanos))
+        .set(
+            "max_failed_deliveries",
+            u64::from(rules.max_failed_deliveries),
+        )
+        .set("limit", limit)
+}
+
 impl QueryService {
     /// Broken hand-offs published in `window`, newest first, at most `limit`.
     pub async fn broken_chains(
@@ -82,20 +123,7 @@ impl QueryService {
         limit: u64,
     ) -> Result<BrokenChainsView, QueryError> {
         let rules = self.broken_chain_rules();
-        let wait_nanos = u64::try_from(rules.lost_message_wait.as_nanos()).unwrap_or(u64::MAX);
-        let lost_before = now_unix_nano.saturating_sub(wait_nanos);
-        let since_seconds = window.start_seconds();
-        let params = Params::new()
-            .set("project", project.as_str())
-            .set("since_s", since_seconds)
-            .set("from_ns", window.start_unix_nano)
-            .set("to_ns", window.end_unix_nano)
-            .set("lost_before_ns", lost_before)
-            .set(
-                "max_failed_deliveries",
-                u64::from(rules.max_failed_deliveries),
-            )
-            .set("limit", limit);
+        let params = broken_params(project, &window, now_unix_nano, &rules, limit);
         let rows: Vec<BrokenRow> = self.fetch(&sql::CHAINS_BROKEN, &params).await?;
         let broken = rows
             .into_iter()
@@ -104,9 +132,9 @@ impl QueryService {
                     row.produced > 0 && row.consumed == 0 && row.linked_producers == 0;
                 BrokenHandOffView {
                     reason: if not_consumed {
-                        "not_consumed"
+                        BrokenReason::NotConsumed
                     } else {
-                        "failed_after_retries"
+                        BrokenReason::FailedAfterRetries
                     },
                     message_id: row.message_id,
                     trace_id: hex::encode(row.broken_trace_id),
@@ -122,5 +150,21 @@ impl QueryService {
             })
             .collect();
         Ok(BrokenChainsView { broken })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binds_what_the_template_declares() {
+        let window = TimeWindow {
+            start_unix_nano: 0,
+            end_unix_nano: 1,
+        };
+        let rules = BrokenChainRules::default();
+        let params = broken_params(&ProjectId::default(), &window, 2, &rules, 100);
+        assert_eq!(sql::CHAINS_BROKEN.check(&params), Ok(()));
     }
 }

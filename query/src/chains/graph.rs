@@ -6,6 +6,7 @@
 use super::messaging::MessagingRole;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
+use tracehouse_model::SpanKind;
 
 /// Raw trace id bytes.
 pub type TraceKey = [u8; 16];
@@ -25,8 +26,7 @@ pub struct ChainSpan {
     /// `faas.name` (resource, else span), else the service: the function of invocation records.
     pub function: String,
     pub name: String,
-    /// OTLP `SpanKind` number (4 producer, 5 consumer).
-    pub kind: u8,
+    pub kind: SpanKind,
     pub is_error: bool,
     pub status_message: String,
     pub start_time_unix_nano: u64,
@@ -42,9 +42,6 @@ pub struct ChainSpan {
     pub cold_start: bool,
 }
 
-const PRODUCER_KIND: u8 = 4;
-const CONSUMER_KIND: u8 = 5;
-
 impl ChainSpan {
     fn key(&self) -> SpanRef {
         (self.trace_id, self.span_id)
@@ -55,13 +52,23 @@ impl ChainSpan {
     }
 }
 
-/// How a hand-off edge was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// How a hand-off edge was found; serialized `link` or `message`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EdgeKind {
     /// A span link from the `to` span to the `from` span.
     Link,
     /// A producer and a consumer of the same message id (and destination).
     Message,
+}
+
+impl std::fmt::Display for EdgeKind {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Self::Link => "link",
+            Self::Message => "message",
+        })
+    }
 }
 
 /// A causal hand-off between two spans: `from` happened before and caused `to`.
@@ -156,7 +163,7 @@ impl ChainGraph {
     /// Whether the step from `parent` to `child` is an asynchronous hand-off
     /// (a message): the parent produced it or the child consumed it.
     fn is_async_parent_edge(parent: &ChainSpan, child: &ChainSpan) -> bool {
-        parent.kind == PRODUCER_KIND || child.kind == CONSUMER_KIND
+        parent.kind == SpanKind::Producer || child.kind == SpanKind::Consumer
     }
 
     /// Causal sources of a span through hand-off edges.
@@ -465,7 +472,7 @@ mod tests {
             parent_span_id: if parent == 0 { [0; 8] } else { id8(parent) },
             service: format!("service-{trace}"),
             name: format!("span-{id}"),
-            kind: 1,
+            kind: SpanKind::Internal,
             start_time_unix_nano: start_ms * MS,
             end_time_unix_nano: end_ms * MS,
             ..ChainSpan::default()
@@ -473,7 +480,7 @@ mod tests {
     }
 
     fn producer(mut span: ChainSpan, message: &str) -> ChainSpan {
-        span.kind = PRODUCER_KIND;
+        span.kind = SpanKind::Producer;
         span.messaging_role = MessagingRole::Producer;
         span.message_id = message.to_owned();
         span.destination = "orders".to_owned();
@@ -481,7 +488,7 @@ mod tests {
     }
 
     fn consumer(mut span: ChainSpan, message: &str) -> ChainSpan {
-        span.kind = CONSUMER_KIND;
+        span.kind = SpanKind::Consumer;
         span.messaging_role = MessagingRole::Consumer;
         span.message_id = message.to_owned();
         span.destination = "orders".to_owned();

@@ -1,6 +1,8 @@
 //! Messaging attributes of a span, in both semantic conventions. Mirrors
 //! the `messaging_spans_mv` migration so memory and storage agree.
 
+use tracehouse_model::SpanKind;
+
 /// Whether a span sends or processes a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MessagingRole {
@@ -30,10 +32,6 @@ impl MessagingRole {
     }
 }
 
-/// Span kind numbers (OTLP).
-const PRODUCER_KIND: u8 = 4;
-const CONSUMER_KIND: u8 = 5;
-
 /// The messaging facts of one span.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MessagingFacts {
@@ -44,7 +42,7 @@ pub struct MessagingFacts {
 
 /// Reads message id, destination and role from stored attribute arrays.
 /// New names win over old ones; the span kind wins over the operation.
-pub fn messaging_facts(kind: u8, keys: &[String], values: &[String]) -> MessagingFacts {
+pub fn messaging_facts(kind: SpanKind, keys: &[String], values: &[String]) -> MessagingFacts {
     let value = |key: &str| {
         keys.iter()
             .position(|candidate| candidate == key)
@@ -61,8 +59,8 @@ pub fn messaging_facts(kind: u8, keys: &[String], values: &[String]) -> Messagin
     };
     let operation = first_of("messaging.operation.type", "messaging.operation");
     let role = match (kind, operation.as_str()) {
-        (PRODUCER_KIND, _) => MessagingRole::Producer,
-        (CONSUMER_KIND, _) => MessagingRole::Consumer,
+        (SpanKind::Producer, _) => MessagingRole::Producer,
+        (SpanKind::Consumer, _) => MessagingRole::Consumer,
         (_, "publish" | "send" | "create") => MessagingRole::Producer,
         (_, "receive" | "process" | "deliver") => MessagingRole::Consumer,
         _ => MessagingRole::None,
@@ -85,7 +83,7 @@ mod tests {
     #[test]
     fn new_conventions_win_and_old_ones_still_count() {
         let facts = messaging_facts(
-            1,
+            SpanKind::Internal,
             &strings(&[
                 "messaging.message_id",
                 "messaging.destination",
@@ -97,7 +95,7 @@ mod tests {
         assert_eq!(facts.destination, "queue-a");
         assert_eq!(facts.role, MessagingRole::Consumer);
         let facts = messaging_facts(
-            PRODUCER_KIND,
+            SpanKind::Producer,
             &strings(&[
                 "messaging.message.id",
                 "messaging.message_id",

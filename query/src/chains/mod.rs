@@ -14,7 +14,7 @@ use crate::QueryService;
 use graph::{ChainGraph, ChainSpan, EdgeKind, PathStep, TraceKey};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashSet};
-use tracehouse_model::{ProjectId, TraceId};
+use tracehouse_model::{ProjectId, SpanKind, StatusCode, TraceId};
 
 /// Default cap on the traces one chain query reads.
 pub const DEFAULT_MAX_TRACES: usize = 200;
@@ -72,8 +72,7 @@ pub struct ChainEdgeView {
     pub from_span_id: String,
     pub to_trace_id: String,
     pub to_span_id: String,
-    /// `link` or `message`.
-    pub kind: &'static str,
+    pub kind: EdgeKind,
 }
 
 /// The span that caused the chain's errors.
@@ -89,8 +88,7 @@ pub struct RootCauseView {
 /// One step of the critical path.
 #[derive(Debug, Clone, Serialize)]
 pub struct PathStepView {
-    /// `span`, or `queue_wait` for time a message spent waiting.
-    pub kind: &'static str,
+    pub kind: PathStepKind,
     pub trace_id: String,
     /// Empty for a queue wait.
     pub span_id: String,
@@ -100,6 +98,31 @@ pub struct PathStepView {
     pub self_ms: f64,
     /// The span is a cold-started invocation (`faas.coldstart`).
     pub cold_start: bool,
+}
+
+/// What a step of the critical path is; serialized `span` or `queue_wait`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PathStepKind {
+    Span,
+    /// Time a message spent waiting for its consumer.
+    QueueWait,
+}
+
+impl std::fmt::Display for PathStepKind {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Self::Span => "span",
+            Self::QueueWait => "queue_wait",
+        })
+    }
+}
+
+impl PathStepView {
+    /// Whether the step is a queue wait rather than a span.
+    pub fn is_queue_wait(&self) -> bool {
+        self.kind == PathStepKind::QueueWait
+    }
 }
 
 #[derive(Debug, Clone, clickhouse::Row, Deserialize)]
@@ -126,12 +149,10 @@ struct TraceIdRow {
     trace_id: [u8; 16],
 }
 
-const STATUS_ERROR: u8 = 2;
-
 impl From<ChainSpanRow> for ChainSpan {
     fn from(row: ChainSpanRow) -> Self {
-        let facts =
-            messaging::messaging_facts(row.kind, &row.attribute_keys, &row.attribute_values);
+        let kind = SpanKind::from_number(i64::from(row.kind));
+        let facts = messaging::messaging_facts(kind, &row.attribute_keys, &row.attribute_values);
         let cold_start = row
             .attribute_keys
             .iter()
@@ -145,8 +166,8 @@ impl From<ChainSpanRow> for ChainSpan {
             service: row.service,
             function: row.function_name,
             name: row.name,
-            kind: row.kind,
-            is_error: row.status_code == STATUS_ERROR,
+            kind,
+            is_error: row.status_code == StatusCode::Error.as_number(),
             status_message: row.status_message,
             start_time_unix_nano: row.start_time_unix_nano,
             end_time_unix_nano: row.end_time_unix_nano,
@@ -324,10 +345,7 @@ fn chain_view(
             from_span_id: hex::encode(edge.from.1),
             to_trace_id: hex::encode(edge.to.0),
             to_span_id: hex::encode(edge.to.1),
-            kind: match edge.kind {
-                EdgeKind::Link => "link",
-                EdgeKind::Message => "message",
-            },
+            kind: edge.kind,
         })
         .collect();
     let root_cause = graph.root_cause().map(|span| RootCauseView {
@@ -342,7 +360,7 @@ fn chain_view(
         .into_iter()
         .map(|step| match step {
             PathStep::Span { span, self_nanos } => PathStepView {
-                kind: "span",
+                kind: PathStepKind::Span,
                 trace_id: hex::encode(span.trace_id),
                 span_id: hex::encode(span.span_id),
                 service: span.service.clone(),
@@ -355,7 +373,7 @@ fn chain_view(
                 destination,
                 wait_nanos,
             } => PathStepView {
-                kind: "queue_wait",
+                kind: PathStepKind::QueueWait,
                 trace_id: hex::encode(consumer.trace_id),
                 span_id: String::new(),
                 service: destination.to_owned(),
@@ -379,5 +397,20 @@ fn chain_view(
         root_cause,
         critical_path,
         truncated,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_steps_bind_what_their_templates_declare() {
+        let project = ProjectId::default();
+        let traces = batch_params(&project, "trace_ids", vec![], 10);
+        assert_eq!(sql::CHAIN_TRACE_SPANS.check(&traces), Ok(()));
+        assert_eq!(sql::CHAIN_LINKS_TO_TRACES.check(&traces), Ok(()));
+        let messages = batch_params(&project, "message_ids", vec![], 10);
+        assert_eq!(sql::CHAIN_MESSAGES_BY_ID.check(&messages), Ok(()));
     }
 }

@@ -16,6 +16,18 @@ pub use template::{Fragment, Placeholder, Template};
 
 use std::sync::LazyLock;
 
+/// The binds of templates over a project and whole seconds of a window:
+/// `project`, `from_s`, `to_s`.
+pub fn project_window_params(
+    project: &tracehouse_model::ProjectId,
+    window: &crate::time_window::TimeWindow,
+) -> Params {
+    Params::new()
+        .set("project", project.as_str())
+        .set("from_s", window.start_seconds())
+        .set("to_s", window.end_seconds())
+}
+
 /// Every fragment, by the name templates write as `{name}`.
 pub const FRAGMENTS: &[Fragment] = &[
     Fragment {
@@ -192,6 +204,26 @@ mod tests {
             assert_eq!(template.check(&typed_samples), Ok(()));
             assert!(template.sample_sql().is_some(), "{name}");
         }
+    }
+
+    /// The reads that bind a project and a window in seconds.
+    #[test]
+    fn window_reads_bind_what_their_templates_declare() {
+        let window = crate::time_window::TimeWindow {
+            start_unix_nano: 0,
+            end_unix_nano: 1,
+        };
+        let params = super::project_window_params(&Default::default(), &window);
+        for template in [
+            &super::SERVICES,
+            &super::MAP_CALLS,
+            &super::MAP_MESSAGING,
+            &super::MAP_LINK_CONSUMERS,
+        ] {
+            assert_eq!(template.check(&params), Ok(()));
+        }
+        let operations = params.set("service", "svc");
+        assert_eq!(super::SERVICE_OPERATIONS.check(&operations), Ok(()));
     }
 
     fn leak(name: &str) -> &'static str {

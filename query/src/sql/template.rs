@@ -348,8 +348,8 @@ fn until_line_end(text: &str) -> &str {
 fn string_literal(text: &str) -> &str {
     let bytes = text.as_bytes();
     let mut index = 1;
-    while index < bytes.len() {
-        match bytes[index] {
+    while let Some(byte) = bytes.get(index) {
+        match byte {
             b'\\' => index += 2,
             b'\'' if bytes.get(index + 1) == Some(&b'\'') => index += 2,
             b'\'' => return &text[..=index],

@@ -61,7 +61,7 @@ impl Received {
         let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
         mac.update(&self.body);
         let timestamp: u64 = self.header("X-Tracehouse-Timestamp").parse().unwrap_or(0);
-        let now = SystemTime::now()
+        let now = tracehouse_model::time::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .expect("after 1970")
             .as_secs();
@@ -276,7 +276,7 @@ pub async fn invoke(
 ) -> anyhow::Result<Vec<String>> {
     let sdk = Function::new(otlp_grpc_url, function)?;
     let mut trace_ids = Vec::new();
-    let start = SystemTime::now() - duration;
+    let start = tracehouse_model::time::now() - duration;
     for _ in 0..count {
         let root = Context::new();
         let span = sdk.start(Step::new("handle", SpanKind::Server, &root, start));

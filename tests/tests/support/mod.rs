@@ -144,7 +144,7 @@ impl Clock {
     /// A flow that began `ago` before now.
     pub fn started_ago(ago: Duration) -> Self {
         Self {
-            base: SystemTime::now() - ago,
+            base: tracehouse_model::time::now() - ago,
         }
     }
 

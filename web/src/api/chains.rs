@@ -1,11 +1,12 @@
 //! `GET /api/v1/chains/{trace_id}` and `GET /api/v1/chains/broken`.
 
-use super::window::{now_unix_nano, WindowParams};
+use super::window::WindowParams;
 use crate::error::ApiError;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::Deserialize;
+use tracehouse_model::time::now_unix_nano;
 use tracehouse_model::{ProjectId, TraceId};
 use tracehouse_query::chains::broken::BrokenChainsView;
 use tracehouse_query::chains::ChainView;

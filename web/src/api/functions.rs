@@ -9,9 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use tracehouse_model::ProjectId;
-use tracehouse_query::serverless::{
-    ColdStarts, FunctionSummary, FunctionTimeseries, FunctionTotals,
-};
+use tracehouse_query::serverless::{ColdStarts, FunctionList, FunctionTimeseries};
 
 /// Parameters of every function endpoint.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -53,27 +51,17 @@ pub struct Windowed<T: Serialize> {
     pub body: T,
 }
 
-/// The function list body.
-#[derive(Debug, Serialize)]
-pub struct FunctionsBody {
-    pub functions: Vec<FunctionSummary>,
-    pub totals: FunctionTotals,
-}
-
 /// Every function with invocations in the window.
 pub async fn list_functions(
     State(state): State<AppState>,
     Query(params): Query<FunctionParams>,
-) -> Result<Json<Windowed<FunctionsBody>>, ApiError> {
+) -> Result<Json<Windowed<FunctionList>>, ApiError> {
     let range = params.window().resolve()?;
     let list = state.query.functions(&params.project()?, &range).await?;
     Ok(Json(Windowed {
         from: range.start_unix_nano / NANOS_PER_MILLI,
         to: range.end_unix_nano / NANOS_PER_MILLI,
-        body: FunctionsBody {
-            functions: list.functions,
-            totals: list.totals,
-        },
+        body: list,
     }))
 }
 

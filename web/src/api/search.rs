@@ -1,10 +1,11 @@
 //! `GET /api/v1/traces`: trace search.
 
-use super::window::{now_unix_nano, resolve_window};
+use super::window::resolve_window;
 use crate::error::ApiError;
 use crate::AppState;
 use axum::extract::{Query, State};
 use axum::Json;
+use tracehouse_model::time::now_unix_nano;
 use tracehouse_model::ProjectId;
 use tracehouse_query::search::{
     SearchCursor, TraceSearch, TraceSearchView, DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT,

@@ -1,5 +1,6 @@
 //! The `step` of a time series: `30s`, `5m`, `1h`, `1d` or plain seconds.
 
+use crate::duration::parse_duration_nanos;
 use crate::error::ApiError;
 use tracehouse_query::TimeWindow;
 
@@ -8,24 +9,15 @@ pub const MAX_BUCKETS: u64 = 10_000;
 /// Step when none is given.
 pub const DEFAULT_STEP_SECONDS: u64 = 60;
 
-/// `30s`, `15m`, `1h`, `7d`, or plain seconds.
+/// A duration (`30s`, `15m`, `1h`, `7d`), or plain seconds, in whole seconds.
 pub fn parse_duration_seconds(text: &str) -> Result<u64, String> {
     let text = text.trim();
-    let split = text
-        .find(|character: char| !character.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let number: u64 = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 30s, 15m, 1h or 7d"))?;
-    let unit_seconds = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(format!("unknown duration unit {unit:?}: use s, m, h or d")),
-    };
-    Ok(number.saturating_mul(unit_seconds))
+    if !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return text
+            .parse()
+            .map_err(|_| format!("{text:?} is out of range"));
+    }
+    Ok(parse_duration_nanos(text)? / 1_000_000_000)
 }
 
 /// The step over `window` in seconds: at least one second and at most

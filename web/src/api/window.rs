@@ -1,6 +1,7 @@
 //! The time window of a query: `from` and `to` as RFC 3339, Unix
 //! milliseconds, `now` or `now-<n><s|m|h|d>`; by default the last hour.
 
+use crate::duration::parse_duration_nanos;
 use crate::error::ApiError;
 use serde::Deserialize;
 use tracehouse_query::TimeWindow;
@@ -22,14 +23,7 @@ impl WindowParams {
     }
 }
 
-/// Current time in Unix nanoseconds.
-pub fn now_unix_nano() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
-        })
-}
+use tracehouse_model::time::now_unix_nano;
 
 /// Resolves `from`/`to` against `now`; 400 naming the parameter when malformed
 /// or when `from` is after `to`.
@@ -69,7 +63,7 @@ fn parse_instant(text: &str, now: u64) -> Result<u64, String> {
         let ago = relative
             .strip_prefix('-')
             .ok_or_else(|| "expected now-<n><s|m|h|d>".to_owned())?;
-        return Ok(now.saturating_sub(parse_span(ago)?));
+        return Ok(now.saturating_sub(parse_duration_nanos(ago)?));
     }
     if text.bytes().all(|byte| byte.is_ascii_digit()) {
         let millis: u64 = text
@@ -85,27 +79,6 @@ fn parse_instant(text: &str, now: u64) -> Result<u64, String> {
         .timestamp_nanos_opt()
         .and_then(|nanos| u64::try_from(nanos).ok())
         .ok_or_else(|| "time out of range".to_owned())
-}
-
-/// `15m`, `1h`, `30s`, `2d` in nanoseconds.
-fn parse_span(text: &str) -> Result<u64, String> {
-    let unit_at = text
-        .find(|character: char| !character.is_ascii_digit())
-        .ok_or_else(|| "missing unit s, m, h or d".to_owned())?;
-    let (number, unit) = text.split_at(unit_at);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| "expected a number before the unit".to_owned())?;
-    let unit_seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        _ => return Err(format!("unknown unit {unit:?}")),
-    };
-    number
-        .checked_mul(unit_seconds * 1_000_000_000)
-        .ok_or_else(|| "duration out of range".to_owned())
 }
 
 #[cfg(test)]

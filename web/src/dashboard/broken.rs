@@ -5,11 +5,11 @@
 use super::format;
 use super::frame::{Frame, FrameParams, Section};
 use super::{page_frame, render, ErrorPage};
-use crate::api::window::now_unix_nano;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
+use tracehouse_model::time::now_unix_nano;
 
 /// Most hand-offs listed.
 const LIMIT: u64 = 200;
@@ -56,7 +56,7 @@ pub async fn broken_page(
     let rows = broken
         .into_iter()
         .map(|handoff| BrokenRow {
-            reason: handoff.reason.replace('_', " "),
+            reason: handoff.reason.label().to_owned(),
             trace_href: frame.span_href(&handoff.trace_id, &handoff.span_id),
             chain_href: frame.href(&format!("/chains/{}", handoff.trace_id)),
             producer: handoff.service,

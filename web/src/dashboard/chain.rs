@@ -13,6 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use tracehouse_model::TraceId;
 use tracehouse_query::chains::ChainView;
+use tracehouse_query::chains::PathStepKind;
 use tracehouse_query::TraceView;
 
 /// A step of the critical path as the page shows it.
@@ -52,8 +53,8 @@ fn steps(frame: &Frame, chain: &ChainView) -> Vec<StepRow> {
         .map(|step| StepRow {
             name: step.name.clone(),
             service: step.service.clone(),
-            queue_wait: step.kind == "queue_wait",
-            href: (step.kind != "queue_wait")
+            queue_wait: step.kind == PathStepKind::QueueWait,
+            href: (step.kind != PathStepKind::QueueWait)
                 .then(|| frame.span_href(&step.trace_id, &step.span_id)),
             cold_start: step.cold_start,
             self_ms: step.self_ms,

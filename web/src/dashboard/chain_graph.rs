@@ -64,7 +64,7 @@ impl TraceNode {
             errors: trace
                 .spans
                 .iter()
-                .filter(|span| span.status_code == "error")
+                .filter(|span| span.status_code == tracehouse_model::StatusCode::Error)
                 .count(),
             cold_start: trace.spans.iter().any(is_cold_start),
             spans: trace

@@ -3,8 +3,9 @@
 //! keep all of them. Time range and project live in the query string, so
 //! any view can be shared as a URL.
 
-use crate::api::window::{now_unix_nano, resolve_window};
+use crate::api::window::resolve_window;
 use serde::Deserialize;
+use tracehouse_model::time::now_unix_nano;
 use tracehouse_model::ProjectId;
 use tracehouse_query::TimeWindow;
 

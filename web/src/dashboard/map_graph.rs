@@ -8,6 +8,7 @@ use super::charts::{escape, Svg};
 use super::format;
 use super::frame::Frame;
 use std::collections::HashMap;
+use tracehouse_query::map::MapNodeKind;
 use tracehouse_query::map::ServiceMapView;
 
 const NODE_WIDTH: f64 = 190.0;
@@ -105,7 +106,7 @@ pub fn map_graph(
         };
         let value = shading.values.get(&node.id).copied();
         let figure = value.map_or_else(|| "–".to_owned(), shading.describe);
-        let href = if node.kind == "service" {
+        let href = if node.kind == MapNodeKind::Service {
             frame.href_with("/traces", &[("service", &node.id)])
         } else {
             frame.href("/chains/broken")
@@ -115,12 +116,12 @@ pub fn map_graph(
              <rect class=\"heat-{heat}\" width=\"{NODE_WIDTH}\" height=\"{NODE_HEIGHT}\" rx=\"{rx}\"/>\
              <text class=\"name\" x=\"10\" y=\"21\">{name}</text><text x=\"10\" y=\"40\">{kind_label} · {figure}</text></g></a>",
             href = escape(&href),
-            kind = if node.kind == "service" { "service" } else { "queue" },
+            kind = if node.kind == MapNodeKind::Service { "service" } else { "queue" },
             title = escape(&format!("{} ({}): {figure}", node.id, node.kind)),
             heat = heat(value.unwrap_or(0.0), max),
-            rx = if node.kind == "service" { 6 } else { 20 },
+            rx = if node.kind == MapNodeKind::Service { 6 } else { 20 },
             name = escape(&node.id.chars().take(24).collect::<String>()),
-            kind_label = if node.kind == "service" { "service" } else { "queue" },
+            kind_label = if node.kind == MapNodeKind::Service { "service" } else { "queue" },
             figure = escape(&figure),
         ));
     }

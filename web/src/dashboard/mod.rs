@@ -143,3 +143,18 @@ pub(crate) fn parse_trace_id(text: &str) -> Result<tracehouse_model::TraceId, Er
             message: error.to_string(),
         })
 }
+
+/// Unknown paths: a JSON 404 under the APIs, a page in the frame elsewhere.
+pub async fn not_found_fallback(uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    let error = crate::ApiError::not_found(format!("path {path}"));
+    if path.starts_with("/api/") || path.starts_with("/jaeger/") {
+        return axum::response::IntoResponse::into_response(error);
+    }
+    let page = ErrorPage {
+        status: StatusCode::NOT_FOUND,
+        title: "Not found",
+        message: error.message().to_owned(),
+    };
+    page.into_page(Frame::fallback(Section::None, "/"))
+}

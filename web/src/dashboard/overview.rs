@@ -6,11 +6,11 @@ use super::charts::{self, Series, Svg, TimeChart, TimeKind, Unit};
 use super::format::{self, Change, Trend};
 use super::frame::{Frame, FrameParams, Section};
 use super::{page_frame, render, ErrorPage};
-use crate::api::window::now_unix_nano;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
+use tracehouse_model::time::now_unix_nano;
 use tracehouse_query::chains::broken::BrokenHandOffView;
 use tracehouse_query::serverless::detail::{CostByFunction, WindowTotals};
 use tracehouse_query::serverless::InvocationScope;
@@ -413,7 +413,7 @@ fn broken(frame: &Frame, handoffs: &[BrokenHandOffView]) -> Vec<TopItem> {
         .map(|handoff| TopItem {
             label: format!("{} → {}", handoff.service, handoff.destination),
             href: frame.href(&format!("/chains/{}", handoff.trace_id)),
-            figure: handoff.reason.replace('_', " "),
+            figure: handoff.reason.label().to_owned(),
             detail: format!(
                 "message {} waited {}",
                 handoff.message_id,

@@ -6,12 +6,12 @@ use super::format;
 use super::frame::{Frame, FrameParams, Section};
 use super::{page_frame, parse_trace_id, render, ErrorPage};
 use crate::api::search::parse_search;
-use crate::api::window::now_unix_nano;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use tracehouse_model::time::now_unix_nano;
 
 /// The form's fields.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -13,6 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use std::collections::BTreeSet;
+use tracehouse_model::StatusCode;
 use tracehouse_query::chains::ChainView;
 
 /// Rows rendered before "show more".
@@ -177,7 +178,7 @@ pub async fn trace_page(
         error_count: trace
             .spans
             .iter()
-            .filter(|span| span.status_code == "error")
+            .filter(|span| span.status_code == StatusCode::Error)
             .count(),
         cold_count: rows.iter().filter(|row| row.cold_start).count(),
         duration: format::ms(Some(length_ms)),

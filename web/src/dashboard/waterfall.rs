@@ -4,6 +4,7 @@
 //! service colour, error and cold-start marks, and its details.
 
 use std::collections::HashMap;
+use tracehouse_model::StatusCode;
 use tracehouse_query::SpanView;
 
 /// Width of the timeline scale that bars are drawn on.
@@ -81,8 +82,8 @@ impl TraceExtent<'_> {
                 .iter()
                 .position(|service| *service == span.service)
                 .unwrap_or(0),
-            kind: span.kind,
-            is_error: span.status_code == "error",
+            kind: span.kind.as_str(),
+            is_error: span.status_code == StatusCode::Error,
             cold_start: is_cold_start(span),
             has_children,
             status_message: span.status_message.clone(),
@@ -204,6 +205,7 @@ pub fn layout(spans: &[SpanView]) -> Vec<WaterfallRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tracehouse_model::SpanKind;
     use tracehouse_query::traces::ScopeView;
 
     fn span(id: &str, parent: &str, start: u64, end: u64) -> SpanView {
@@ -212,12 +214,12 @@ mod tests {
             span_id: id.to_owned(),
             parent_span_id: parent.to_owned(),
             name: id.to_owned(),
-            kind: "internal",
+            kind: SpanKind::Internal,
             service: "svc".to_owned(),
             start_time_unix_nano: start,
             end_time_unix_nano: end,
             duration_ns: end - start,
-            status_code: "unset",
+            status_code: StatusCode::Unset,
             status_message: String::new(),
             trace_state: String::new(),
             flags: 0,

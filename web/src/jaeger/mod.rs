@@ -5,7 +5,6 @@
 pub mod model;
 pub mod params;
 
-use crate::api::window::now_unix_nano;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -14,7 +13,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use model::{jaeger_trace, Dependency, Envelope, EnvelopeError, JaegerTrace, Operation};
 use std::collections::HashMap;
+use tracehouse_model::time::now_unix_nano;
 use tracehouse_model::{ProjectId, TraceId};
+use tracehouse_query::map::MapEdgeKind;
 use tracehouse_query::{QueryError, TimeWindow};
 
 /// Routes of the Jaeger query API, to nest under `/jaeger/api`.
@@ -179,7 +180,7 @@ async fn dependencies(
         .await?
         .edges
         .into_iter()
-        .filter(|edge| edge.kind == "calls")
+        .filter(|edge| edge.kind == MapEdgeKind::Calls)
         .map(|edge| Dependency {
             parent: edge.source,
             child: edge.target,

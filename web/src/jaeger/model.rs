@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use tracehouse_model::{SpanKind, StatusCode};
 use tracehouse_query::traces::EventView;
 use tracehouse_query::{SpanView, TraceView};
 
@@ -170,16 +171,16 @@ fn log(event: &EventView) -> Log {
 /// fields (`span.kind`, `otel.status_code`, `error`, scope).
 fn tags(span: &SpanView) -> Vec<KeyValue> {
     let mut tags = key_values(&span.attributes);
-    if span.kind != "unspecified" && span.kind != "internal" {
-        tags.push(string_tag("span.kind", span.kind));
+    if !matches!(span.kind, SpanKind::Unspecified | SpanKind::Internal) {
+        tags.push(string_tag("span.kind", span.kind.as_str()));
     }
-    if span.status_code != "unset" {
+    if span.status_code != StatusCode::Unset {
         tags.push(string_tag(
             "otel.status_code",
-            &span.status_code.to_uppercase(),
+            &span.status_code.as_str().to_uppercase(),
         ));
     }
-    if span.status_code == "error" {
+    if span.status_code == StatusCode::Error {
         tags.push(key_value("error", &Value::Bool(true)));
     }
     if !span.status_message.is_empty() {

@@ -1,32 +1,11 @@
 //! Jaeger's query parameters: microsecond times, Go durations, JSON tags.
 
+use crate::duration::parse_duration_nanos;
 use std::collections::HashMap;
 use tracehouse_query::search::{TraceSearch, DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT};
 use tracehouse_query::TimeWindow;
 
 const HOUR_NANOS: u64 = 3_600 * 1_000_000_000;
-
-/// A Go duration (`1.5s`, `100ms`, `250us`, `1m`, `2h`) in nanoseconds.
-pub fn go_duration(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let unit_at = text
-        .find(|character: char| !(character.is_ascii_digit() || character == '.'))
-        .ok_or_else(|| format!("duration {text:?} lacks a unit"))?;
-    let (number, unit) = text.split_at(unit_at);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("duration {text:?} is not a number"))?;
-    let unit_nanos = match unit {
-        "ns" => 1.0,
-        "us" | "µs" | "μs" => 1e3,
-        "ms" => 1e6,
-        "s" => 1e9,
-        "m" => 60e9,
-        "h" => 3_600e9,
-        _ => return Err(format!("duration {text:?} has an unknown unit")),
-    };
-    Ok((number * unit_nanos) as u64)
-}
 
 fn micros(name: &str, text: &str) -> Result<u64, String> {
     text.parse::<u64>()
@@ -52,8 +31,8 @@ pub fn trace_search(raw: &[(String, String)], now: u64) -> Result<TraceSearch, S
             "operation" => search.name = value.clone(),
             "start" => start = Some(micros("start", value)?),
             "end" => end = Some(micros("end", value)?),
-            "minDuration" => search.min_duration_ns = Some(go_duration(value)?),
-            "maxDuration" => search.max_duration_ns = Some(go_duration(value)?),
+            "minDuration" => search.min_duration_ns = Some(parse_duration_nanos(value)?),
+            "maxDuration" => search.max_duration_ns = Some(parse_duration_nanos(value)?),
             "limit" => {
                 let limit: u64 = value
                     .parse()
@@ -123,12 +102,9 @@ mod tests {
 
     #[test]
     fn go_durations() {
-        assert_eq!(go_duration("1.5s"), Ok(1_500_000_000));
-        assert_eq!(go_duration("100ms"), Ok(100_000_000));
-        assert_eq!(go_duration("250us"), Ok(250_000));
-        assert_eq!(go_duration("2m"), Ok(120_000_000_000));
-        assert!(go_duration("12").is_err());
-        assert!(go_duration("3y").is_err());
+        assert_eq!(parse_duration_nanos("1.5s"), Ok(1_500_000_000));
+        assert_eq!(parse_duration_nanos("250us"), Ok(250_000));
+        assert!(parse_duration_nanos("12").is_err());
     }
 
     #[test]
