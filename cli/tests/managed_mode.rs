@@ -13,7 +13,7 @@ use tokio::process::Command;
 
 mod process;
 
-use process::{pid_of, start_serve, Serve};
+use process::{export_traces, pid_of, start_serve, Serve};
 
 /// Starts the binary in `working_dir` (see [`start_serve`]) with 100 ms batches.
 async fn start(working_dir: &Path) -> anyhow::Result<Serve> {
@@ -63,14 +63,7 @@ async fn send_span(http: &reqwest::Client, otlp_http: &str, trace_id: &str) -> a
     let body = json!({"resourceSpans": [{"scopeSpans": [{"spans": [{
         "traceId": trace_id, "spanId": "00f067aa0ba902b7", "name": "job",
         "startTimeUnixNano": now.to_string(), "endTimeUnixNano": (now + 10).to_string()}]}]}]});
-    let status = http
-        .post(format!("{otlp_http}/v1/traces"))
-        .json(&body)
-        .send()
-        .await?
-        .status();
-    anyhow::ensure!(status == 200, "export answered {status}");
-    Ok(())
+    export_traces(http, otlp_http, &body).await
 }
 
 async fn trace_span_count(

@@ -59,3 +59,19 @@ pub async fn start_serve(working_dir: &Path, args: &[&str]) -> anyhow::Result<Se
 pub fn pid_of(child: &Child) -> Pid {
     Pid::from_raw(child.id().expect("running") as i32)
 }
+
+/// POSTs an OTLP/HTTP JSON traces body; it must be stored (200).
+pub async fn export_traces(
+    http: &reqwest::Client,
+    otlp_http: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<()> {
+    let status = http
+        .post(format!("{otlp_http}/v1/traces"))
+        .json(body)
+        .send()
+        .await?
+        .status();
+    anyhow::ensure!(status == 200, "export answered {status}");
+    Ok(())
+}
