@@ -37,7 +37,7 @@ fn int_value(key: &str, value: i64) -> KeyValue {
 
 /// One request of `spans_per_request` spans shaped like a function's
 /// telemetry: 10-span traces, HTTP and FaaS attributes, a resource of five.
-fn request(
+pub(crate) fn request(
     request_number: u64,
     spans_per_request: u64,
     now_nanos: u64,
@@ -112,7 +112,7 @@ fn request(
     }
 }
 
-fn now_nanos() -> u64 {
+pub(crate) fn now_nanos() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_nanos() as u64)

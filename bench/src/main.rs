@@ -6,9 +6,10 @@
 //!
 //! `cargo run --release -p tracehouse-bench -- trace-lookup --spans 10000000`
 //!
-//! `tracehouse-bench ingest`: see [`ingest`].
+//! `tracehouse-bench ingest`: see [`ingest`]; `tracehouse-bench pages`: see [`pages`].
 
 mod ingest;
+mod pages;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -51,6 +52,15 @@ enum Command {
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
     },
+    /// Server time of every dashboard page at a number of stored spans.
+    Pages {
+        /// Spans to store first.
+        #[arg(long, default_value_t = 1_000_000)]
+        spans: u64,
+        /// Fetches of each page.
+        #[arg(long, default_value_t = 10)]
+        rounds: usize,
+    },
 }
 
 #[tokio::main]
@@ -75,6 +85,7 @@ async fn main() -> anyhow::Result<()> {
             spans_per_request,
             concurrency,
         } => ingest::run(spans, spans_per_request.max(1), concurrency.max(1)).await,
+        Command::Pages { spans, rounds } => pages::run(spans, rounds).await,
     }
 }
 

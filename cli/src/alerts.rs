@@ -67,12 +67,17 @@ pub fn router(
     config: &Config,
     client: &clickhouse::Client,
     engine: Option<Alerts>,
+    app: &tracehouse_web::AppState,
 ) -> Option<axum::Router> {
     if !(config.runs(Role::Query) || config.runs(Role::Alerts)) {
         return None;
     }
     let store = tracehouse_alerting::Store::new(client.clone(), ProjectId::default());
     Some(tracehouse_web::api::alerts::router(
-        tracehouse_web::api::alerts::AlertsState { store, engine },
+        tracehouse_web::api::alerts::AlertsState {
+            store,
+            engine,
+            app: app.clone(),
+        },
     ))
 }

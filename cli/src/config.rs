@@ -54,6 +54,10 @@ pub struct ServeArgs {
     /// TOML configuration file.
     #[arg(long, env = "TRACEHOUSE_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Also run the demo: a simulated serverless application sending to this
+    /// process's own OTLP/gRPC receiver (see `tracehouse demo`).
+    #[arg(long)]
+    pub demo: bool,
     /// Every setting, as parsed (defaults included).
     #[command(flatten)]
     pub settings: Config,
@@ -315,6 +319,7 @@ impl Config {
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         Self::resolve(ServeArgs {
             config: Some(path.to_owned()),
+            demo: false,
             settings: Config::default(),
             explicit: BTreeSet::new(),
         })

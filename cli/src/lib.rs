@@ -8,4 +8,4 @@ pub mod serve;
 pub mod serverless;
 
 pub use config::{Config, Role, ServeArgs};
-pub use serve::{serve, BoundAddresses, Running};
+pub use serve::{serve, serve_with_timings, BoundAddresses, Running, Timings};

@@ -1,6 +1,6 @@
 //! `tracehouse`: observability for serverless functions.
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::io::Write;
 use tracehouse::{serve, Config, ServeArgs};
 
@@ -18,7 +18,46 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run Tracehouse: OTLP receivers, writer, query API and dashboard.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Drive a simulated serverless application against a Tracehouse over OTLP/gRPC.
+    Demo(DemoArgs),
+}
+
+/// `tracehouse demo`: what to simulate and where to send it.
+#[derive(Debug, clap::Args)]
+struct DemoArgs {
+    /// OTLP/gRPC endpoint of the Tracehouse to send to.
+    #[arg(
+        long,
+        env = "TRACEHOUSE_DEMO_TARGET",
+        default_value = "http://127.0.0.1:4317"
+    )]
+    target: String,
+    /// Orders per second at the peak of the traffic wave (each order is about ten spans).
+    #[arg(long, default_value_t = 2.0)]
+    rate: f64,
+    /// Seconds to run live after the history; without it the demo runs until stopped.
+    #[arg(long)]
+    duration_secs: Option<u64>,
+    /// Hours of history sent first, with past timestamps.
+    #[arg(long, default_value_t = 3.0)]
+    backfill_hours: f64,
+    /// Seed of the random choices: the same seed gives the same demo.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+impl DemoArgs {
+    fn options(&self) -> tracehouse_simulator::DemoOptions {
+        tracehouse_simulator::DemoOptions {
+            rate_per_second: self.rate.max(0.0),
+            duration: self.duration_secs.map(std::time::Duration::from_secs),
+            backfill: std::time::Duration::from_secs_f64(
+                self.backfill_hours.clamp(0.0, 24.0 * 30.0) * 3600.0,
+            ),
+            seed: self.seed,
+        }
+    }
 }
 
 #[tokio::main]
@@ -37,6 +76,10 @@ async fn main() -> std::process::ExitCode {
             Ok(args) => run_serve(args).await,
             Err(error) => error.exit(),
         },
+        Some(("demo", demo_matches)) => match DemoArgs::from_arg_matches(demo_matches) {
+            Ok(args) => run_demo(&args).await,
+            Err(error) => error.exit(),
+        },
         _ => {
             let _ = Cli::command().print_help();
             return std::process::ExitCode::FAILURE;
@@ -51,10 +94,24 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+async fn run_demo(args: &DemoArgs) -> anyhow::Result<()> {
+    let summary = tracehouse_simulator::run(&args.target, &args.options()).await?;
+    tracing::info!(
+        spans = summary.spans,
+        requests = summary.requests,
+        "demo finished"
+    );
+    Ok(())
+}
+
 async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
+    let demo = args.demo;
     let config = Config::resolve(args)?;
     let running = serve(config).await?;
     print_endpoints(&running);
+    if demo {
+        spawn_demo(&running);
+    }
     wait_for_signal().await?;
     tracing::info!("shutting down");
     running.shutdown().await
@@ -76,6 +133,21 @@ fn print_endpoints(running: &tracehouse::Running) {
     }
     line("clickhouse", running.clickhouse.url.clone());
     let _ = stdout.flush();
+}
+
+/// The demo against this process's own OTLP/gRPC receiver, in the background.
+fn spawn_demo(running: &tracehouse::Running) {
+    let Some(address) = running.addresses.otlp_grpc else {
+        tracing::warn!("--demo needs the collector role; no demo runs");
+        return;
+    };
+    let target = format!("http://{address}");
+    tokio::spawn(async move {
+        let options = tracehouse_simulator::DemoOptions::default();
+        if let Err(error) = tracehouse_simulator::run(&target, &options).await {
+            tracing::error!(%error, "the demo stopped");
+        }
+    });
 }
 
 async fn wait_for_signal() -> anyhow::Result<()> {

@@ -24,6 +24,23 @@ use tracehouse_schema::{ClickHouseSettings, ManagedClickHouse, ManagedOptions};
 
 /// How often retention runs.
 const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Intervals that are not settings: the defaults are what `tracehouse
+/// serve` uses; tests shorten them to exercise the paths. (How long a stop
+/// may take is the `shutdown_timeout_secs` setting.)
+#[derive(Debug, Clone, Copy)]
+pub struct Timings {
+    /// How often retention runs.
+    pub retention_interval: Duration,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Self {
+            retention_interval: RETENTION_INTERVAL,
+        }
+    }
+}
 /// How long an external ClickHouse may take to become reachable at startup.
 const EXTERNAL_CLICKHOUSE_WAIT: Duration = Duration::from_secs(60);
 
@@ -150,6 +167,11 @@ fn spawn_replay(
 /// Starts every role of `config`. Returns once all listeners are bound and
 /// the schema is migrated.
 pub async fn serve(config: Config) -> anyhow::Result<Running> {
+    serve_with_timings(config, Timings::default()).await
+}
+
+/// [`serve`] with other intervals and timeouts.
+pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Result<Running> {
     config.validate()?;
     let pricing = crate::serverless::pricing(&config)?;
     let data_dir_lock = crate::data_dir::claim(&config.data_dir)?;
@@ -248,6 +270,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
         servers.spawn(run_retention(
             client.clone(),
             config.retention_days,
+            timings.retention_interval,
             shutdown_receiver.clone(),
         ));
     }
@@ -290,7 +313,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
                 .unwrap_or_default(),
         },
     };
-    let alerts_router = crate::alerts::router(&config, &client, alerts);
+    let alerts_router = crate::alerts::router(&config, &client, alerts, &state);
     let web_router = if config.runs(Role::Query) {
         tracehouse_web::router(state)
     } else {
@@ -393,6 +416,7 @@ async fn serve_http(
 async fn run_retention(
     client: clickhouse::Client,
     retention_days: u32,
+    interval: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     loop {
@@ -404,7 +428,7 @@ async fn run_retention(
             Err(error) => tracing::warn!(%error, "retention failed, will retry"),
         }
         tokio::select! {
-            _ = tokio::time::sleep(RETENTION_INTERVAL) => {}
+            _ = tokio::time::sleep(interval) => {}
             _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
         }
     }

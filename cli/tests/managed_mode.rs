@@ -241,8 +241,16 @@ async fn acknowledged_spans_survive_sigkill_before_any_write() -> anyhow::Result
         (expected, expected),
         "every acknowledged span, once"
     );
+    // The trace view reads the table the materialized view fills, a moment later.
     let last_trace = format!("{requests:032x}");
-    let spans = trace_span_count(&http, &second.urls["dashboard"], &last_trace).await?;
+    let mut spans = 0;
+    for _ in 0..100 {
+        spans = trace_span_count(&http, &second.urls["dashboard"], &last_trace).await?;
+        if spans == spans_per_request {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(spans, spans_per_request);
 
     kill(pid_of(&second.child), Signal::SIGTERM)?;

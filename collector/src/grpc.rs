@@ -6,7 +6,7 @@
 use crate::error::IngestError;
 use crate::logs::LogIngest;
 use crate::metric_points::MetricIngest;
-use crate::service::{outcome_label, OtlpService};
+use crate::service::{outcome_label, OtlpService, OUTCOME_TOO_LARGE};
 use crate::traces::TraceIngest;
 use std::convert::Infallible;
 use std::future::Future;
@@ -76,6 +76,7 @@ where
             return Box::pin(async { Ok(Status::unimplemented("unknown method").into_http()) });
         }
         let method = ExportMethod(self.service.clone());
+        let service = self.service.clone();
         let max_decoding_message_size = self.max_decoding_message_size;
         Box::pin(async move {
             let mut compression = EnabledCompressionEncodings::default();
@@ -83,9 +84,35 @@ where
             let mut grpc = Grpc::new(OtlpCodec::<S>::default())
                 .apply_compression_config(compression, compression)
                 .apply_max_message_size_config(Some(max_decoding_message_size), None);
-            Ok(grpc.unary(method, request).await)
+            let mut response = grpc.unary(method, request).await;
+            // Tonic refuses a message over the limit before the service
+            // runs: OUT_OF_RANGE, or RESOURCE_EXHAUSTED when the limit is
+            // hit while decompressing. Answer both alike, and count them
+            // here (the service never answers either code itself).
+            if has_grpc_status(&response, tonic::Code::ResourceExhausted) {
+                response.headers_mut().insert(
+                    "grpc-status",
+                    http::HeaderValue::from(tonic::Code::OutOfRange as i32),
+                );
+            }
+            if has_grpc_status(&response, tonic::Code::OutOfRange) {
+                service
+                    .metrics()
+                    .request(S::SIGNAL, TRANSPORT, OUTCOME_TOO_LARGE);
+            }
+            Ok(response)
         })
     }
+}
+
+/// Whether a (trailers-only) response carries `code` in its headers.
+fn has_grpc_status<B>(response: &http::Response<B>, code: tonic::Code) -> bool {
+    response
+        .headers()
+        .get("grpc-status")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<i32>().ok())
+        == Some(code as i32)
 }
 
 /// Calls the ingest service and maps its result to gRPC.

@@ -60,6 +60,9 @@ pub trait OtlpService: Clone + Send + Sync + 'static {
     fn metrics(&self) -> &IngestMetrics;
 }
 
+/// The outcome label of a request over the size limit.
+pub const OUTCOME_TOO_LARGE: &str = "too_large";
+
 /// The request outcome label for metrics.
 pub fn outcome_label(result: Result<&ExportOutcome, &IngestError>) -> &'static str {
     match result {
@@ -70,7 +73,7 @@ pub fn outcome_label(result: Result<&ExportOutcome, &IngestError>) -> &'static s
             | IngestError::UnsupportedMediaType(_)
             | IngestError::UnsupportedEncoding(_),
         ) => "invalid",
-        Err(IngestError::PayloadTooLarge { .. }) => "too_large",
+        Err(IngestError::PayloadTooLarge { .. }) => OUTCOME_TOO_LARGE,
         Err(IngestError::Saturated | IngestError::ShuttingDown) => "saturated",
         Err(IngestError::Internal(_)) => "error",
     }

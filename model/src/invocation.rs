@@ -155,7 +155,10 @@ impl Invocation {
             service: span.service_name().to_owned(),
             provider: provider(resource),
             region: lookup("cloud.region"),
-            function_version: lookup("faas.version"),
+            function_version: match lookup("faas.version") {
+                version if version.is_empty() => lookup("service.version"),
+                version => version,
+            },
             instance,
             trigger: lookup("faas.trigger"),
             invocation_id,
@@ -408,5 +411,27 @@ mod tests {
         assert!(invocation.is_error);
         entry.status_code = StatusCode::Ok;
         assert!(!Invocation::from_entry_span(&entry).is_error);
+    }
+
+    #[test]
+    fn version_is_faas_version_else_service_version() {
+        let mut entry = span(
+            SpanKind::Server,
+            false,
+            lambda_resource(),
+            Attributes::default(),
+        );
+        assert_eq!(Invocation::from_entry_span(&entry).function_version, "");
+        entry.resource = attributes(&[("service.version", AttributeValue::String("2.1.0".into()))]);
+        assert_eq!(
+            Invocation::from_entry_span(&entry).function_version,
+            "2.1.0"
+        );
+        entry.attributes =
+            attributes(&[("faas.version", AttributeValue::String("$LATEST".into()))]);
+        assert_eq!(
+            Invocation::from_entry_span(&entry).function_version,
+            "$LATEST"
+        );
     }
 }

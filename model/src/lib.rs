@@ -15,6 +15,6 @@ pub mod span;
 pub use attributes::{AttributeValue, Attributes};
 pub use ids::{IdError, SpanId, TraceId};
 pub use invocation::{Invocation, ParentLocality};
-pub use platform_report::PlatformReport;
+pub use platform_report::{PlatformReport, ReportStatus};
 pub use project::{ProjectId, ProjectIdError};
 pub use span::{Scope, Span, SpanEvent, SpanKind, SpanLink, StatusCode};

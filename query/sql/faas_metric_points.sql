@@ -15,9 +15,15 @@ SELECT
     sum,
     bucket_counts,
     explicit_bounds,
-    resource_values[indexOf(resource_keys, 'cloud.provider')] AS cloud_provider,
+    -- The OpenTelemetry Lambda layer's receiver names provider and region
+    -- faas.invoked_provider and faas.invoked_region only.
+    if(indexOf(resource_keys, 'cloud.provider') > 0,
+       resource_values[indexOf(resource_keys, 'cloud.provider')],
+       resource_values[indexOf(resource_keys, 'faas.invoked_provider')]) AS cloud_provider,
     resource_values[indexOf(resource_keys, 'cloud.platform')] AS cloud_platform,
-    resource_values[indexOf(resource_keys, 'cloud.region')] AS region,
+    if(indexOf(resource_keys, 'cloud.region') > 0,
+       resource_values[indexOf(resource_keys, 'cloud.region')],
+       resource_values[indexOf(resource_keys, 'faas.invoked_region')]) AS region,
     resource_values[indexOf(resource_keys, 'faas.max_memory')] AS max_memory,
     resource_values[indexOf(resource_keys, 'host.arch')] AS host_arch
 FROM metric_points

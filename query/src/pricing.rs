@@ -428,8 +428,11 @@ mod tests {
         assert!((cost.usd - expected).abs() < 1e-15);
     }
 
+    /// Prices of already billed units (Azure's memory rounded up to 128 MB
+    /// steps here). Rounding durations per invocation happens in SQL and is
+    /// tested on ClickHouse in `tests/tests/pricing_rounding.rs`.
     #[test]
-    fn azure_and_gcp_round_as_documented() {
+    fn azure_and_gcp_prices_apply_to_billed_units() {
         let pricing = Pricing::shipped().expect("pricing");
         let azure = GroupTraits {
             function: "f",

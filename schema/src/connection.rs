@@ -38,7 +38,7 @@ impl ClickHouseSettings {
     pub async fn ensure_database(&self) -> Result<(), SchemaError> {
         validate_identifier(&self.database)?;
         self.server_client()
-            .query("CREATE DATABASE IF NOT EXISTS ?")
+            .query(crate::sql::CREATE_DATABASE)
             .bind(clickhouse::sql::Identifier(&self.database))
             .execute()
             .await

@@ -30,6 +30,9 @@ pub enum SchemaError {
     /// The managed server could not be started or did not come up.
     #[error("managed clickhouse: {0}")]
     Managed(String),
+    /// ClickHouse answered something that cannot be (a malformed value).
+    #[error("clickhouse answered unexpectedly: {0}")]
+    UnexpectedAnswer(String),
     /// A file under the data directory could not be written or read.
     #[error("{action} {path}: {source}")]
     Io {

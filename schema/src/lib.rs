@@ -13,6 +13,7 @@ pub mod retention;
 pub mod rows;
 pub mod serverless_rows;
 pub mod signal_rows;
+pub mod sql;
 pub mod tables;
 
 pub use connection::ClickHouseSettings;

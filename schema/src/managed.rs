@@ -39,6 +39,8 @@ pub struct ManagedOptions {
     pub binary: Option<PathBuf>,
     /// Memory a single query may use, in bytes.
     pub max_query_memory_bytes: u64,
+    /// The server's time zone (`UTC`; tests try others).
+    pub timezone: String,
 }
 
 impl ManagedOptions {
@@ -48,6 +50,7 @@ impl ManagedOptions {
             directory: directory.into(),
             binary: None,
             max_query_memory_bytes: 2 * 1024 * 1024 * 1024,
+            timezone: "UTC".to_owned(),
         }
     }
 }
@@ -95,7 +98,7 @@ impl ManagedClickHouse {
         let mut last_error = None;
         for _attempt in 0..3 {
             let ports = (free_port()?, free_port()?);
-            write_configs(&directory, ports, options.max_query_memory_bytes)?;
+            write_configs(&directory, ports, &options)?;
             match Self::spawn_and_wait(&binary, &directory, ports.0).await {
                 Ok(server) => return Ok(server),
                 Err(error) => {
@@ -442,7 +445,7 @@ fn open_log(path: &Path) -> Result<std::fs::File, SchemaError> {
 fn write_configs(
     directory: &Path,
     (http_port, tcp_port): (u16, u16),
-    max_query_memory_bytes: u64,
+    options: &ManagedOptions,
 ) -> Result<(), SchemaError> {
     let directory_text = directory
         .canonicalize()
@@ -452,8 +455,12 @@ fn write_configs(
     let config = CONFIG_TEMPLATE
         .replace("{dir}", &xml_escape(&directory_text))
         .replace("{http_port}", &http_port.to_string())
-        .replace("{tcp_port}", &tcp_port.to_string());
-    let users = USERS_TEMPLATE.replace("{max_memory_usage}", &max_query_memory_bytes.to_string());
+        .replace("{tcp_port}", &tcp_port.to_string())
+        .replace("{timezone}", &xml_escape(&options.timezone));
+    let users = USERS_TEMPLATE.replace(
+        "{max_memory_usage}",
+        &options.max_query_memory_bytes.to_string(),
+    );
     for (name, contents) in [("config.xml", config), ("users.xml", users)] {
         let path = directory.join(name);
         std::fs::write(&path, contents).map_err(|source| SchemaError::Io {

@@ -5,7 +5,7 @@
 //! crash between a statement and its record, leave a consistent schema.
 
 use crate::error::SchemaError;
-use crate::tables::SCHEMA_MIGRATIONS;
+use crate::tables::{PLATFORM_REPORTS, SCHEMA_MIGRATIONS};
 use clickhouse::Client;
 
 /// One schema change.
@@ -17,6 +17,11 @@ pub struct Migration {
     pub name: &'static str,
     /// The statement.
     pub sql: &'static str,
+    /// For an `ALTER TABLE ... ADD COLUMN` migration: the table and the
+    /// columns it adds. 18.16 has no `ADD COLUMN IF NOT EXISTS`, so the
+    /// statement is skipped when all of them exist (a re-run after a crash
+    /// between the statement and its record, or two processes migrating).
+    pub adds_columns: Option<(&'static str, &'static [&'static str])>,
 }
 
 /// `migration!(7, "0007_name")`: version and file stem of `migrations/0007_name.sql`.
@@ -26,6 +31,13 @@ macro_rules! migration {
             version: $version,
             name: $file_stem,
             sql: include_str!(concat!("../migrations/", $file_stem, ".sql")),
+            adds_columns: None,
+        }
+    };
+    ($version:expr, $file_stem:expr, adds_columns: $table:expr, $columns:expr) => {
+        Migration {
+            adds_columns: Some(($table, $columns)),
+            ..migration!($version, $file_stem)
         }
     };
 }
@@ -58,6 +70,19 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(30, "0030_alert_events"),
     migration!(31, "0031_alert_delivery_attempts"),
     migration!(32, "0032_alert_silences"),
+    migration!(
+        40,
+        "0040_platform_report_status",
+        adds_columns: PLATFORM_REPORTS,
+        &[
+            "restore_duration_ms",
+            "has_restore_duration",
+            "billed_restore_duration_ms",
+            "status",
+            "error_type",
+            "failed",
+        ]
+    ),
 ];
 
 #[derive(clickhouse::Row, serde::Deserialize)]
@@ -75,7 +100,7 @@ struct MigrationRecord<'a> {
 /// The highest applied migration version, 0 when none.
 pub async fn applied_version(client: &Client) -> Result<u32, SchemaError> {
     let rows: Vec<VersionRow> = client
-        .query("SELECT max(version) AS version FROM ?")
+        .query(crate::sql::APPLIED_VERSION)
         .bind(clickhouse::sql::Identifier(SCHEMA_MIGRATIONS))
         .fetch_all()
         .await
@@ -101,14 +126,13 @@ pub async fn apply_migrations(client: &Client) -> Result<u32, SchemaError> {
             name = migration.name,
             "applying migration"
         );
-        client
-            .query(migration.sql)
-            .execute()
-            .await
-            .map_err(SchemaError::query(format!(
-                "migration {:04}_{}",
-                migration.version, migration.name
-            )))?;
+        if !already_applied(client, migration).await? {
+            client
+                .query(migration.sql)
+                .execute()
+                .await
+                .map_err(SchemaError::query(format!("migration {}", migration.name)))?;
+        }
         let mut insert = client
             .insert::<MigrationRecord<'_>>(SCHEMA_MIGRATIONS)
             .await
@@ -131,6 +155,27 @@ pub async fn apply_migrations(client: &Client) -> Result<u32, SchemaError> {
         .map_or(current, |migration| migration.version.max(current)))
 }
 
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct CountRow {
+    count: u64,
+}
+
+/// Whether the schema change of `migration` is already there: true only for
+/// column migrations whose columns all exist.
+async fn already_applied(client: &Client, migration: &Migration) -> Result<bool, SchemaError> {
+    let Some((table, columns)) = migration.adds_columns else {
+        return Ok(false);
+    };
+    let rows: Vec<CountRow> = client
+        .query(crate::sql::EXISTING_COLUMNS)
+        .bind(table)
+        .bind(columns)
+        .fetch_all()
+        .await
+        .map_err(SchemaError::query("read existing columns"))?;
+    Ok(rows.first().map_or(0, |row| row.count) == columns.len() as u64)
+}
+
 fn unix_seconds_now() -> u32 {
     let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -141,6 +186,14 @@ fn unix_seconds_now() -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The statement without its comment lines.
+    fn without_comments(sql: &str) -> String {
+        sql.lines()
+            .filter(|line| !line.trim_start().starts_with("--"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 
     #[test]
     fn versions_increase_and_files_are_single_statements() {
@@ -159,18 +212,52 @@ mod tests {
                 "{}",
                 migration.name
             );
-            let code: String = migration
-                .sql
-                .lines()
-                .filter(|line| !line.trim_start().starts_with("--"))
-                .collect::<Vec<_>>()
-                .join("\n");
+            let code = without_comments(migration.sql);
             let body = code.trim().trim_end_matches(';');
             assert!(
                 !body.contains(';'),
                 "{} has more than one statement",
                 migration.name
             );
+        }
+    }
+
+    /// A migration file that is not listed in `MIGRATIONS` would never be
+    /// applied (and the dialect check, which runs the list, would not see it).
+    #[test]
+    fn every_migration_file_is_registered() {
+        let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut files: Vec<String> = std::fs::read_dir(&directory)
+            .expect("the migrations directory")
+            .map(|entry| entry.expect("a directory entry").file_name())
+            .filter_map(|name| name.to_str()?.strip_suffix(".sql").map(str::to_owned))
+            .filter(|stem| stem != "0000_schema_migrations")
+            .collect();
+        files.sort();
+        let registered: Vec<String> = MIGRATIONS
+            .iter()
+            .map(|migration| migration.name.to_owned())
+            .collect();
+        assert_eq!(files, registered, "files in {directory:?} vs MIGRATIONS");
+    }
+
+    #[test]
+    fn column_migrations_name_every_column_they_add() {
+        for migration in MIGRATIONS {
+            let Some((table, columns)) = migration.adds_columns else {
+                continue;
+            };
+            let code = without_comments(migration.sql);
+            assert!(code.contains(&format!("ALTER TABLE {table}")));
+            let added = code.matches("ADD COLUMN ").count();
+            assert_eq!(added, columns.len(), "{}", migration.name);
+            for column in columns {
+                assert!(
+                    code.contains(&format!("ADD COLUMN {column} ")),
+                    "{} does not add {column}",
+                    migration.name
+                );
+            }
         }
     }
 }

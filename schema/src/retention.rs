@@ -2,7 +2,8 @@
 //! ClickHouse version (TTL does not exist on 18.16).
 
 use crate::error::SchemaError;
-use crate::tables::DAY_PARTITIONED;
+use crate::sql;
+use crate::tables::{DAY_PARTITIONED, INSTANCE_FIRST_STARTS, INVOCATIONS};
 use clickhouse::sql::Identifier;
 use clickhouse::Client;
 
@@ -33,13 +34,11 @@ pub async fn drop_expired_partitions(
     client: &Client,
     retention_days: u32,
 ) -> Result<Vec<DroppedPartition>, SchemaError> {
-    let oldest_kept = oldest_kept_day(chrono::Utc::now().date_naive(), retention_days);
+    // Partitions are days of the server's time zone (`toYYYYMMDD` of a
+    // DateTime), so today is the server's today, not UTC's.
+    let oldest_kept = oldest_kept_day(server_today(client).await?, retention_days);
     let partitions: Vec<PartitionRow> = client
-        .query(
-            "SELECT table, partition_id FROM system.parts \
-             WHERE database = currentDatabase() AND active AND has(?, table) \
-             GROUP BY table, partition_id",
-        )
+        .query(sql::DAY_PARTITIONS)
         .bind(DAY_PARTITIONED)
         .fetch_all()
         .await
@@ -60,7 +59,7 @@ pub async fn drop_expired_partitions(
             continue;
         }
         client
-            .query("ALTER TABLE ? DROP PARTITION ID ?")
+            .query(sql::DROP_PARTITION)
             .bind(Identifier(table))
             .bind(partition.partition_id.as_str())
             .execute()
@@ -75,7 +74,50 @@ pub async fn drop_expired_partitions(
             partition_id: partition.partition_id,
         });
     }
+    if dropped
+        .iter()
+        .any(|partition| partition.table == INVOCATIONS)
+    {
+        forget_expired_instances(client).await?;
+    }
     Ok(dropped)
+}
+
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct TodayRow {
+    today: u32,
+}
+
+/// Today in the server's time zone.
+async fn server_today(client: &Client) -> Result<chrono::NaiveDate, SchemaError> {
+    let rows: Vec<TodayRow> = client
+        .query(sql::SERVER_TODAY)
+        .fetch_all()
+        .await
+        .map_err(SchemaError::query("read the server's date"))?;
+    let today = rows.first().map_or(0, |row| row.today);
+    chrono::NaiveDate::parse_from_str(&today.to_string(), "%Y%m%d").map_err(|_| {
+        SchemaError::UnexpectedAnswer(format!("the server's date {today} is not a date"))
+    })
+}
+
+/// Bounds `instance_first_starts` (not partitioned, one row per instance):
+/// an instance none of whose invocations is kept any more is forgotten. Its
+/// first start is then older than the retention window, so no query can
+/// ask about it; an instance idle for the whole window and then invoked
+/// again would count that invocation as its cold start.
+async fn forget_expired_instances(client: &Client) -> Result<(), SchemaError> {
+    client
+        .query(sql::FORGET_EXPIRED_INSTANCES)
+        .bind(Identifier(INSTANCE_FIRST_STARTS))
+        .bind(Identifier(INVOCATIONS))
+        .execute()
+        .await
+        .map_err(SchemaError::query(
+            "forget instances without kept invocations",
+        ))?;
+    tracing::info!("instances without kept invocations are being forgotten");
+    Ok(())
 }
 
 #[cfg(test)]

@@ -73,6 +73,15 @@ pub struct PlatformReportRow {
     /// 0 unless `has_init_duration`.
     pub init_duration_ms: f64,
     pub has_init_duration: u8,
+    /// 0 unless `has_restore_duration` (SnapStart restores).
+    pub restore_duration_ms: f64,
+    pub has_restore_duration: u8,
+    pub billed_restore_duration_ms: u64,
+    /// `success`, `failure`, `error` or `timeout`.
+    pub status: String,
+    pub error_type: String,
+    /// 1 when the platform reports the invocation as failed.
+    pub failed: u8,
 }
 
 impl PlatformReportRow {
@@ -97,6 +106,12 @@ impl PlatformReportRow {
             max_memory_used_mb: report.max_memory_used_mb,
             init_duration_ms: report.init_duration_ms.unwrap_or(0.0),
             has_init_duration: u8::from(report.init_duration_ms.is_some()),
+            restore_duration_ms: report.restore_duration_ms.unwrap_or(0.0),
+            has_restore_duration: u8::from(report.restore_duration_ms.is_some()),
+            billed_restore_duration_ms: report.billed_restore_duration_ms.unwrap_or(0),
+            status: report.status.as_str().to_owned(),
+            error_type: report.error_type.clone(),
+            failed: u8::from(report.status.is_failure()),
         }
     }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end tests of Tracehouse with the real OpenTelemetry SDKs for Python
-# and Node.js, and a headless-Chromium check of the dashboard home page.
+# and Node.js, and a headless-Chromium check of every dashboard page.
 #
 #   tests/e2e/run.sh
 #

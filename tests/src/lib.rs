@@ -7,6 +7,7 @@
 //! left by earlier, finished runs are removed when the next one starts.
 
 pub mod chaos;
+pub mod otlp_json;
 
 use anyhow::Context;
 use serde_json::Value;
@@ -14,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use tokio::sync::OnceCell;
-use tracehouse::{Config, Running};
+use tracehouse::{Config, Running, Timings};
 use tracehouse_schema::{ClickHouseSettings, ManagedClickHouse, ManagedOptions};
 
 static CLICKHOUSE: OnceCell<ManagedClickHouse> = OnceCell::const_new();
@@ -66,6 +67,17 @@ pub async fn fresh_database() -> anyhow::Result<ClickHouseSettings> {
     Ok(settings)
 }
 
+/// Drops a database made by [`fresh_database`].
+pub async fn drop_database(settings: &ClickHouseSettings) -> anyhow::Result<()> {
+    settings
+        .server_client()
+        .query("DROP DATABASE IF EXISTS ?")
+        .bind(clickhouse::sql::Identifier(&settings.database))
+        .execute()
+        .await?;
+    Ok(())
+}
+
 /// A running Tracehouse on the shared server, in its own database.
 pub struct TestApp {
     pub running: Option<Running>,
@@ -82,6 +94,15 @@ impl TestApp {
 
     /// Starts Tracehouse after `adjust` has changed the configuration.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+        Self::start_with_timings(adjust, Timings::default()).await
+    }
+
+    /// [`TestApp::start_with`] with other intervals and timeouts (a short
+    /// retention interval, a short drain timeout).
+    pub async fn start_with_timings(
+        adjust: impl FnOnce(&mut Config),
+        timings: Timings,
+    ) -> anyhow::Result<Self> {
         let clickhouse = fresh_database().await?;
         let data_dir = tempfile::tempdir()?;
         let mut config = Config {
@@ -95,7 +116,7 @@ impl TestApp {
             ..Config::default()
         };
         adjust(&mut config);
-        let running = tracehouse::serve(config).await?;
+        let running = tracehouse::serve_with_timings(config, timings).await?;
         Ok(Self {
             running: Some(running),
             clickhouse,
@@ -203,6 +224,21 @@ impl TestApp {
         }
     }
 
+    /// Polls a metric sample until it reaches `at_least` (20 s at most) and
+    /// returns its value then. For counters bumped after the fact, such as
+    /// `tracehouse_writer_rows_written_total`, which the writer increments
+    /// only once the insert has returned, after the rows became readable.
+    pub async fn wait_for_metric(&self, sample: &str, at_least: f64) -> anyhow::Result<f64> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let value = self.metric(sample).await?;
+            if value >= at_least || tokio::time::Instant::now() > deadline {
+                return Ok(value);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The value of a metric sample line in `/metrics`, e.g.
     /// `tracehouse_accepted_items_total{signal="traces"}`; 0 when absent.
     pub async fn metric(&self, sample: &str) -> anyhow::Result<f64> {
@@ -215,13 +251,7 @@ impl TestApp {
         if let Some(running) = self.running.take() {
             running.shutdown().await?;
         }
-        self.clickhouse
-            .server_client()
-            .query("DROP DATABASE IF EXISTS ?")
-            .bind(clickhouse::sql::Identifier(&self.clickhouse.database))
-            .execute()
-            .await?;
-        Ok(())
+        drop_database(&self.clickhouse).await
     }
 }
 

@@ -84,9 +84,13 @@ async fn saturated_write_path_answers_retryable_statuses_and_loses_nothing() -> 
             >= 1.0
     );
     assert_eq!(
-        app.metric("tracehouse_writer_rows_written_total{table=\"spans\"}")
-            .await?,
-        10.0
+        app.wait_for_metric(
+            "tracehouse_writer_rows_written_total{table=\"spans\"}",
+            10.0
+        )
+        .await?,
+        10.0,
+        "rows written, once the writer has counted them"
     );
     assert_eq!(
         app.metric("tracehouse_writer_rows_dropped_total{table=\"spans\"}")

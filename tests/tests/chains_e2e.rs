@@ -492,6 +492,32 @@ async fn chain_queries_stop_at_the_configured_trace_limit() -> anyhow::Result<()
     app.stop().await
 }
 
+/// `chain_max_spans`: the payment chain has 10 spans, 6 of them in its first
+/// two traces. A limit of 6 keeps those and says the chain is truncated; a
+/// limit of exactly 10 reads the whole chain.
+#[tokio::test(flavor = "multi_thread")]
+async fn chain_queries_stop_at_the_configured_span_limit() -> anyhow::Result<()> {
+    for (max_spans, truncated, span_count) in [(6, true, 6), (10, false, 10)] {
+        let app = TestApp::start_with(|config| config.chain_max_spans = max_spans).await?;
+        let clock = Clock::started_ago(Duration::from_secs(60));
+        let flow = payment_flow(&app, clock).await?;
+        let (status, chain) = app
+            .get_json(&format!("/api/v1/chains/{}", flow.api_trace))
+            .await?;
+        assert_eq!(status, 200, "{chain}");
+        assert_eq!(chain["truncated"], truncated, "limit {max_spans}: {chain}");
+        assert_eq!(chain["span_count"], span_count, "limit {max_spans}");
+        if truncated {
+            assert_eq!(
+                chain["trace_ids"],
+                json!([flow.api_trace, flow.validate_trace])
+            );
+        }
+        app.stop().await?;
+    }
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn broken_chains_list_lost_messages_and_exhausted_retries() -> anyhow::Result<()> {
     let app = TestApp::start().await?;

@@ -245,9 +245,10 @@ async fn bad_payloads_get_clear_errors_and_partial_success_counts_rejections() -
         2.0
     );
     assert_eq!(
-        app.metric("tracehouse_writer_rows_written_total{table=\"spans\"}")
+        app.wait_for_metric("tracehouse_writer_rows_written_total{table=\"spans\"}", 1.0)
             .await?,
-        1.0
+        1.0,
+        "rows written, once the writer has counted them"
     );
 
     // Unknown and malformed trace ids on the query API.

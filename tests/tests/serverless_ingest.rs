@@ -277,9 +277,13 @@ async fn metrics_of_every_type_over_http_and_json() -> anyhow::Result<()> {
         1.0
     );
     assert_eq!(
-        app.metric("tracehouse_writer_rows_written_total{table=\"metric_points\"}")
-            .await?,
-        6.0
+        app.wait_for_metric(
+            "tracehouse_writer_rows_written_total{table=\"metric_points\"}",
+            6.0
+        )
+        .await?,
+        6.0,
+        "rows written, once the writer has counted them"
     );
     app.stop().await
 }

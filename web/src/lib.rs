@@ -46,12 +46,13 @@ pub fn health_router(state: AppState) -> Router {
 /// Every route of the query API, health endpoints and dashboard.
 pub fn router(state: AppState) -> Router {
     let pages_and_api = Router::new()
-        .route("/", get(dashboard::home))
-        .route("/traces/{trace_id}", get(dashboard::trace::trace_page))
-        .route("/chains/{trace_id}", get(dashboard::chain::chain_page))
-        .route("/functions", get(dashboard::functions::functions_page))
+        .merge(dashboard::routes())
         .nest("/api/v1", api::router())
         .nest("/jaeger/api", jaeger::router())
         .with_state(state.clone());
-    health_router(state).merge(pages_and_api)
+    health_router(state)
+        .merge(pages_and_api)
+        .layer(axum::middleware::map_response(
+            dashboard::assets::security_headers,
+        ))
 }

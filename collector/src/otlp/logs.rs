@@ -118,6 +118,23 @@ mod tests {
     use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
     use opentelemetry_proto::tonic::resource::v1::Resource;
 
+    /// Converts one resource's records, accepting times from 1000 to 10000 ns.
+    fn convert(resource: Option<Resource>, records: Vec<proto::LogRecord>) -> ConvertedLogs {
+        let request = vec![proto::ResourceLogs {
+            resource,
+            scope_logs: vec![proto::ScopeLogs {
+                log_records: records,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }];
+        let window = TimeWindow {
+            earliest_unix_nano: 1_000,
+            latest_unix_nano: 10_000,
+        };
+        convert_resource_logs(&ProjectId::default(), request, window, 7_000)
+    }
+
     fn text(value: &str) -> Option<AnyValue> {
         Some(AnyValue {
             value: Some(any_value::Value::StringValue(value.to_owned())),
@@ -126,8 +143,8 @@ mod tests {
 
     #[test]
     fn report_lines_become_reports_and_logs() {
-        let request = vec![proto::ResourceLogs {
-            resource: Some(Resource {
+        let converted = convert(
+            Some(Resource {
                 attributes: vec![KeyValue {
                     key: "faas.name".to_owned(),
                     value: text("resize"),
@@ -135,8 +152,7 @@ mod tests {
                 }],
                 ..Default::default()
             }),
-            scope_logs: vec![proto::ScopeLogs {
-                log_records: vec![
+            vec![
                     proto::LogRecord {
                         time_unix_nano: 5_000,
                         body: text("REPORT RequestId: r-1\tDuration: 1.2 ms\tBilled Duration: 2 ms\tMemory Size: 256 MB\tMax Memory Used: 80 MB"),
@@ -153,16 +169,8 @@ mod tests {
                         body: text("too old"),
                         ..Default::default()
                     },
-                ],
-                ..Default::default()
-            }],
-            ..Default::default()
-        }];
-        let window = TimeWindow {
-            earliest_unix_nano: 1_000,
-            latest_unix_nano: 10_000,
-        };
-        let converted = convert_resource_logs(&ProjectId::default(), request, window, 7_000);
+            ],
+        );
         assert_eq!(converted.logs.len(), 2);
         assert_eq!(converted.rejected_out_of_range, 1);
         assert_eq!(converted.logs[1].time_unix_nano, 6_000);
@@ -174,5 +182,74 @@ mod tests {
         assert_eq!(report.function, "resize");
         assert_eq!(report.billed_duration_ms, 2);
         assert_eq!(report.memory_size_mb, 256);
+    }
+
+    fn pair(key: &str, value: any_value::Value) -> KeyValue {
+        KeyValue {
+            key: key.to_owned(),
+            value: Some(AnyValue { value: Some(value) }),
+            ..Default::default()
+        }
+    }
+
+    fn kvlist(pairs: Vec<KeyValue>) -> any_value::Value {
+        any_value::Value::KvlistValue(opentelemetry_proto::tonic::common::v1::KeyValueList {
+            values: pairs,
+        })
+    }
+
+    /// AWS's `platform.report` example (telemetry-schema-reference) as a
+    /// pipeline that parsed the JSON sends it: a key/value body; and the
+    /// same event as a JSON string body, with a timeout status.
+    #[test]
+    fn json_platform_reports_in_string_and_key_value_bodies() {
+        use any_value::Value::{DoubleValue, IntValue, StringValue};
+        let metrics = kvlist(vec![
+            pair("billedDurationMs", IntValue(694)),
+            pair("durationMs", DoubleValue(693.92)),
+            pair("initDurationMs", DoubleValue(397.68)),
+            pair("maxMemoryUsedMB", IntValue(84)),
+            pair("memorySizeMB", IntValue(128)),
+        ]);
+        let record = kvlist(vec![
+            pair("metrics", metrics),
+            pair(
+                "requestId",
+                StringValue("6d68ca91-49c9-448d-89b8-7ca3e6dc66aa".into()),
+            ),
+        ]);
+        let event = kvlist(vec![
+            pair("time", StringValue("2022-10-12T00:01:15.000Z".into())),
+            pair("type", StringValue("platform.report".into())),
+            pair("record", record),
+        ]);
+        let json_text = r#"{"time": "2022-10-12T00:01:15.000Z", "type": "platform.report", "record": {"metrics": {"billedDurationMs": 3101, "durationMs": 3016.78, "maxMemoryUsedMB": 31, "memorySizeMB": 128}, "requestId": "527cb862-4f5e-49a9-9ae4-a7edc90f0fda", "status": "timeout"}}"#;
+        let converted = convert(
+            None,
+            vec![
+                proto::LogRecord {
+                    time_unix_nano: 5_000,
+                    body: Some(AnyValue { value: Some(event) }),
+                    ..Default::default()
+                },
+                proto::LogRecord {
+                    time_unix_nano: 5_000,
+                    body: text(json_text),
+                    ..Default::default()
+                },
+            ],
+        );
+        assert_eq!(converted.logs.len(), 2);
+        assert_eq!(converted.reports.len(), 2);
+        let kv = &converted.reports[0];
+        assert_eq!(kv.request_id, "6d68ca91-49c9-448d-89b8-7ca3e6dc66aa");
+        assert_eq!(kv.billed_duration_ms, 694);
+        assert_eq!(kv.memory_size_mb, 128);
+        assert_eq!(kv.has_init_duration, 1);
+        assert_eq!(kv.init_duration_ms, 397.68);
+        assert_eq!((kv.status.as_str(), kv.failed), ("success", 0));
+        let string = &converted.reports[1];
+        assert_eq!(string.billed_duration_ms, 3101);
+        assert_eq!((string.status.as_str(), string.failed), ("timeout", 1));
     }
 }

@@ -249,11 +249,16 @@ fn whole(value: f64) -> u64 {
 
 impl Counters {
     /// `faas.invocations`, else the `faas.invoke_duration` count.
+    /// Every invocation, failed ones included: the `faas.invoke_duration`
+    /// count when there is one (it records each invocation), else
+    /// `faas.invocations` + `faas.errors` + `faas.timeouts` (the semantic
+    /// conventions, and the OpenTelemetry Lambda layer, count only
+    /// successful invocations in `faas.invocations`).
     fn invocation_count(&self) -> u64 {
-        if self.invocations > 0.0 {
-            whole(self.invocations)
-        } else {
+        if self.durations.count > 0 {
             self.durations.count
+        } else {
+            whole(self.invocations + self.errors + self.timeouts)
         }
     }
 

@@ -60,7 +60,7 @@ pub struct HistogramRow {
     pub warm_count: u64,
 }
 
-fn quantile(values: &[f64], index: usize) -> Option<f64> {
+pub(crate) fn quantile(values: &[f64], index: usize) -> Option<f64> {
     values.get(index).copied().filter(|value| value.is_finite())
 }
 

@@ -9,6 +9,7 @@
 //! its binds.
 
 pub mod cost;
+pub mod detail;
 pub mod from_metrics;
 pub mod from_spans;
 pub mod scope;

@@ -131,8 +131,46 @@ impl QueryService {
                 buckets,
             ));
         }
+        let buckets = self.span_buckets(&scope, &rows, step_seconds).await?;
+        Ok(FunctionTimeseries::new(
+            function,
+            step_seconds,
+            Source::Spans,
+            buckets,
+        ))
+    }
+
+    /// Every function of `project` together per bucket of `step_seconds`
+    /// (from spans; empty buckets are zeros), labelled `label`.
+    pub async fn window_timeseries(
+        &self,
+        project: &ProjectId,
+        range: &TimeWindow,
+        step_seconds: u32,
+        label: &str,
+    ) -> Result<FunctionTimeseries, QueryError> {
+        let scope = InvocationScope::window(project, range);
+        let params = scope.params().set("step", step_seconds);
+        let rows: Vec<TimeseriesRow> = self.fetch(&sql::FUNCTION_TIMESERIES, &params).await?;
+        let buckets = self.span_buckets(&scope, &rows, step_seconds).await?;
+        Ok(FunctionTimeseries::new(
+            label,
+            step_seconds,
+            Source::Spans,
+            buckets,
+        ))
+    }
+
+    /// The buckets of `scope` from its time-series rows, priced.
+    async fn span_buckets(
+        &self,
+        scope: &InvocationScope,
+        rows: &[TimeseriesRow],
+        step_seconds: u32,
+    ) -> Result<Vec<(u32, BucketFacts)>, QueryError> {
+        let starts = bucket_starts(&scope.window, step_seconds);
         let mut costs: BTreeMap<u32, CostTotals> = BTreeMap::new();
-        for group in &self.billing_groups(&scope, step_seconds).await? {
+        for group in &self.billing_groups(scope, step_seconds).await? {
             costs
                 .entry(group.bucket)
                 .or_default()
@@ -150,12 +188,7 @@ impl QueryService {
                 (*start, facts)
             })
             .collect();
-        Ok(FunctionTimeseries::new(
-            function,
-            step_seconds,
-            Source::Spans,
-            buckets,
-        ))
+        Ok(buckets)
     }
 
     /// The cold starts of a function in `range`, newest first, and its

@@ -78,6 +78,18 @@ pub static COLDSTART_INVOCATIONS: Registered = template!("coldstart_invocations.
 pub static DURATION_HISTOGRAM: Registered = template!("duration_histogram.sql");
 /// FaaS metric points in a window.
 pub static FAAS_METRIC_POINTS: Registered = template!("faas_metric_points.sql");
+/// Dashboard: a scope's invocations per version.
+pub static FUNCTION_VERSIONS: Registered = template!("function_versions.sql");
+/// Dashboard: a scope's failed, slowest or newest invocations.
+pub static FUNCTION_INVOCATIONS: Registered = template!("function_invocations.sql");
+/// Dashboard: a scope's invocations together (headline figures).
+pub static FUNCTION_WINDOW_TOTALS: Registered = template!("function_window_totals.sql");
+/// Dashboard: one function's REPORT-line memory figures.
+pub static FUNCTION_REPORT_MEMORY: Registered = template!("function_report_memory.sql");
+/// Dashboard: billing units per trace of a scope's traces.
+pub static TRACE_COST_GROUPS: Registered = template!("trace_cost_groups.sql");
+/// Dashboard: projects with invocations in a window.
+pub static PROJECTS: Registered = template!("projects.sql");
 
 /// Every template, for the dialect checks.
 pub fn all() -> Vec<&'static Template> {
@@ -101,6 +113,12 @@ pub fn all() -> Vec<&'static Template> {
         &COLDSTART_INVOCATIONS,
         &DURATION_HISTOGRAM,
         &FAAS_METRIC_POINTS,
+        &FUNCTION_VERSIONS,
+        &FUNCTION_INVOCATIONS,
+        &FUNCTION_WINDOW_TOTALS,
+        &FUNCTION_REPORT_MEMORY,
+        &PROJECTS,
+        &TRACE_COST_GROUPS,
     ]
     .into_iter()
     .map(|registered| &**registered)

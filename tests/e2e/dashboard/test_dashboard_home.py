@@ -20,7 +20,7 @@ from PIL import Image
 WINDOW_WIDTH = 1280
 WINDOW_HEIGHT = 900
 CHROMIUM_TIMEOUT_SECONDS = 90
-# Colours from web/templates/base.html.
+# Colours of the light theme in web/static/app.css.
 HEADER_BACKGROUND = (0x1D, 0x23, 0x2A)
 READY_GREEN = (0x17, 0x80, 0x3D)
 NOT_READY_RED = (0xB4, 0x23, 0x18)
@@ -153,7 +153,8 @@ def test_home_page_screenshot_shows_the_styled_page(tracehouse, artifacts_dir):
     assert image.size == (WINDOW_WIDTH, WINDOW_HEIGHT)
     # The dark header band spans the page's top rows.
     header_band = (0, 0, WINDOW_WIDTH, 30)
-    assert count_pixels_near(image, HEADER_BACKGROUND, header_band, tolerance=2) > WINDOW_WIDTH * 25
+    # (navigation text covers part of the band).
+    assert count_pixels_near(image, HEADER_BACKGROUND, header_band, tolerance=2) > WINDOW_WIDTH * 20
     # "ready" is drawn in green, and nothing says "not ready" in red.
     below_header = (0, 50, WINDOW_WIDTH, WINDOW_HEIGHT)
     assert count_pixels_near(image, READY_GREEN, below_header, tolerance=12) > 10

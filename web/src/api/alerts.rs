@@ -23,6 +23,8 @@ pub struct AlertsState {
     pub store: Store,
     /// The running alerts role, when this process runs it.
     pub engine: Option<Alerts>,
+    /// What every page shares (the frame's projects come from it).
+    pub app: crate::AppState,
 }
 
 /// The alerts API and page.

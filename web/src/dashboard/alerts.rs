@@ -1,10 +1,11 @@
 //! The `/alerts` page: rules and their states, recent transitions,
 //! deliveries and silences (the same data as `/api/v1/alerts/*`).
 
-use super::render;
+use super::frame::{Frame, FrameParams, Section};
+use super::{page_frame, render};
 use crate::api::alerts::AlertsState;
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Response;
 use tracehouse_alerting::ids::{now_unix_nano, rfc3339};
 
@@ -52,6 +53,7 @@ struct SilenceLine {
 #[derive(Template)]
 #[template(path = "alerts.html")]
 struct AlertsPage {
+    frame: Frame,
     evaluator: bool,
     problems: Vec<String>,
     groups: Vec<GroupLine>,
@@ -121,7 +123,14 @@ async fn stored_groups(state: &AlertsState, errors: &mut Vec<String>) -> Vec<Gro
 }
 
 /// `GET /alerts`.
-pub async fn alerts_page(State(state): State<AlertsState>) -> Response {
+pub async fn alerts_page(
+    State(state): State<AlertsState>,
+    Query(params): Query<FrameParams>,
+) -> Response {
+    let frame = match page_frame(&state.app, &params, Section::Alerts, "/alerts").await {
+        Ok(frame) => frame,
+        Err(page) => return page,
+    };
     let mut errors = Vec::new();
     let (groups, problems) = match &state.engine {
         Some(engine) => {
@@ -203,6 +212,7 @@ pub async fn alerts_page(State(state): State<AlertsState>) -> Response {
         }
     };
     render(&AlertsPage {
+        frame,
         evaluator: state.engine.is_some(),
         problems,
         groups,

@@ -1,16 +1,46 @@
-//! Server-rendered pages.
+//! Server-rendered pages. Every page shares one frame (navigation, time
+//! range, project), renders its charts as inline SVG, reads with
+//! JavaScript off, and answers errors with a page: 400 for bad parameters,
+//! 404 for unknown things, 503 when ClickHouse does not answer.
 
 pub mod alerts;
+pub mod assets;
+pub mod broken;
 pub mod chain;
+pub mod chain_graph;
+pub mod charts;
+pub mod format;
+pub mod frame;
+pub mod function;
 pub mod functions;
+pub mod map;
+pub mod map_graph;
+pub mod overview;
+pub mod search;
 pub mod trace;
 pub mod waterfall;
 
 use crate::AppState;
 use askama::Template;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use frame::{Frame, FrameParams, Section};
+
+/// The dashboard's routes (pages and their assets).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(overview::overview_page))
+        .route("/functions", get(functions::functions_page))
+        .route("/functions/{name}", get(function::function_page))
+        .route("/traces", get(search::search_page))
+        .route("/traces/{trace_id}", get(trace::trace_page))
+        .route("/chains/broken", get(broken::broken_page))
+        .route("/chains/{trace_id}", get(chain::chain_page))
+        .route("/map", get(map::map_page))
+        .route("/static/{name}", get(assets::asset))
+}
 
 /// Renders a template, or a plain 500 that is logged.
 pub(crate) fn render(template: &impl Template) -> Response {
@@ -24,76 +54,92 @@ pub(crate) fn render(template: &impl Template) -> Response {
 }
 
 #[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage {
-    otlp_grpc: String,
-    otlp_http: String,
-    ready: bool,
-    schema_version: u32,
-}
-
-/// The home page: where to send telemetry and whether storage is ready.
-pub async fn home(State(state): State<AppState>) -> Response {
-    let readiness = state.query.readiness().await;
-    render(&HomePage {
-        otlp_grpc: state.endpoints.otlp_grpc.clone(),
-        otlp_http: state.endpoints.otlp_http.clone(),
-        ready: readiness.ready,
-        schema_version: readiness.schema_version,
-    })
-}
-
-#[derive(Template)]
 #[template(path = "message.html")]
 struct MessagePage {
+    frame: Frame,
     title: String,
     message: String,
 }
 
-fn message(status: StatusCode, title: &str, message: String) -> Response {
-    let mut response = render(&MessagePage {
-        title: title.to_owned(),
-        message,
-    });
-    *response.status_mut() = status;
-    response
-}
-
-/// A readable error page; small, so it travels cheaply in a `Result`.
+/// A readable error page in the frame.
+#[derive(Debug)]
 pub(crate) struct ErrorPage {
-    status: StatusCode,
-    title: &'static str,
-    message: String,
+    pub status: StatusCode,
+    pub title: &'static str,
+    pub message: String,
 }
 
-impl IntoResponse for ErrorPage {
-    fn into_response(self) -> Response {
-        message(self.status, self.title, self.message)
+impl ErrorPage {
+    /// 400 naming what is wrong.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            title: "Bad request",
+            message: message.into(),
+        }
+    }
+
+    /// The page, in `frame`.
+    pub fn into_page(self, frame: Frame) -> Response {
+        let mut response = render(&MessagePage {
+            frame,
+            title: self.title.to_owned(),
+            message: self.message,
+        });
+        *response.status_mut() = self.status;
+        response
     }
 }
 
+impl From<tracehouse_query::QueryError> for ErrorPage {
+    /// The status and message of the API's one mapping ([`crate::ApiError`]),
+    /// with a page's title and, when storage is down, what that means.
+    fn from(error: tracehouse_query::QueryError) -> Self {
+        let error = crate::ApiError::from(error);
+        let status = error.status();
+        let (title, message) = match status {
+            StatusCode::NOT_FOUND => ("Not found", format!("{} in this project", error.message())),
+            StatusCode::BAD_REQUEST => ("Bad request", error.message().to_owned()),
+            StatusCode::SERVICE_UNAVAILABLE => (
+                "Storage unavailable",
+                "ClickHouse is not answering, so this page cannot show data right now. \
+                 Tracehouse keeps accepting telemetry while it can; retry in a moment."
+                    .to_owned(),
+            ),
+            _ => ("Error", error.message().to_owned()),
+        };
+        Self {
+            status,
+            title,
+            message,
+        }
+    }
+}
+
+/// The frame of a page at `path`, with the projects of its range; a 400 or
+/// 503 page when its parameters are bad or storage is down.
+pub(crate) async fn page_frame(
+    state: &AppState,
+    params: &FrameParams,
+    section: Section,
+    path: &str,
+) -> Result<Frame, Response> {
+    let mut frame = Frame::resolve(params, section, path).map_err(|error| {
+        ErrorPage::bad_request(error.0).into_page(Frame::fallback(section, path))
+    })?;
+    match state.query.projects(&frame.window).await {
+        Ok(projects) => frame.offer_projects(projects),
+        Err(error) => return Err(ErrorPage::from(error).into_page(frame)),
+    }
+    Ok(frame)
+}
+
 /// A trace id from a page's path, or a 400 page saying what is wrong with it.
-pub(crate) fn trace_id_or_page(text: &str) -> Result<tracehouse_model::TraceId, ErrorPage> {
+pub(crate) fn parse_trace_id(text: &str) -> Result<tracehouse_model::TraceId, ErrorPage> {
     text.parse()
         .map_err(|error: tracehouse_model::IdError| ErrorPage {
             status: StatusCode::BAD_REQUEST,
             title: "Bad trace id",
             message: error.to_string(),
         })
-}
-
-/// The page for a failed query, with the status and message the API would answer.
-pub(crate) fn query_error_page(error: tracehouse_query::QueryError) -> Response {
-    error_page(crate::ApiError::from(error))
-}
-
-/// A page for an error answered as [`crate::ApiError`] (bad parameters, failed queries).
-pub(crate) fn error_page(error: crate::ApiError) -> Response {
-    let title = match error.status() {
-        StatusCode::NOT_FOUND => "Not found",
-        StatusCode::BAD_REQUEST => "Bad request",
-        StatusCode::SERVICE_UNAVAILABLE => "Storage unavailable",
-        _ => "Error",
-    };
-    message(error.status(), title, error.message().to_owned())
 }

@@ -1,0 +1,120 @@
+//! `tracehouse-bench pages`: server time of every dashboard page at a
+//! given number of stored spans. Spans (FaaS-shaped, 10 per trace, eight
+//! functions) go through Tracehouse over OTLP/HTTP; then each page is
+//! fetched `rounds` times over loopback and the median and slowest times
+//! are printed. The time is the whole request on loopback, so it bounds
+//! the server time from above.
+
+use crate::ingest::{now_nanos, request};
+use prost::Message;
+use std::time::{Duration, Instant};
+use tracehouse::Config;
+use tracehouse_schema::{ManagedClickHouse, ManagedOptions};
+
+const SPANS_PER_REQUEST: u64 = 2_000;
+
+/// The pages measured, and the functions API for comparison; `{trace}` is a stored trace id.
+const PAGES: [&str; 10] = [
+    "/api/v1/functions",
+    "/",
+    "/functions",
+    "/functions/function-0",
+    "/traces",
+    "/traces?status=error",
+    "/traces/{trace}",
+    "/chains/{trace}",
+    "/chains/broken",
+    "/map",
+];
+
+/// Stores `spans`, then times each page `rounds` times.
+pub async fn run(spans: u64, rounds: usize) -> anyhow::Result<()> {
+    let directory = tempfile::tempdir()?;
+    let server = ManagedClickHouse::start(ManagedOptions::in_directory(
+        directory.path().join("clickhouse"),
+    ))
+    .await?;
+    let data_dir = tempfile::tempdir()?;
+    let running = tracehouse::serve(Config {
+        data_dir: data_dir.path().to_owned(),
+        clickhouse_url: Some(server.url()),
+        clickhouse_database: "bench_pages".to_owned(),
+        otlp_grpc_addr: "127.0.0.1:0".parse()?,
+        otlp_http_addr: "127.0.0.1:0".parse()?,
+        http_addr: "127.0.0.1:0".parse()?,
+        ..Config::default()
+    })
+    .await?;
+    let http = reqwest::Client::new();
+    let base = format!("http://{}", running.addresses.http);
+    let otlp = format!(
+        "http://{}/v1/traces",
+        running
+            .addresses
+            .otlp_http
+            .unwrap_or(running.addresses.http)
+    );
+    store(&http, &otlp, &base, spans).await?;
+    // Trace 0 of `ingest::request`: its id is 1 then 0x5bd1e995, big-endian.
+    let trace = format!("{:016x}{:016x}", 1u64, 0x5bd1_e995u64);
+    println!("pages at {spans} stored spans, {rounds} rounds each (loopback request time, ms):");
+    for path in PAGES {
+        let path = path.replace("{trace}", &trace);
+        let mut times = Vec::with_capacity(rounds);
+        for _ in 0..rounds.max(1) {
+            let started = Instant::now();
+            let response = http.get(format!("{base}{path}")).send().await?;
+            let status = response.status();
+            response.bytes().await?;
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            anyhow::ensure!(status.is_success(), "{path}: {status}");
+        }
+        times.sort_by(f64::total_cmp);
+        let median = times.get(times.len() / 2).copied().unwrap_or(0.0);
+        let slowest = times.last().copied().unwrap_or(0.0);
+        println!("  {path:<48} median {median:>8.1}  slowest {slowest:>8.1}");
+    }
+    running.shutdown().await?;
+    Ok(())
+}
+
+/// Sends `spans` through OTLP/HTTP and waits until all are written.
+async fn store(http: &reqwest::Client, otlp: &str, base: &str, spans: u64) -> anyhow::Result<()> {
+    let now = now_nanos();
+    let requests = spans.div_ceil(SPANS_PER_REQUEST);
+    for number in 0..requests {
+        let body = request(number, SPANS_PER_REQUEST, now).encode_to_vec();
+        loop {
+            let response = http
+                .post(otlp)
+                .header("content-type", "application/x-protobuf")
+                .body(body.clone())
+                .send()
+                .await?;
+            if response.status().is_success() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let wanted = requests * SPANS_PER_REQUEST;
+    loop {
+        let text = http
+            .get(format!("{base}/metrics"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        let written = text
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix("tracehouse_writer_rows_written_total{table=\"spans\"} ")
+            })
+            .and_then(|value| value.trim().parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if written as u64 >= wanted {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,3 @@
+-- The highest applied migration version (0 when none).
+-- samples: schema_migrations
+SELECT max(version) AS version FROM ?

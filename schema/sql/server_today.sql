@@ -1,0 +1,3 @@
+-- Today in the server's time zone, as YYYYMMDD (partitions are its days).
+-- samples:
+SELECT toYYYYMMDD(today()) AS today

@@ -1,0 +1,245 @@
+//! Ingest limits on every signal and both transports: `max_request_bytes`
+//! on `/v1/logs` and `/v1/metrics` (plain and as a gzip bomb) and on gRPC
+//! for traces, logs and metrics (plain and gzip-compressed), counted; and
+//! items more than a day in the future refused with a reason while the
+//! rest of the request is stored.
+
+use flate2::write::GzEncoder;
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use opentelemetry_proto::tonic::metrics::v1::{
+    metric, number_data_point, Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics,
+};
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use serde_json::{json, Value};
+use std::io::Write;
+use tonic::codec::CompressionEncoding;
+use tonic::Code;
+use tracehouse_tests::otlp_json::post;
+use tracehouse_tests::{now_unix_nanos, TestApp};
+
+const LIMIT: usize = 64 * 1024;
+const SECOND: u64 = 1_000_000_000;
+const DAY: u64 = 86_400 * SECOND;
+
+fn gzip_bomb() -> anyhow::Result<Vec<u8>> {
+    let mut encoder = GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&vec![b' '; 10 * 1024 * 1024])?;
+    Ok(encoder.finish()?)
+}
+
+fn text(value: String) -> Option<AnyValue> {
+    Some(AnyValue {
+        value: Some(any_value::Value::StringValue(value)),
+    })
+}
+
+/// Requests just over the limit: one item carrying 70 KiB of text.
+fn big_span_request() -> ExportTraceServiceRequest {
+    let now = now_unix_nanos();
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans: vec![Span {
+                    trace_id: vec![3; 16],
+                    span_id: vec![4; 8],
+                    name: "x".repeat(70 * 1024),
+                    start_time_unix_nano: now,
+                    end_time_unix_nano: now + 1000,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+fn big_log_request() -> ExportLogsServiceRequest {
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            scope_logs: vec![ScopeLogs {
+                log_records: vec![LogRecord {
+                    time_unix_nano: now_unix_nanos(),
+                    body: text("x".repeat(70 * 1024)),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+fn big_metric_request() -> ExportMetricsServiceRequest {
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric {
+                    name: "x".repeat(70 * 1024),
+                    data: Some(metric::Data::Gauge(Gauge {
+                        data_points: vec![NumberDataPoint {
+                            time_unix_nano: now_unix_nanos(),
+                            value: Some(number_data_point::Value::AsInt(1)),
+                            ..Default::default()
+                        }],
+                    })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+async fn requests(
+    app: &TestApp,
+    signal: &str,
+    transport: &str,
+    outcome: &str,
+) -> anyhow::Result<f64> {
+    app.metric(&format!(
+        "tracehouse_otlp_requests_total{{signal=\"{signal}\",transport=\"{transport}\",outcome=\"{outcome}\"}}"
+    ))
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn size_limits_hold_for_every_signal_and_transport() -> anyhow::Result<()> {
+    let app = TestApp::start_with(|config| config.max_request_bytes = LIMIT).await?;
+    for (path, signal) in [("/v1/logs", "logs"), ("/v1/metrics", "metrics")] {
+        let url = format!("{}{path}", app.otlp_http_url());
+        let plain = app
+            .http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(vec![b' '; LIMIT + 1024])
+            .send()
+            .await?;
+        assert_eq!(plain.status(), 413, "{path}");
+        let bomb = app
+            .http
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("content-encoding", "gzip")
+            .body(gzip_bomb()?)
+            .send()
+            .await?;
+        assert_eq!(bomb.status(), 413, "{path} gzip");
+        let error: Value = bomb.json().await?;
+        let message = error["message"].as_str().unwrap_or("");
+        assert!(message.contains(&LIMIT.to_string()), "{path}: {error}");
+        assert_eq!(
+            requests(&app, signal, "http", "too_large").await?,
+            2.0,
+            "{path}"
+        );
+    }
+
+    let url = app.otlp_grpc_url();
+    for compression in [None, Some(CompressionEncoding::Gzip)] {
+        let mut traces = TraceServiceClient::connect(url.clone()).await?;
+        let mut logs = LogsServiceClient::connect(url.clone()).await?;
+        let mut metrics = MetricsServiceClient::connect(url.clone()).await?;
+        if let Some(encoding) = compression {
+            // Compressed, the requests are far below the limit; decompressed
+            // they are over it.
+            traces = traces.send_compressed(encoding);
+            logs = logs.send_compressed(encoding);
+            metrics = metrics.send_compressed(encoding);
+        }
+        let codes = [
+            traces.export(big_span_request()).await.map(|_| ()),
+            logs.export(big_log_request()).await.map(|_| ()),
+            metrics.export(big_metric_request()).await.map(|_| ()),
+        ];
+        for (signal, code) in ["traces", "logs", "metrics"].iter().zip(codes) {
+            let status = code.expect_err("over the limit");
+            assert_eq!(
+                status.code(),
+                Code::OutOfRange,
+                "{signal} {compression:?}: {status}"
+            );
+        }
+    }
+    for signal in ["traces", "logs", "metrics"] {
+        assert_eq!(
+            requests(&app, signal, "grpc", "too_large").await?,
+            2.0,
+            "{signal}"
+        );
+        assert_eq!(
+            app.metric(&format!(
+                "tracehouse_received_items_total{{signal=\"{signal}\"}}"
+            ))
+            .await?,
+            0.0,
+            "{signal}: nothing read from refused requests"
+        );
+    }
+    app.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn items_more_than_a_day_ahead_are_refused_and_the_rest_is_stored() -> anyhow::Result<()> {
+    let app = TestApp::start().await?;
+    let now = now_unix_nanos();
+    let (soon, too_late) = (now + 3600 * SECOND, now + DAY + 3600 * SECOND);
+    let span = |id: u64, start: u64| {
+        json!({"traceId": "6b8efff798038103d269b633813fc60c", "spanId": format!("{id:016x}"),
+               "name": "work", "startTimeUnixNano": start.to_string(),
+               "endTimeUnixNano": (start + 1000).to_string()})
+    };
+    let answer = post(
+        &app,
+        "/v1/traces",
+        &json!({"resourceSpans": [{"scopeSpans": [{"spans": [span(1, soon), span(2, too_late)]}]}]}),
+    )
+    .await?;
+    assert_eq!(answer["partialSuccess"]["rejectedSpans"], 1, "{answer}");
+    let log =
+        |time: u64| json!({"timeUnixNano": time.to_string(), "body": {"stringValue": "line"}});
+    let answer = post(
+        &app,
+        "/v1/logs",
+        &json!({"resourceLogs": [{"scopeLogs": [{"logRecords": [log(soon), log(too_late)]}]}]}),
+    )
+    .await?;
+    assert_eq!(
+        answer["partialSuccess"]["rejectedLogRecords"], 1,
+        "{answer}"
+    );
+    let point = |time: u64| json!({"timeUnixNano": time.to_string(), "asInt": "1"});
+    let answer = post(
+        &app,
+        "/v1/metrics",
+        &json!({"resourceMetrics": [{"scopeMetrics": [{"metrics": [
+            {"name": "queue.depth", "gauge": {"dataPoints": [point(soon), point(too_late)]}}]}]}]}),
+    )
+    .await?;
+    assert_eq!(
+        answer["partialSuccess"]["rejectedDataPoints"], 1,
+        "{answer}"
+    );
+    for signal in ["traces", "logs", "metrics"] {
+        let sample = format!(
+            "tracehouse_rejected_items_total{{signal=\"{signal}\",reason=\"timestamp_out_of_range\"}}"
+        );
+        assert_eq!(app.metric(&sample).await?, 1.0, "{signal}");
+    }
+    // The span an hour ahead is stored; the one a day and an hour ahead not.
+    let trace = app
+        .wait_for_trace("6b8efff798038103d269b633813fc60c", 1)
+        .await?;
+    let spans = trace["spans"].as_array().expect("spans");
+    assert_eq!(spans.len(), 1, "{trace}");
+    assert_eq!(spans[0]["span_id"], format!("{:016x}", 1));
+    app.stop().await
+}

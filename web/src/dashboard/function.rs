@@ -1,0 +1,480 @@
+//! `/functions/{name}`: one function. Charts over time, cold against warm
+//! latency, what its cold starts cost, its versions side by side (which
+//! deploy made it slower), and its failed, slowest and cold invocations,
+//! each linking to its trace.
+
+use super::charts::{self, HistogramBin, Series, Svg, TimeChart, TimeKind, Unit};
+use super::format::{self, Change};
+use super::frame::{encode, Frame, FrameParams, Section};
+use super::{page_frame, render, ErrorPage};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use tracehouse_query::serverless::detail::{
+    InvocationOrder, InvocationView, ReportMemory, VersionStats,
+};
+use tracehouse_query::serverless::{
+    ColdStarts, FunctionSummary, FunctionTimeseries, TimeseriesBucket,
+};
+use tracehouse_query::QueryError;
+
+/// Rows of each invocation list.
+const LIST_LENGTH: u64 = 10;
+
+/// A labelled figure.
+pub struct Fact {
+    pub label: &'static str,
+    pub value: String,
+}
+
+/// One invocation of a list, linking to its trace.
+pub struct InvocationRow {
+    pub href: String,
+    pub started: String,
+    pub duration: String,
+    pub is_error: bool,
+    pub cold_start: bool,
+    pub init: String,
+    pub instance: String,
+}
+
+/// One version, with the change from the one before.
+pub struct VersionRow {
+    pub version: String,
+    pub first_seen: String,
+    pub invocations: String,
+    pub error_rate: String,
+    pub p95: String,
+    pub cold_start_rate: String,
+    pub per_million: String,
+    pub cost_note: String,
+    pub p95_change: Option<Change>,
+    pub error_change: Option<Change>,
+    pub cost_change: Option<Change>,
+}
+
+#[derive(Template)]
+#[template(path = "function.html")]
+struct FunctionPage {
+    frame: Frame,
+    name: String,
+    traces_href: String,
+    facts: Vec<Fact>,
+    cold_story: String,
+    charts: Vec<Svg>,
+    histogram: Svg,
+    versions: Vec<VersionRow>,
+    failed: Vec<InvocationRow>,
+    slowest: Vec<InvocationRow>,
+    cold: Vec<InvocationRow>,
+}
+
+struct FunctionData {
+    summary: FunctionSummary,
+    series: FunctionTimeseries,
+    cold: ColdStarts,
+    versions: Vec<VersionStats>,
+    failed: Vec<InvocationView>,
+    slowest: Vec<InvocationView>,
+    memory: Option<ReportMemory>,
+}
+
+async fn read(state: &AppState, frame: &Frame, name: &str) -> Result<FunctionData, QueryError> {
+    let (project, window) = (&frame.project, &frame.window);
+    let query = &state.query;
+    let (list, series, cold, versions, failed, slowest, memory) = tokio::join!(
+        query.functions(project, window),
+        query.function_timeseries(project, name, window, frame.chart_step_seconds()),
+        query.cold_starts(project, name, window),
+        query.function_versions(project, name, window),
+        query.function_invocations(
+            project,
+            name,
+            window,
+            InvocationOrder::RecentFailed,
+            LIST_LENGTH
+        ),
+        query.function_invocations(project, name, window, InvocationOrder::Slowest, LIST_LENGTH),
+        query.function_report_memory(project, name, window),
+    );
+    let summary = list?
+        .functions
+        .into_iter()
+        .find(|summary| summary.function == name)
+        .ok_or_else(|| QueryError::NotFound(format!("function {name:?}")))?;
+    Ok(FunctionData {
+        summary,
+        series: series?,
+        cold: cold?,
+        versions: versions?,
+        failed: failed?,
+        slowest: slowest?,
+        memory: memory?,
+    })
+}
+
+/// `GET /functions/{name}`; 404 with a page for a function without invocations in the range.
+pub async fn function_page(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(params): Query<FrameParams>,
+) -> Response {
+    let path = format!("/functions/{}", encode(&name));
+    let frame = match page_frame(&state, &params, Section::Functions, &path).await {
+        Ok(frame) => frame,
+        Err(page) => return page,
+    };
+    let data = match read(&state, &frame, &name).await {
+        Ok(data) => data,
+        Err(QueryError::NotFound(_)) => {
+            return ErrorPage {
+                status: StatusCode::NOT_FOUND,
+                title: "Function not found",
+                message: format!(
+                    "No invocations of function \"{name}\" in project {} between {}. Try a wider time range or pick one from the function list.",
+                    frame.project,
+                    frame.describe_range()
+                ),
+            }
+            .into_page(frame)
+        }
+        Err(error) => return ErrorPage::from(error).into_page(frame),
+    };
+    let step_ms = u64::from(frame.chart_step_seconds()) * 1000;
+    render(&FunctionPage {
+        traces_href: frame.href_with("/traces", &[("function", &name)]),
+        facts: facts(&data.summary, data.memory.as_ref()),
+        cold_story: cold_story(&data.summary),
+        charts: function_charts(&data.series.buckets, step_ms),
+        histogram: latency_histogram(&data.cold),
+        versions: versions(&data.versions),
+        failed: invocation_rows(&frame, &data.failed),
+        slowest: invocation_rows(&frame, &data.slowest),
+        cold: cold_rows(&frame, &data.cold),
+        name,
+        frame,
+    })
+}
+
+fn facts(summary: &FunctionSummary, memory: Option<&ReportMemory>) -> Vec<Fact> {
+    let duration = summary.duration_ms.as_ref();
+    let known = |value: &Option<String>| value.clone().unwrap_or_else(|| "unknown".to_owned());
+    let mut facts = vec![
+        Fact {
+            label: "Provider",
+            value: known(&summary.provider),
+        },
+        Fact {
+            label: "Region",
+            value: known(&summary.region),
+        },
+        Fact {
+            label: "Architecture",
+            value: known(&summary.arch),
+        },
+        Fact {
+            label: "Memory",
+            value: summary
+                .memory_mb
+                .map_or_else(|| "unknown".to_owned(), |mb| format!("{mb} MB")),
+        },
+        Fact {
+            label: "Invocations",
+            value: format::count(summary.invocations),
+        },
+        Fact {
+            label: "Errors",
+            value: format!(
+                "{} ({})",
+                format::count(summary.errors),
+                format::percent(summary.error_rate)
+            ),
+        },
+        Fact {
+            label: "p50",
+            value: format::ms(duration.map(|d| d.p50)),
+        },
+        Fact {
+            label: "p95",
+            value: format::ms(duration.map(|d| d.p95)),
+        },
+        Fact {
+            label: "p99",
+            value: format::ms(duration.map(|d| d.p99)),
+        },
+        Fact {
+            label: "Init p50 / p95",
+            value: summary.init_duration_ms.as_ref().map_or_else(
+                || "no init durations reported".to_owned(),
+                |init| {
+                    format!(
+                        "{} / {}",
+                        format::ms(Some(init.p50)),
+                        format::ms(Some(init.p95))
+                    )
+                },
+            ),
+        },
+        Fact {
+            label: "Cost",
+            value: format::usd(summary.cost_usd),
+        },
+        Fact {
+            label: "Per million invocations",
+            value: format::usd(summary.cost_per_million_invocations_usd),
+        },
+        Fact {
+            label: "Projected monthly",
+            value: format::usd(summary.projected_monthly_cost_usd),
+        },
+    ];
+    if let Some(memory) = memory {
+        facts.push(Fact {
+            label: "Max memory used",
+            value: format!(
+                "{} MB of {} MB ({} REPORT lines)",
+                memory.max_memory_used_mb, memory.memory_size_mb, memory.reports
+            ),
+        });
+    }
+    if let Some(reason) = &summary.cost_unknown_reason {
+        facts.push(Fact {
+            label: "Why the cost is unknown",
+            value: reason.clone(),
+        });
+    }
+    facts
+}
+
+/// Why the cold starts hurt, in one sentence.
+fn cold_story(summary: &FunctionSummary) -> String {
+    if summary.cold_starts == 0 {
+        return "No cold starts in this time range.".to_owned();
+    }
+    let mut story = format!(
+        "{} of {} invocations ({}) were cold starts.",
+        format::count(summary.cold_starts),
+        format::count(summary.invocations),
+        format::percent(summary.cold_start_rate)
+    );
+    if let (Some(cold), Some(warm), Some(penalty)) = (
+        summary.cold_p50_ms,
+        summary.warm_p50_ms,
+        summary.cold_start_penalty_ms,
+    ) {
+        story.push_str(&format!(
+            " A cold invocation takes {} at p50 against {} warm: {} more each.",
+            format::ms(Some(cold)),
+            format::ms(Some(warm)),
+            format::ms(Some(penalty))
+        ));
+    }
+    if let Some(init) = &summary.init_duration_ms {
+        story.push_str(&format!(
+            " Initialisation alone takes {} at p50 ({} at p95).",
+            format::ms(Some(init.p50)),
+            format::ms(Some(init.p95))
+        ));
+    }
+    if let Some(usd) = summary.cold_start_penalty_usd {
+        story.push_str(&format!(
+            " Cold starts cost {} more than as many warm invocations would.",
+            format::usd(Some(usd))
+        ));
+    }
+    story
+}
+
+fn chart(
+    title: &str,
+    unit: Unit,
+    kind: TimeKind,
+    buckets: &[TimeseriesBucket],
+    step_ms: u64,
+    series: Vec<Series>,
+) -> Svg {
+    charts::time_chart(&TimeChart {
+        title: title.to_owned(),
+        unit,
+        kind,
+        times_ms: buckets.iter().map(|bucket| bucket.time).collect(),
+        step_ms,
+        series,
+    })
+}
+
+fn series(
+    label: &str,
+    buckets: &[TimeseriesBucket],
+    pick: impl Fn(&TimeseriesBucket) -> Option<f64>,
+) -> Series {
+    Series {
+        label: label.to_owned(),
+        values: buckets.iter().map(pick).collect(),
+    }
+}
+
+fn function_charts(buckets: &[TimeseriesBucket], step_ms: u64) -> Vec<Svg> {
+    let rate = |part: u64, whole: u64| (whole > 0).then(|| part as f64 / whole as f64);
+    // Empty buckets carry no latency: a gap, not a zero.
+    let latency = |pick: fn(&TimeseriesBucket) -> Option<f64>| {
+        move |bucket: &TimeseriesBucket| pick(bucket).filter(|_| bucket.invocations > 0)
+    };
+    vec![
+        chart(
+            "Invocations and errors",
+            Unit::Count,
+            TimeKind::Stacked,
+            buckets,
+            step_ms,
+            vec![
+                series("succeeded", buckets, |b| {
+                    Some(b.invocations.saturating_sub(b.errors) as f64)
+                }),
+                series("failed", buckets, |b| Some(b.errors as f64)),
+            ],
+        ),
+        chart(
+            "Latency",
+            Unit::Ms,
+            TimeKind::Line,
+            buckets,
+            step_ms,
+            vec![
+                series("p50", buckets, latency(|b| b.p50_ms)),
+                series("p95", buckets, latency(|b| b.p95_ms)),
+            ],
+        ),
+        chart(
+            "Cold starts",
+            Unit::Count,
+            TimeKind::Stacked,
+            buckets,
+            step_ms,
+            vec![series("cold starts", buckets, |b| {
+                Some(b.cold_starts as f64)
+            })],
+        ),
+        chart(
+            "Cold-start rate",
+            Unit::Ratio,
+            TimeKind::Line,
+            buckets,
+            step_ms,
+            vec![series("cold-start rate", buckets, |b| {
+                rate(b.cold_starts, b.invocations)
+            })],
+        ),
+        chart(
+            "Cost",
+            Unit::Usd,
+            TimeKind::Stacked,
+            buckets,
+            step_ms,
+            vec![series("cost", buckets, |b| b.cost_usd)],
+        ),
+    ]
+}
+
+fn latency_histogram(cold: &ColdStarts) -> Svg {
+    let bins: Vec<HistogramBin> = cold
+        .histogram
+        .iter()
+        .map(|bucket| HistogramBin {
+            upper_bound: bucket.le_ms,
+            counts: vec![bucket.cold, bucket.warm],
+        })
+        .collect();
+    charts::histogram(
+        "Latency, cold against warm",
+        &["cold", "warm"],
+        &bins,
+        Unit::Ms,
+    )
+}
+
+fn versions(stats: &[VersionStats]) -> Vec<VersionRow> {
+    let rate = |part: u64, whole: u64| {
+        if whole == 0 {
+            0.0
+        } else {
+            part as f64 / whole as f64
+        }
+    };
+    stats
+        .iter()
+        .enumerate()
+        .map(|(index, version)| {
+            let previous = index.checked_sub(1).and_then(|before| stats.get(before));
+            let p95_change = previous
+                .and_then(|before| Some(format::change(version.p95_ms?, before.p95_ms?, true)));
+            let error_change = previous.map(|before| {
+                format::change(
+                    rate(version.errors, version.invocations),
+                    rate(before.errors, before.invocations),
+                    true,
+                )
+            });
+            let cost_change = previous.and_then(|before| {
+                Some(format::change(
+                    version.cost_per_million_invocations_usd?,
+                    before.cost_per_million_invocations_usd?,
+                    true,
+                ))
+            });
+            VersionRow {
+                version: if version.version.is_empty() {
+                    "(none)".to_owned()
+                } else {
+                    version.version.clone()
+                },
+                first_seen: format::instant(version.first_start_unix_nano),
+                invocations: format::count(version.invocations),
+                error_rate: format::percent(rate(version.errors, version.invocations)),
+                p95: format::ms(version.p95_ms),
+                cold_start_rate: format::percent(rate(version.cold_starts, version.invocations)),
+                per_million: format::usd(version.cost_per_million_invocations_usd),
+                cost_note: version.cost_unknown_reason.clone().unwrap_or_default(),
+                p95_change,
+                error_change,
+                cost_change,
+            }
+        })
+        .collect()
+}
+
+fn invocation_rows(frame: &Frame, invocations: &[InvocationView]) -> Vec<InvocationRow> {
+    invocations
+        .iter()
+        .map(|invocation| InvocationRow {
+            href: frame.span_href(&invocation.trace_id, &invocation.span_id),
+            started: format::instant(invocation.start_time_unix_nano),
+            duration: format::ms(Some(invocation.duration_ms)),
+            is_error: invocation.is_error,
+            cold_start: invocation.cold_start,
+            init: format::ms(invocation.init_duration_ms),
+            instance: invocation.instance.clone(),
+        })
+        .collect()
+}
+
+fn cold_rows(frame: &Frame, cold: &ColdStarts) -> Vec<InvocationRow> {
+    let starts: Vec<InvocationView> = cold
+        .cold_starts
+        .iter()
+        .take(LIST_LENGTH as usize)
+        .map(|start| InvocationView {
+            trace_id: start.trace_id.clone(),
+            span_id: start.span_id.clone(),
+            instance: start.instance.clone(),
+            start_time_unix_nano: start.start_time_unix_nano,
+            duration_ms: start.duration_ms,
+            is_error: false,
+            cold_start: true,
+            init_duration_ms: start.init_duration_ms,
+        })
+        .collect();
+    invocation_rows(frame, &starts)
+}
