@@ -10,16 +10,12 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 use serde_json::{json, Value};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 const SECRET: &str = "process-secret";
 
@@ -85,53 +81,13 @@ async fn start_hook() -> anyhow::Result<(Arc<Hook>, String)> {
     Ok((hook, url))
 }
 
-struct Serve {
-    child: Child,
-    urls: HashMap<String, String>,
-}
+mod process;
+
+use process::{export_traces, pid_of, start_serve, Serve};
 
 async fn start(working_dir: &Path) -> anyhow::Result<Serve> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tracehouse"))
-        .args(["serve", "--config", "tracehouse.toml", "--data-dir", "data"])
-        .args([
-            "--http-addr",
-            "127.0.0.1:0",
-            "--otlp-grpc-addr",
-            "127.0.0.1:0",
-        ])
-        .args([
-            "--otlp-http-addr",
-            "127.0.0.1:0",
-            "--batch-max-age-ms",
-            "100",
-        ])
-        .current_dir(working_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-    let mut urls = HashMap::new();
-    let read_all = async {
-        while urls.len() < 4 {
-            let Some(line) = lines.next_line().await? else {
-                anyhow::bail!("tracehouse exited before listening");
-            };
-            let mut words = line.split_whitespace();
-            if let (Some("listening"), Some(name), Some(url)) =
-                (words.next(), words.next(), words.next())
-            {
-                urls.insert(name.to_owned(), url.trim_end_matches('/').to_owned());
-            }
-        }
-        Ok(())
-    };
-    tokio::time::timeout(Duration::from_secs(120), read_all).await??;
-    Ok(Serve { child, urls })
-}
-
-fn pid_of(child: &Child) -> Pid {
-    Pid::from_raw(child.id().expect("running") as i32)
+    let args = ["--config", "tracehouse.toml", "--batch-max-age-ms", "100"];
+    start_serve(working_dir, &args).await
 }
 
 /// One invocation of `payments` on AWS Lambda, failed or not, over OTLP/HTTP JSON.
@@ -152,14 +108,7 @@ async fn invoke(
             "traceId": trace_id, "spanId": "00f067aa0ba902b7", "name": "charge", "kind": 2,
             "startTimeUnixNano": (now - 5_000_000).to_string(), "endTimeUnixNano": now.to_string(),
             "status": {"code": if failed { 2 } else { 1 }}}]}]}]});
-    let status = http
-        .post(format!("{otlp_http}/v1/traces"))
-        .json(&body)
-        .send()
-        .await?
-        .status();
-    anyhow::ensure!(status == 200, "export answered {status}");
-    Ok(())
+    export_traces(http, otlp_http, &body).await
 }
 
 async fn wait_until(what: &str, seconds: u64, condition: impl Fn() -> bool) -> anyhow::Result<()> {

@@ -10,71 +10,28 @@
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
-struct Serve {
-    child: Child,
-    urls: HashMap<String, String>,
-}
+mod process;
 
-/// Starts the binary in `working_dir` with the relative data directory
-/// `data` (the default is relative too), and waits for its `listening` lines.
+use process::{export_traces, pid_of, start_serve, Serve};
+
+/// Starts the binary in `working_dir` (see [`start_serve`]) with 100 ms batches.
 async fn start(working_dir: &Path) -> anyhow::Result<Serve> {
     start_batching(working_dir, "100").await
 }
 
 /// [`start`], with batches written once their first row is `batch_max_age_ms` old.
 async fn start_batching(working_dir: &Path, batch_max_age_ms: &str) -> anyhow::Result<Serve> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tracehouse"))
-        .args([
-            "serve",
-            "--http-addr",
-            "127.0.0.1:0",
-            "--otlp-grpc-addr",
-            "127.0.0.1:0",
-        ])
-        .args([
-            "--otlp-http-addr",
-            "127.0.0.1:0",
-            "--batch-max-age-ms",
-            batch_max_age_ms,
-            "--batch-max-rows",
-            "100000",
-            "--data-dir",
-            "data",
-        ])
-        .current_dir(working_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-    let mut urls = HashMap::new();
-    let read_all = async {
-        while urls.len() < 4 {
-            let Some(line) = lines.next_line().await? else {
-                anyhow::bail!("tracehouse exited before listening");
-            };
-            let mut words = line.split_whitespace();
-            if let (Some("listening"), Some(name), Some(url)) =
-                (words.next(), words.next(), words.next())
-            {
-                urls.insert(name.to_owned(), url.trim_end_matches('/').to_owned());
-            }
-        }
-        Ok(())
-    };
-    tokio::time::timeout(Duration::from_secs(120), read_all).await??;
-    Ok(Serve { child, urls })
-}
-
-fn pid_of(child: &Child) -> Pid {
-    Pid::from_raw(child.id().expect("running") as i32)
+    let batching = [
+        "--batch-max-age-ms",
+        batch_max_age_ms,
+        "--batch-max-rows",
+        "100000",
+    ];
+    start_serve(working_dir, &batching).await
 }
 
 fn managed_server_pid(working_dir: &Path) -> Option<i32> {
@@ -109,14 +66,7 @@ async fn send_span(http: &reqwest::Client, otlp_http: &str, trace_id: &str) -> a
     let body = json!({"resourceSpans": [{"scopeSpans": [{"spans": [{
         "traceId": trace_id, "spanId": "00f067aa0ba902b7", "name": "job",
         "startTimeUnixNano": now.to_string(), "endTimeUnixNano": (now + 10).to_string()}]}]}]});
-    let status = http
-        .post(format!("{otlp_http}/v1/traces"))
-        .json(&body)
-        .send()
-        .await?
-        .status();
-    anyhow::ensure!(status == 200, "export answered {status}");
-    Ok(())
+    export_traces(http, otlp_http, &body).await
 }
 
 async fn trace_span_count(
