@@ -18,11 +18,13 @@ impl QueryService {
         let expected_schema_version = tracehouse_schema::MIGRATIONS
             .last()
             .map_or(0, |migration| migration.version);
-        match tracehouse_schema::applied_version(self.client()).await {
-            Ok(schema_version) => Readiness {
-                ready: schema_version >= expected_schema_version,
+        match tracehouse_schema::applied_versions(self.client()).await {
+            Ok(applied) => Readiness {
+                ready: tracehouse_schema::MIGRATIONS
+                    .iter()
+                    .all(|migration| applied.contains(&migration.version)),
+                schema_version: applied.last().copied().unwrap_or(0),
                 clickhouse_reachable: true,
-                schema_version,
                 expected_schema_version,
             },
             Err(error) => {

@@ -1,3 +1,3 @@
--- The highest applied migration version (0 when none).
+-- Every applied migration version, in order (none when the table is empty).
 -- samples: schema_migrations
-SELECT max(version) AS version FROM ?
+SELECT DISTINCT version FROM ? ORDER BY version

@@ -19,4 +19,6 @@ pub mod tables;
 pub use connection::ClickHouseSettings;
 pub use error::SchemaError;
 pub use managed::{ManagedClickHouse, ManagedOptions};
-pub use migrations::{applied_version, apply_migrations, MIGRATIONS};
+pub use migrations::{
+    applied_version, applied_versions, apply_migrations, pending_migrations, MIGRATIONS,
+};

@@ -3,10 +3,13 @@
 //! Each migration is one statement in `schema/migrations/NNNN_name.sql`.
 //! Statements use `IF NOT EXISTS`, so two processes migrating at once, or a
 //! crash between a statement and its record, leave a consistent schema.
+//! Migrations are applied by the set of recorded versions, so one numbered
+//! below an applied one still runs.
 
 use crate::error::SchemaError;
 use crate::tables::{PLATFORM_REPORTS, SCHEMA_MIGRATIONS};
 use clickhouse::Client;
+use std::collections::BTreeSet;
 
 /// One schema change.
 #[derive(Debug, Clone, Copy)]
@@ -99,17 +102,33 @@ struct MigrationRecord<'a> {
 
 /// The highest applied migration version, 0 when none.
 pub async fn applied_version(client: &Client) -> Result<u32, SchemaError> {
+    Ok(applied_versions(client).await?.last().copied().unwrap_or(0))
+}
+
+/// Every applied migration version. Migrations are applied by set, not by
+/// the highest number: one numbered below an applied one (from a branch
+/// merged later) still runs.
+pub async fn applied_versions(client: &Client) -> Result<BTreeSet<u32>, SchemaError> {
     let rows: Vec<VersionRow> = client
         .query(crate::sql::APPLIED_VERSION)
         .bind(clickhouse::sql::Identifier(SCHEMA_MIGRATIONS))
         .fetch_all()
         .await
         .map_err(SchemaError::query("read applied migrations"))?;
-    Ok(rows.first().map_or(0, |row| row.version))
+    Ok(rows.into_iter().map(|row| row.version).collect())
 }
 
-/// Applies every migration newer than the recorded version. Idempotent.
-/// Returns the version the database is at afterwards.
+/// Migrations not applied yet.
+pub async fn pending_migrations(client: &Client) -> Result<Vec<&'static Migration>, SchemaError> {
+    let applied = applied_versions(client).await?;
+    Ok(MIGRATIONS
+        .iter()
+        .filter(|migration| !applied.contains(&migration.version))
+        .collect())
+}
+
+/// Applies every migration not recorded as applied, in order. Idempotent.
+/// Returns the highest version the database is at afterwards.
 pub async fn apply_migrations(client: &Client) -> Result<u32, SchemaError> {
     client
         .query(BOOTSTRAP)
@@ -117,10 +136,7 @@ pub async fn apply_migrations(client: &Client) -> Result<u32, SchemaError> {
         .await
         .map_err(SchemaError::query("create schema_migrations"))?;
     let current = applied_version(client).await?;
-    for migration in MIGRATIONS
-        .iter()
-        .filter(|migration| migration.version > current)
-    {
+    for migration in pending_migrations(client).await? {
         tracing::info!(
             version = migration.version,
             name = migration.name,

@@ -6,7 +6,7 @@
 
 /// `CREATE DATABASE IF NOT EXISTS ?` (identifier).
 pub const CREATE_DATABASE: &str = include_str!("../sql/create_database.sql");
-/// The highest applied migration version.
+/// Every applied migration version.
 pub const APPLIED_VERSION: &str = include_str!("../sql/applied_version.sql");
 /// How many of the given columns a table has.
 pub const EXISTING_COLUMNS: &str = include_str!("../sql/existing_columns.sql");
