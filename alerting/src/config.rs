@@ -332,9 +332,6 @@ fn parse_rule(value: &toml::Value, config: &AlertsConfig) -> Result<Rule, Config
     if window.is_zero() {
         return Err(fail("window: must be longer than 0s".into()));
     }
-    if file.receivers.is_empty() {
-        return Err(fail("receivers: name at least one receiver".into()));
-    }
     if let Some(unknown) = file
         .receivers
         .iter()

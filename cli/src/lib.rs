@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod config;
 pub mod data_dir;
+pub mod demo;
 pub mod serve;
 pub mod serverless;
 

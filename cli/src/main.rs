@@ -106,11 +106,14 @@ async fn run_demo(args: &DemoArgs) -> anyhow::Result<()> {
 
 async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     let demo = args.demo;
-    let config = Config::resolve(args)?;
+    let mut config = Config::resolve(args)?;
+    if demo && config.alerts.is_none() {
+        config.alerts = Some(tracehouse::demo::alert_rules()?);
+    }
     let running = serve(config).await?;
     print_endpoints(&running);
     if demo {
-        spawn_demo(&running);
+        tracehouse::demo::spawn(&running);
     }
     wait_for_signal().await?;
     tracing::info!("shutting down");
@@ -133,21 +136,6 @@ fn print_endpoints(running: &tracehouse::Running) {
     }
     line("clickhouse", running.clickhouse.url.clone());
     let _ = stdout.flush();
-}
-
-/// The demo against this process's own OTLP/gRPC receiver, in the background.
-fn spawn_demo(running: &tracehouse::Running) {
-    let Some(address) = running.addresses.otlp_grpc else {
-        tracing::warn!("--demo needs the collector role; no demo runs");
-        return;
-    };
-    let target = format!("http://{address}");
-    tokio::spawn(async move {
-        let options = tracehouse_simulator::DemoOptions::default();
-        if let Err(error) = tracehouse_simulator::run(&target, &options).await {
-            tracing::error!(%error, "the demo stopped");
-        }
-    });
 }
 
 async fn wait_for_signal() -> anyhow::Result<()> {

@@ -8,7 +8,12 @@ use tracehouse_tests::TestApp;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_fills_every_view_a_newcomer_looks_at() -> anyhow::Result<()> {
-    let app = TestApp::start().await?;
+    let app = TestApp::start_with(|config| {
+        let mut rules = tracehouse::demo::alert_rules().expect("the demo's rules parse");
+        rules.insert("interval".to_owned(), toml::Value::String("1s".to_owned()));
+        config.alerts = Some(rules);
+    })
+    .await?;
     let options = DemoOptions {
         rate_per_second: 2.0,
         duration: Some(Duration::ZERO),
@@ -80,5 +85,29 @@ async fn the_demo_fills_every_view_a_newcomer_looks_at() -> anyhow::Result<()> {
             .is_empty(),
         "{broken}"
     );
+
+    // The demo's rule set: at least one rule fires on what the demo sent.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, alerts) = app.get_json("/api/v1/alerts").await?;
+        let rules = alerts["snapshot"]["rules"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(rules.len(), 3, "every demo rule loads: {alerts}");
+        let firing: Vec<&str> = rules
+            .iter()
+            .filter(|rule| rule["state"] == "firing")
+            .filter_map(|rule| rule["name"].as_str())
+            .collect();
+        if firing.contains(&"payment errors") {
+            break;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "no demo alert fired: {alerts}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     app.stop().await
 }
