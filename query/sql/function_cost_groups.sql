@@ -4,15 +4,7 @@
 SELECT
     function,
     toUInt32(intDiv(toUInt32(timestamp), {step:UInt32}) * {step:UInt32}) AS bucket,
-    provider,
-    region,
-    arch,
-    memory_mb,
-    toUInt8(cold) AS is_cold,
-    count() AS invocations,
-    toUInt64(sum(billed_ms_aws)) AS billed_ms_aws,
-    toUInt64(sum(billed_ms_azure)) AS billed_ms_azure,
-    toUInt64(sum(billed_ms_gcp)) AS billed_ms_gcp
+    {billing_units}
 FROM {effective_invocations} AS e
 GROUP BY function, bucket, provider, region, arch, memory_mb, is_cold
 ORDER BY function, bucket

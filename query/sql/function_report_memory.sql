@@ -1,5 +1,5 @@
 -- One function's Lambda REPORT lines in a window: how many, memory size and memory used.
--- params: project = 'default', function = 'resize', from_s = 1700000000, to_s = 1700003600
+-- params: project = 'default', function = 'fn-a', from_s = 1700000000, to_s = 1700003600
 SELECT
     count() AS reports,
     max(memory_size_mb) AS memory_size_mb,

@@ -1,5 +1,5 @@
 -- One function's invocations per version (faas.version, else service.version) in a window, oldest version first.
--- params: project = 'default', all_functions = 0, functions = ['resize'], all_traces = 1, trace_ids = [], from_s = 1700000000, to_s = 1700003600, from_ns = 1700000000000000000, to_ns = 1700003600000000000
+-- params: project = 'default', all_functions = 0, functions = ['fn-a'], all_traces = 1, trace_ids = [], from_s = 1700000000, to_s = 1700003600, from_ns = 1700000000000000000, to_ns = 1700003600000000000
 SELECT
     function_version AS version,
     count() AS invocations,

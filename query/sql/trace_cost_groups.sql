@@ -4,15 +4,7 @@ SELECT
     lower(hex(trace_id)) AS trace_hex,
     function,
     toUInt32(0) AS bucket,
-    provider,
-    region,
-    arch,
-    memory_mb,
-    toUInt8(cold) AS is_cold,
-    count() AS invocations,
-    toUInt64(sum(billed_ms_aws)) AS billed_ms_aws,
-    toUInt64(sum(billed_ms_azure)) AS billed_ms_azure,
-    toUInt64(sum(billed_ms_gcp)) AS billed_ms_gcp
+    {billing_units}
 FROM {effective_invocations} AS e
 GROUP BY trace_hex, function, provider, region, arch, memory_mb, is_cold
 ORDER BY trace_hex

@@ -35,6 +35,10 @@ pub const FRAGMENTS: &[Fragment] = &[
         text: include_str!("../../sql/fragments/invocation_scope.sql"),
     },
     Fragment {
+        name: "billing_units",
+        text: include_str!("../../sql/fragments/billing_units.sql"),
+    },
+    Fragment {
         name: "effective_invocations",
         text: include_str!("../../sql/fragments/effective_invocations.sql"),
     },
