@@ -105,35 +105,38 @@ impl Exporter {
     async fn send(&mut self, batch: Batch) -> Result<(), DemoError> {
         self.summary.spans += batch.span_count() as u64;
         let (traces, logs, metrics) = batch.into_requests();
-        if let Some(request) = traces {
-            retry(|| {
-                let mut client = self.traces.clone();
-                let request = request.clone();
-                async move { client.export(request).await.map(drop) }
-            })
-            .await?;
-            self.summary.requests += 1;
-        }
-        if let Some(request) = logs {
-            retry(|| {
-                let mut client = self.logs.clone();
-                let request = request.clone();
-                async move { client.export(request).await.map(drop) }
-            })
-            .await?;
-            self.summary.requests += 1;
-        }
-        if let Some(request) = metrics {
-            retry(|| {
-                let mut client = self.metrics.clone();
-                let request = request.clone();
-                async move { client.export(request).await.map(drop) }
-            })
-            .await?;
-            self.summary.requests += 1;
-        }
+        let (trace_client, log_client, metric_client) =
+            (self.traces.clone(), self.logs.clone(), self.metrics.clone());
+        self.summary.requests += export(traces, trace_client, |mut client, request| async move {
+            client.export(request).await.map(drop)
+        })
+        .await?;
+        self.summary.requests += export(logs, log_client, |mut client, request| async move {
+            client.export(request).await.map(drop)
+        })
+        .await?;
+        self.summary.requests += export(metrics, metric_client, |mut client, request| async move {
+            client.export(request).await.map(drop)
+        })
+        .await?;
         Ok(())
     }
+}
+
+/// Sends `request` (when there is one) through a clone of `client`, retried;
+/// returns how many requests were sent.
+async fn export<R, C, F, Fut>(request: Option<R>, client: C, send: F) -> Result<u64, DemoError>
+where
+    R: Clone,
+    C: Clone,
+    F: Fn(C, R) -> Fut,
+    Fut: std::future::Future<Output = Result<(), tonic::Status>>,
+{
+    let Some(request) = request else {
+        return Ok(0);
+    };
+    retry(|| send(client.clone(), request.clone())).await?;
+    Ok(1)
 }
 
 async fn retry<F, Fut>(mut attempt: F) -> Result<(), DemoError>
