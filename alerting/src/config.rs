@@ -374,28 +374,9 @@ fn optional_duration(text: Option<&str>, key: &str, default: Duration) -> Result
     }
 }
 
-/// Parses `250ms`, `30s`, `5m`, `2h` or `1d`.
+/// Parses `250ms`, `30s`, `5m`, `2h` or `1d` (the one duration parser of the model crate).
 pub fn duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("{text:?} is not a duration like 30s, 5m, 2h or 1d");
-    let text = text.trim();
-    let split = text
-        .find(|character: char| !character.is_ascii_digit())
-        .ok_or_else(bad)?;
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().map_err(|_| bad())?;
-    let millis = match unit {
-        "ms" => 1,
-        "s" => 1000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => return Err(bad()),
-    };
-    number
-        .checked_mul(millis)
-        .filter(|total| *total <= 366 * 86_400_000)
-        .map(Duration::from_millis)
-        .ok_or_else(|| format!("{text:?} is longer than a year"))
+    tracehouse_model::duration::parse_duration_nanos(text).map(Duration::from_nanos)
 }
 
 /// Formats a duration the way [`duration`] reads it.

@@ -6,6 +6,7 @@
 //! or storage types, so each side can change without touching the others.
 
 pub mod attributes;
+pub mod duration;
 pub mod ids;
 pub mod invocation;
 pub mod platform_report;

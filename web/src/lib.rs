@@ -3,7 +3,6 @@
 
 pub mod api;
 pub mod dashboard;
-pub mod duration;
 pub mod error;
 pub mod health;
 pub mod jaeger;

@@ -1,7 +1,7 @@
 //! The `step` of a time series: `30s`, `5m`, `1h`, `1d` or plain seconds.
 
-use crate::duration::parse_duration_nanos;
 use crate::error::ApiError;
+use tracehouse_model::duration::parse_duration_nanos;
 use tracehouse_query::TimeWindow;
 
 /// Most buckets a time series may have.

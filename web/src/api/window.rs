@@ -1,9 +1,9 @@
 //! The time window of a query: `from` and `to` as RFC 3339, Unix
 //! milliseconds, `now` or `now-<n><s|m|h|d>`; by default the last hour.
 
-use crate::duration::parse_duration_nanos;
 use crate::error::ApiError;
 use serde::Deserialize;
+use tracehouse_model::duration::parse_duration_nanos;
 use tracehouse_query::TimeWindow;
 
 /// Window when none is given.

@@ -1,7 +1,7 @@
 //! Jaeger's query parameters: microsecond times, Go durations, JSON tags.
 
-use crate::duration::parse_duration_nanos;
 use std::collections::HashMap;
+use tracehouse_model::duration::parse_duration_nanos;
 use tracehouse_query::search::{TraceSearch, DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT};
 use tracehouse_query::TimeWindow;
 

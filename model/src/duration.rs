@@ -1,5 +1,5 @@
-//! Durations in query parameters, parsed one way everywhere (`now-15m`
-//! windows, time-series steps, Jaeger's `minDuration`): a whole or decimal
+//! Durations, parsed one way everywhere (`now-15m` windows, time-series
+//! steps, Jaeger's `minDuration`, alert rule windows): a whole or decimal
 //! number and a unit, `ns`, `us` (`µs`), `ms`, `s`, `m`, `h` or `d`.
 
 /// A duration like `30s`, `1.5s`, `100ms`, `15m`, `2h` or `7d` in nanoseconds.
