@@ -203,6 +203,10 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUSE_MAX_FAILED_DELIVERIES",
         default_value_t = broken::DEFAULT_MAX_FAILED_DELIVERIES)]
     pub max_failed_deliveries: u32,
+    /// Directory of user dashboard files (`*.yaml`), served at `/dashboards/{name}`.
+    #[arg(long, env = "TRACEHOUSE_DASHBOARDS_DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dashboards_dir: Option<PathBuf>,
     /// `[pricing]`: catalog file, free tier, region multipliers (file only).
     #[arg(skip)]
     #[serde(default)]

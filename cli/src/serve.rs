@@ -312,6 +312,9 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
                 .map(|address| format!("http://{address}"))
                 .unwrap_or_default(),
         },
+        dashboards: Arc::new(tracehouse_web::dashboard::declared::Dashboards::load(
+            config.dashboards_dir.as_deref(),
+        )),
     };
     let alerts_router = crate::alerts::router(&config, &client, alerts, &state);
     let web_router = if config.runs(Role::Query) {

@@ -24,6 +24,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// Addresses shown on the dashboard's home page.
     pub endpoints: Endpoints,
+    /// The declared dashboards: overview, function page, user dashboards.
+    pub dashboards: Arc<dashboard::declared::Dashboards>,
 }
 
 /// Where the receivers listen, as shown to users.
