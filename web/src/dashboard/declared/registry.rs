@@ -201,3 +201,30 @@ mod tests {
         std::fs::remove_dir_all(&dir).expect("clean up");
     }
 }
+
+#[cfg(test)]
+mod documentation {
+    use super::spec;
+
+    /// The example of `docs/dashboards.md` parses, so the document stays true.
+    #[test]
+    fn the_documented_example_parses() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/dashboards.md");
+        let doc = std::fs::read_to_string(&path).expect("docs/dashboards.md");
+        let example = doc
+            .split("```yaml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("a yaml block");
+        let dashboard = spec::parse("docs/dashboards.md", example).expect("the example parses");
+        assert_eq!(dashboard.name, "checkout");
+        assert_eq!(dashboard.panels.len(), 9);
+        for query in tracehouse_query::panels::NamedQuery::ALL {
+            assert!(
+                doc.contains(&format!("| `{}` |", query.name())),
+                "{} is documented",
+                query.name()
+            );
+        }
+    }
+}

@@ -114,7 +114,7 @@ pub async fn draw(
         let body = match answer {
             Ok(data) => body(frame, panel, data),
             Err(QueryError::NotFound(what)) => {
-                PanelBody::Message(format!("No data: {what} in this time range."))
+                PanelBody::Message(format!("No data: {what} not found in this time range."))
             }
             Err(QueryError::BadRequest(message)) => PanelBody::Message(message),
             Err(error) => return Err(error),
