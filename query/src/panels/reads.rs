@@ -80,7 +80,7 @@ fn copy_error(error: &QueryError) -> QueryError {
     }
 }
 
-async fn once<'c, T, F>(cell: &'c Once<T>, read: impl FnOnce() -> F) -> Result<&'c T, QueryError>
+async fn once<T, F>(cell: &Once<T>, read: impl FnOnce() -> F) -> Result<&T, QueryError>
 where
     F: Future<Output = Result<T, QueryError>>,
 {
