@@ -1,0 +1,116 @@
+"""User dashboards (`--dashboards-dir`) in headless Chromium: a Tracehouse of
+its own, started with a directory holding a valid dashboard and a refused
+one, is sent a small scenario over OTLP/HTTP. The dashboard index, the valid
+dashboard and the refused one's error page must render their content, run
+the page script under the Content-Security-Policy and leave the console
+empty. Screenshots go to target/screenshots/.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+import urllib.request
+
+import pytest
+
+from test_dashboard_home import run_chromium
+from test_dashboard_pages import SCREENSHOTS, console_lines, group, resource, span
+from tracehouse_process import start_tracehouse
+
+HOSTILE_FUNCTION = "<svg onload=alert(1)>"
+TEAM = """\
+name: team
+title: Team board
+panels:
+  - title: Invocations
+    query: invocations_total
+    chart: stat
+    unit: count
+    place: { row: 1, column: 1, width: 6 }
+  - title: Cost in window
+    query: cost_total
+    chart: stat
+    unit: usd
+    place: { row: 1, column: 7, width: 6 }
+  - title: Checkout latency
+    query: latency_percentiles
+    function: checkout
+    chart: line
+    unit: ms
+    place: { row: 2, column: 1, width: 6 }
+  - title: Cost by function
+    query: cost_by_function
+    chart: stacked
+    unit: usd
+    place: { row: 2, column: 7, width: 6 }
+  - title: Most expensive functions
+    query: function_costs
+    chart: bar
+    unit: usd
+    place: { row: 3, column: 1, width: 6 }
+  - title: Every function
+    query: functions
+    chart: table
+    unit: count
+    place: { row: 3, column: 7, width: 6 }
+"""
+
+
+@pytest.fixture(scope="module")
+def with_dashboards(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("dashboards")
+    (directory / "team.yaml").write_text(TEAM)
+    (directory / "broken.yaml").write_text(TEAM.replace("name: team", "name: broken").replace("chart: bar", "chart: pie"))
+    server = start_tracehouse(tmp_path_factory.mktemp("tracehouse-dashboards"),
+                              ("--dashboards-dir", str(directory)))
+    try:
+        start = time.time_ns() - 20 * 60 * 1_000_000_000
+        spans = [span(f"ee01{index:028x}", index, start + index * 60 * 1_000_000_000, 30 + index, index == 0,
+                      "declined" if index == 2 else None) for index in range(8)]
+        hostile = [span(f"ee02{index:028x}", index, start + index * 60 * 1_000_000_000, 12, False) for index in range(3)]
+        body = {"resourceSpans": [group(resource("checkout", "checkout", 512, "1"), spans),
+                                  group(resource("evil</script>", HOSTILE_FUNCTION, 128, "1"), hostile)]}
+        request = urllib.request.Request(f"{server.otlp_http_url}/v1/traces", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200
+        deadline = time.monotonic() + 30
+        while True:
+            status, answer = server.get_json("/api/v1/functions")
+            if status == 200 and answer["totals"]["invocations"] >= 11:
+                break
+            assert time.monotonic() < deadline, f"functions not ingested: {answer}"
+            time.sleep(0.3)
+        yield server
+    finally:
+        exit_code = server.stop()
+        assert exit_code == 0, f"tracehouse exited with {exit_code}\n{server.log_tail()}"
+
+
+PAGES = [
+    ("dashboards", "/dashboards", ["Dashboards", "Team board", "refused", "broken.yaml, line"]),
+    ("user-dashboard", "/dashboards/team",
+     ["Team board", "Invocations", "vs previous window", "Checkout latency", "Cost by function",
+      "Most expensive functions", "Every function", "checkout", HOSTILE_FUNCTION]),
+    ("refused-dashboard", "/dashboards/broken",
+     ["Dashboard file refused", "broken.yaml, line", "panels[4].chart: unknown variant `pie`"]),
+]
+
+
+@pytest.mark.parametrize("name,path,expected", PAGES, ids=[page[0] for page in PAGES])
+def test_user_dashboard_pages_render_with_a_quiet_console(with_dashboards, name, path, expected):
+    url = with_dashboards.dashboard_url.rstrip("/") + path
+    completed = run_chromium("--enable-logging=stderr", "--v=0", "--dump-dom", url)
+    dom = completed.stdout
+    for text_expected in expected:
+        assert text_expected in html.unescape(dom), f"{name}: {text_expected!r} missing"
+    assert 'class="js"' in dom, f"{name}: the page script did not run"
+    assert "<svg onload" not in dom, f"{name}: telemetry left unescaped"
+    assert console_lines(completed.stderr) == [], f"{name}: console not empty"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    screenshot = SCREENSHOTS / f"{name}.png"
+    screenshot.unlink(missing_ok=True)
+    run_chromium(f"--screenshot={screenshot}", url)
+    assert screenshot.stat().st_size > 10_000, f"{name}: screenshot looks empty"
