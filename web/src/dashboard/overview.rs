@@ -1,6 +1,7 @@
 //! `/`: the overview. Headline tiles with sparklines and the change against
-//! the previous window, charts over time, and the top-5 lists that answer
-//! "what costs most, what fails, whose cold starts hurt, what broke".
+//! the previous window and charts over time (the panels of
+//! `dashboards/overview.yaml`), and the top-5 lists that answer "what costs
+//! most, what fails, whose cold starts hurt, what broke".
 
 use super::declared::page::refused;
 use super::declared::render::{self, RowView};
