@@ -281,6 +281,9 @@ async fn user_dashboards_draw_their_panels_and_refused_files_say_why() -> anyhow
     assert_eq!(status, 404);
     assert!(html.contains("Dashboard not found"));
 
+    // Refused files are counted.
+    assert_eq!(app.metric("tracehouse_dashboard_files_refused").await?, 1.0);
+
     // The built-in pages still work next to user dashboards.
     let (status, _, html) = page(&app, "/").await?;
     assert_eq!(status, 200);

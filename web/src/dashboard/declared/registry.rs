@@ -61,6 +61,23 @@ impl Dashboards {
         dashboards
     }
 
+    /// Dashboard files refused at start (`tracehouse_dashboard_files_refused`),
+    /// built-in ones included, for an alert on a bad deploy of dashboards.
+    pub fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        let refused = [&self.overview, &self.function]
+            .into_iter()
+            .chain(self.user.values())
+            .filter(|declared| declared.is_err())
+            .count();
+        let gauge = prometheus_client::metrics::gauge::Gauge::<i64>::default();
+        gauge.set(i64::try_from(refused).unwrap_or(i64::MAX));
+        registry.register(
+            "tracehouse_dashboard_files_refused",
+            "Dashboard files refused at start (see the log for file, line and field)",
+            gauge,
+        );
+    }
+
     /// The overview page's dashboard.
     pub fn overview(&self) -> &Declared {
         &self.overview
