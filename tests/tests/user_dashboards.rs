@@ -14,53 +14,8 @@ const SECOND: u64 = 1_000_000_000;
 const HOSTILE: &str = "<svg onload=alert(1)>";
 const FRAME: &str = "from=now-1h&to=now&project=default";
 
-const TEAM: &str = "\
-name: team
-title: Team <board>
-panels:
-  - title: Invocations
-    query: invocations_total
-    chart: stat
-    unit: count
-    place: { row: 1, column: 1, width: 4 }
-  - title: Cost in window
-    query: cost_total
-    chart: stat
-    unit: usd
-    place: { row: 1, column: 5, width: 4 }
-  - title: Error rate
-    query: error_rate_total
-    chart: stat
-    unit: percent
-    place: { row: 1, column: 9, width: 4 }
-  - title: Checkout latency
-    query: latency_percentiles
-    function: checkout
-    chart: line
-    unit: ms
-    place: { row: 2, column: 1, width: 6 }
-  - title: Cost by function
-    query: cost_by_function
-    chart: stacked
-    unit: usd
-    place: { row: 2, column: 7, width: 6 }
-  - title: Most expensive functions
-    query: function_costs
-    chart: bar
-    unit: usd
-    place: { row: 3, column: 1, width: 6 }
-  - title: Every function
-    query: functions
-    chart: table
-    unit: count
-    place: { row: 3, column: 7, width: 6 }
-  - title: Nobody's latency
-    query: latency_histogram
-    function: nobody
-    chart: bar
-    unit: ms
-    place: { row: 4, column: 1, width: 12 }
-";
+/// Every chart kind; its title and a function name are hostile markup.
+const TEAM: &str = include_str!("../dashboards/team.yaml");
 
 const ONE_FUNCTION: &str = "\
 name: one-function
@@ -132,23 +87,6 @@ async fn fill(app: &TestApp) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// GET a page: status, Content-Security-Policy and body.
-async fn page(app: &TestApp, path: &str) -> anyhow::Result<(u16, String, String)> {
-    let response = app
-        .http
-        .get(format!("{}{path}", app.http_url()))
-        .send()
-        .await?;
-    let status = response.status().as_u16();
-    let policy = response
-        .headers()
-        .get("content-security-policy")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    Ok((status, policy, response.text().await?))
-}
-
 fn write_dashboards(dir: &Path) -> anyhow::Result<()> {
     std::fs::write(dir.join("team.yaml"), TEAM)?;
     std::fs::write(dir.join("one-function.yml"), ONE_FUNCTION)?;
@@ -184,7 +122,7 @@ async fn user_dashboards_draw_their_panels_and_refused_files_say_why() -> anyhow
     fill(&app).await?;
 
     let path = format!("/dashboards/team?{FRAME}");
-    let (status, policy, html) = page(&app, &path).await?;
+    let (status, policy, html) = app.get_page(&path).await?;
     assert_eq!(status, 200, "{html}");
     assert_framed_and_escaped(&path, &policy, &html);
     assert!(
@@ -229,33 +167,33 @@ async fn user_dashboards_draw_their_panels_and_refused_files_say_why() -> anyhow
     );
 
     // The index lists both, and says why the refused one was refused.
-    let (status, policy, html) = page(&app, "/dashboards").await?;
+    let (status, policy, html) = app.get_page("/dashboards").await?;
     assert_eq!(status, 200);
     assert_framed_and_escaped("/dashboards", &policy, &html);
     assert!(html.contains("/dashboards/team?") && html.contains("/dashboards/one-function?"));
     assert!(
-        html.contains("refused: ") && html.contains("broken.yaml, line 37"),
+        html.contains("refused: ") && html.contains("broken.yaml, line 39"),
         "{html}"
     );
 
     // A refused file: 500, naming the file, the line and the field.
-    let (status, policy, html) = page(&app, "/dashboards/broken").await?;
+    let (status, policy, html) = app.get_page("/dashboards/broken").await?;
     assert_eq!(status, 500);
     assert_framed_and_escaped("/dashboards/broken", &policy, &html);
     assert!(
-        html.contains("broken.yaml, line 37, column 12: panels[6].chart: unknown variant `pie`"),
+        html.contains("broken.yaml, line 39, column 12: panels[6].chart: unknown variant `pie`"),
         "{html}"
     );
 
     // Per function: the function comes from the page and stays in its links.
-    let (status, _, html) = page(&app, "/dashboards/one-function").await?;
+    let (status, _, html) = app.get_page("/dashboards/one-function").await?;
     assert_eq!(status, 400, "{html}");
     assert!(html.contains("?function=NAME"));
-    let (status, policy, html) = page(
-        &app,
-        &format!("/dashboards/one-function?function=checkout&{FRAME}"),
-    )
-    .await?;
+    let (status, policy, html) = app
+        .get_page(&format!(
+            "/dashboards/one-function?function=checkout&{FRAME}"
+        ))
+        .await?;
     assert_eq!(status, 200, "{html}");
     assert_framed_and_escaped("one-function", &policy, &html);
     assert!(
@@ -266,18 +204,16 @@ async fn user_dashboards_draw_their_panels_and_refused_files_say_why() -> anyhow
         html.contains("function=checkout"),
         "range links keep the function: {html}"
     );
-    let (status, _, html) = page(
-        &app,
-        &format!(
+    let (status, _, html) = app
+        .get_page(&format!(
             "/dashboards/one-function?function={}",
             "%3Csvg%20onload%3Dalert(1)%3E"
-        ),
-    )
-    .await?;
+        ))
+        .await?;
     assert_eq!(status, 200);
     assert!(!html.contains(HOSTILE), "{html}");
 
-    let (status, _, html) = page(&app, "/dashboards/nothing-here").await?;
+    let (status, _, html) = app.get_page("/dashboards/nothing-here").await?;
     assert_eq!(status, 404);
     assert!(html.contains("Dashboard not found"));
 
@@ -285,7 +221,7 @@ async fn user_dashboards_draw_their_panels_and_refused_files_say_why() -> anyhow
     assert_eq!(app.metric("tracehouse_dashboard_files_refused").await?, 1.0);
 
     // The built-in pages still work next to user dashboards.
-    let (status, _, html) = page(&app, "/").await?;
+    let (status, _, html) = app.get_page("/").await?;
     assert_eq!(status, 200);
     assert!(html.contains("<figcaption>Cost by function</figcaption>"));
     app.stop().await
@@ -303,7 +239,7 @@ async fn clickhouse_down_is_a_503_dashboard_page() -> anyhow::Result<()> {
     })
     .await?;
     proxy.cut();
-    let (status, policy, html) = page(&app, "/dashboards/team").await?;
+    let (status, policy, html) = app.get_page("/dashboards/team").await?;
     assert_eq!(status, 503);
     assert_framed_and_escaped("/dashboards/team", &policy, &html);
     assert!(html.contains("ClickHouse is not answering"), "{html}");

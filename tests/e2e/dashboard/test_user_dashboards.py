@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import pathlib
 import time
 import urllib.request
 
@@ -20,49 +21,16 @@ from test_dashboard_pages import SCREENSHOTS, console_lines, group, resource, sp
 from tracehouse_process import start_tracehouse
 
 HOSTILE_FUNCTION = "<svg onload=alert(1)>"
-TEAM = """\
-name: team
-title: Team board
-panels:
-  - title: Invocations
-    query: invocations_total
-    chart: stat
-    unit: count
-    place: { row: 1, column: 1, width: 6 }
-  - title: Cost in window
-    query: cost_total
-    chart: stat
-    unit: usd
-    place: { row: 1, column: 7, width: 6 }
-  - title: Checkout latency
-    query: latency_percentiles
-    function: checkout
-    chart: line
-    unit: ms
-    place: { row: 2, column: 1, width: 6 }
-  - title: Cost by function
-    query: cost_by_function
-    chart: stacked
-    unit: usd
-    place: { row: 2, column: 7, width: 6 }
-  - title: Most expensive functions
-    query: function_costs
-    chart: bar
-    unit: usd
-    place: { row: 3, column: 1, width: 6 }
-  - title: Every function
-    query: functions
-    chart: table
-    unit: count
-    place: { row: 3, column: 7, width: 6 }
-"""
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
+# Every chart kind; shared with tests/tests/user_dashboards.rs.
+TEAM = (REPO_ROOT / "tests" / "dashboards" / "team.yaml").read_text()
 
 
 @pytest.fixture(scope="module")
 def with_dashboards(tmp_path_factory):
     directory = tmp_path_factory.mktemp("dashboards")
     (directory / "team.yaml").write_text(TEAM)
-    (directory / "broken.yaml").write_text(TEAM.replace("name: team", "name: broken").replace("chart: bar", "chart: pie"))
+    (directory / "broken.yaml").write_text(TEAM.replace("name: team", "name: broken").replace("chart: table", "chart: pie"))
     server = start_tracehouse(tmp_path_factory.mktemp("tracehouse-dashboards"),
                               ("--dashboards-dir", str(directory)))
     try:
@@ -90,12 +58,13 @@ def with_dashboards(tmp_path_factory):
 
 
 PAGES = [
-    ("dashboards", "/dashboards", ["Dashboards", "Team board", "refused", "broken.yaml, line"]),
+    ("dashboards", "/dashboards", ["Dashboards", "Team <board>", "refused", "broken.yaml, line 39"]),
     ("user-dashboard", "/dashboards/team",
-     ["Team board", "Invocations", "vs previous window", "Checkout latency", "Cost by function",
-      "Most expensive functions", "Every function", "checkout", HOSTILE_FUNCTION]),
+     ["Team <board>", "Invocations", "vs previous window", "Checkout latency", "Cost by function",
+      "Most expensive functions", "Every function", "checkout", HOSTILE_FUNCTION,
+      'function "nobody" not found']),
     ("refused-dashboard", "/dashboards/broken",
-     ["Dashboard file refused", "broken.yaml, line", "panels[4].chart: unknown variant `pie`"]),
+     ["Dashboard file refused", "broken.yaml, line", "panels[6].chart: unknown variant `pie`"]),
 ]
 
 
@@ -107,7 +76,7 @@ def test_user_dashboard_pages_render_with_a_quiet_console(with_dashboards, name,
     for text_expected in expected:
         assert text_expected in html.unescape(dom), f"{name}: {text_expected!r} missing"
     assert 'class="js"' in dom, f"{name}: the page script did not run"
-    assert "<svg onload" not in dom, f"{name}: telemetry left unescaped"
+    assert "<svg onload" not in dom and "<board>" not in dom, f"{name}: telemetry left unescaped"
     assert console_lines(completed.stderr) == [], f"{name}: console not empty"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     screenshot = SCREENSHOTS / f"{name}.png"
