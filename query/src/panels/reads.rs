@@ -430,6 +430,36 @@ mod tests {
         }
     }
 
+    /// Panels awaited together share one read of a cell: it runs once, both
+    /// get its answer, and a failure reaches both.
+    #[tokio::test]
+    async fn a_shared_read_runs_once_for_every_panel() {
+        let runs = std::sync::atomic::AtomicUsize::new(0);
+        let cell: Once<u64> = OnceCell::new();
+        let read = || async {
+            runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::task::yield_now().await;
+            Ok(7)
+        };
+        let (first, second) = tokio::join!(once(&cell, read), once(&cell, read));
+        assert_eq!((first.ok(), second.ok()), (Some(&7), Some(&7)));
+        assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+        let failing: Once<u64> = OnceCell::new();
+        let broken = || async { Err(QueryError::NotFound("function \"x\"".to_owned())) };
+        let (first, second) = tokio::join!(once(&failing, broken), once(&failing, broken));
+        for answer in [first, second] {
+            assert!(matches!(answer, Err(QueryError::NotFound(what)) if what == "function \"x\""));
+        }
+    }
+
+    #[test]
+    fn by_function_cells_are_one_per_function() {
+        let cells: ByFunction<u64> = ByFunction::new();
+        assert!(Arc::ptr_eq(&cells.cell(Some("a")), &cells.cell(Some("a"))));
+        assert!(!Arc::ptr_eq(&cells.cell(Some("a")), &cells.cell(None)));
+    }
+
     #[test]
     fn empty_buckets_are_gaps_in_latency_and_rates_but_zeros_in_counts() {
         let buckets = [bucket(0, 4, 1), bucket(60_000, 0, 0)];
