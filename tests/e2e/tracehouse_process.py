@@ -62,7 +62,7 @@ def child_environment() -> dict[str, str]:
 class TracehouseProcess:
     """A running `tracehouse serve` and small HTTP helpers around it."""
 
-    def __init__(self, binary: pathlib.Path, work_dir: pathlib.Path):
+    def __init__(self, binary: pathlib.Path, work_dir: pathlib.Path, extra_args: tuple[str, ...] = ()):
         self.work_dir = work_dir
         self.data_dir = work_dir / "data"
         self.log_path = work_dir / "tracehouse.log"
@@ -82,6 +82,7 @@ class TracehouseProcess:
                 "127.0.0.1:0",
                 "--otlp-http-addr",
                 "127.0.0.1:0",
+                *extra_args,
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -198,11 +199,12 @@ class TracehouseProcess:
         return self.process.returncode
 
 
-def start_tracehouse(work_dir: pathlib.Path | None = None) -> TracehouseProcess:
-    """Starts the binary in `work_dir` (a new temp dir by default) and waits until it is ready."""
+def start_tracehouse(work_dir: pathlib.Path | None = None, extra_args: tuple[str, ...] = ()) -> TracehouseProcess:
+    """Starts the binary in `work_dir` (a new temp dir by default), with `extra_args` after
+    `serve`'s own, and waits until it is ready."""
     if work_dir is None:
         work_dir = pathlib.Path(tempfile.mkdtemp(prefix="tracehouse-e2e-"))
-    server = TracehouseProcess(tracehouse_binary(), work_dir)
+    server = TracehouseProcess(tracehouse_binary(), work_dir, extra_args)
     try:
         server.wait_until_ready()
     except BaseException:
