@@ -63,6 +63,8 @@ PAGES = [
      ["Team <board>", "Invocations", "vs previous window", "Checkout latency", "Cost by function",
       "Most expensive functions", "Every function", "checkout", HOSTILE_FUNCTION,
       'function "nobody" not found']),
+    ("declared-overview", "/", ["Invocations", "Projected monthly", "Cost by function", "Most expensive functions"]),
+    ("declared-function", "/functions/checkout", ["Versions", "Latency, cold against warm", "Cold-start rate"]),
     ("refused-dashboard", "/dashboards/broken",
      ["Dashboard file refused", "broken.yaml, line", "panels[6].chart: unknown variant `pie`"]),
 ]
