@@ -85,3 +85,10 @@ def test_user_dashboard_pages_render_with_a_quiet_console(with_dashboards, name,
     screenshot.unlink(missing_ok=True)
     run_chromium(f"--screenshot={screenshot}", url)
     assert screenshot.stat().st_size > 10_000, f"{name}: screenshot looks empty"
+
+
+def test_a_refused_file_is_logged_at_start_with_file_line_and_field(with_dashboards):
+    log = with_dashboards.log_path.read_text(errors="replace")
+    refused = [line for line in log.splitlines() if "dashboard file refused" in line]
+    assert len(refused) == 1, log[-4000:]
+    assert "broken.yaml, line 39, column 12: panels[6].chart: unknown variant `pie`" in refused[0], refused[0]
