@@ -116,7 +116,7 @@ fn assert_lambda_function(function: &Value) {
 
 #[test]
 fn the_collector_snippet_points_at_the_default_ports() -> anyhow::Result<()> {
-    let config: serde_yaml::Value = serde_yaml::from_str(&guide_block("checked", "collector"))?;
+    let config: yaml_serde::Value = yaml_serde::from_str(&guide_block("checked", "collector"))?;
     let defaults = tracehouse::config::Config::default();
     let grpc = config["exporters"]["otlp/tracehouse"]["endpoint"]
         .as_str()
