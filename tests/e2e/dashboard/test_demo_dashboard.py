@@ -52,11 +52,11 @@ def page_text(server, path: str) -> str:
     return html.unescape(completed.stdout)
 
 
-def screenshot(server, path: str, name: str) -> pathlib.Path:
+def screenshot(server, path: str, name: str, height: int) -> pathlib.Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     target = SCREENSHOTS / f"{name}.png"
     target.unlink(missing_ok=True)
-    run_chromium("--window-size=1440,2200", f"--screenshot={target}", server.dashboard_url.rstrip("/") + path)
+    run_chromium(f"--window-size=1440,{height}", f"--screenshot={target}", server.dashboard_url.rstrip("/") + path)
     assert target.stat().st_size > 50_000, f"{name}: screenshot looks empty"
     return target
 
@@ -66,14 +66,14 @@ def test_the_overview_answers_a_newcomer(demo):
     for expected in ("Most expensive functions", "charge-payment", "Cold starts", "Firing alerts", "payment errors"):
         assert expected in text, f"overview: {expected!r} missing"
     assert "No alert is firing." not in text
-    screenshot(demo, "/?from=now-3h", "demo-overview")
+    screenshot(demo, "/?from=now-3h", "demo-overview", 1660)
 
 
 def test_a_function_page_shows_the_deploy_that_made_it_slower(demo):
     text = page_text(demo, "/functions/charge-payment?from=now-3h")
     for expected in ("Versions", "slower", "were cold starts"):
         assert expected in text, f"function page: {expected!r} missing"
-    screenshot(demo, "/functions/charge-payment?from=now-3h", "demo-function")
+    screenshot(demo, "/functions/charge-payment?from=now-3h", "demo-function", 1880)
 
 
 def test_broken_chains_are_listed(demo):
