@@ -14,9 +14,10 @@
 -- (instance_first_starts) and the first of its invocations in the scope, which
 -- covers the instant between the invocations part of an insert and the part of
 -- its materialized view: {instance_first_spans} gives the one span per instance
--- that is cold by that rule, as a set the rows are tested against (the
--- invocations are read once in full; the instance and request ids of the
--- scope once more each, for the sets that restrict the two lookups).
+-- that is cold by that rule, as a set the rows are tested against. The scope's
+-- invocations are read with every column once, and a few columns of them again
+-- for the two lookups (instances twice, request ids once): no per-instance
+-- arrays, and memory stays near one copy of the scope's rows.
 -- Inner columns are named apart from the outer aliases (span_duration_ns, not
 -- duration_ns): 18.16 resolves c.duration_ns to an outer alias of that name.
 (
