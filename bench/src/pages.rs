@@ -93,8 +93,8 @@ pub async fn run(spans: u64, rounds: usize, url: Option<String>) -> anyhow::Resu
     Ok(())
 }
 
-/// The statements run since `since_seconds` (the pages' and the ingest's),
-/// by total time, from `system.query_log` when the server keeps one (a
+/// The statements run since `since_seconds` other than inserts, named by
+/// their first line (a template's is its comment), by total time, from `system.query_log` when the server keeps one (a
 /// managed server does not; the columns are those of ClickHouse 18.16).
 async fn print_query_log(url: &str, since_seconds: u64) {
     let _ = clickhouse_text(url, "SYSTEM FLUSH LOGS").await;
@@ -102,9 +102,9 @@ async fn print_query_log(url: &str, since_seconds: u64) {
         "SELECT count() AS runs, round(avg(query_duration_ms)) AS avg_ms, \
          round(avg(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'OSCPUVirtualTimeMicroseconds')]) / 1000) AS avg_cpu_ms, \
          round(avg(read_rows)) AS avg_rows_read, round(avg(memory_usage) / 1048576) AS avg_mib, \
-         substring(replaceRegexpAll(query, '\\s+', ' '), 1, 90) AS statement \
+         substring(splitByChar('\\n', query)[1], 1, 100) AS statement \
          FROM system.query_log WHERE type = 2 AND query_start_time >= toDateTime({since_seconds}) \
-         AND query LIKE 'SELECT%' AND query NOT LIKE '%system.%' \
+         AND query NOT LIKE 'INSERT%' AND query NOT LIKE '%system.%' \
          GROUP BY statement ORDER BY sum(query_duration_ms) DESC \
          LIMIT 30 FORMAT PrettyCompactNoEscapes"
     );
