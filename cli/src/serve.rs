@@ -278,7 +278,9 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     let http_listener = bind(config.http_addr, "HTTP").await?;
     let http = http_listener.local_addr()?;
     let registry = Arc::new(registry);
+    let query_limits = config.query_limits().map_err(anyhow::Error::msg)?;
     let query = tracehouse_query::QueryService::new(client.clone())
+        .with_limits(query_limits)
         .with_pricing(pricing)
         .with_chain_settings(
             tracehouse_query::ChainLimits {

@@ -385,15 +385,8 @@ pub fn is_retryable(error: &clickhouse::error::Error) -> bool {
     }
 }
 
-/// The `Code: N` of a ClickHouse error message.
-pub fn clickhouse_error_code(message: &str) -> Option<u32> {
-    let start = message.find("Code: ")? + "Code: ".len();
-    let digits: String = message[start..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
-}
+/// The `Code: N` of a ClickHouse error message (defined in the schema crate).
+pub use tracehouse_schema::error::clickhouse_error_code;
 
 #[cfg(test)]
 mod tests {
