@@ -223,6 +223,16 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUSE_QUERY_MAX_RESULT_ROWS",
         default_value_t = limits::DEFAULT_MAX_RESULT_ROWS)]
     pub query_max_result_rows: u64,
+    /// Seconds a page, API or Jaeger request may take before it is answered 503.
+    #[arg(long = "query-timeout-secs", id = "query_timeout_secs",
+        env = "TRACEHOUSE_QUERY_TIMEOUT_SECS",
+        default_value_t = WholeUnits(tracehouse_web::guard::DEFAULT_TIMEOUT))]
+    #[serde(rename = "query_timeout_secs")]
+    pub query_timeout: Seconds,
+    /// Page, API and Jaeger requests served at once; more are answered 503 at once.
+    #[arg(long, env = "TRACEHOUSE_QUERY_MAX_CONCURRENCY",
+        default_value_t = tracehouse_web::guard::DEFAULT_MAX_CONCURRENCY)]
+    pub query_max_concurrency: usize,
     /// `[pricing]`: catalog file, free tier, region multipliers (file only).
     #[arg(skip)]
     #[serde(default)]
@@ -397,6 +407,12 @@ impl Config {
         }
         if !(1..=limits::DEFAULT_MAX_RESULT_ROWS).contains(&self.query_max_result_rows) {
             return invalid("query_max_result_rows", "must be 1 to 1000000");
+        }
+        if self.query_timeout.0.is_zero() {
+            return invalid("query_timeout_secs", "must be at least 1");
+        }
+        if self.query_max_concurrency == 0 {
+            return invalid("query_max_concurrency", "must be at least 1");
         }
         if tracehouse_schema::connection::validate_identifier(&self.clickhouse_database).is_err() {
             return invalid(
@@ -592,6 +608,10 @@ mod tests {
             }),
             ("query_max_rows_to_read", |c| c.query_max_rows_to_read = 0),
             ("query_max_result_rows", |c| c.query_max_result_rows = 0),
+            ("query_timeout_secs", |c| {
+                c.query_timeout = Duration::ZERO.into()
+            }),
+            ("query_max_concurrency", |c| c.query_max_concurrency = 0),
             ("clickhouse_database", |c| {
                 c.clickhouse_database = "bad-name".to_owned()
             }),

@@ -277,6 +277,11 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
 
     let http_listener = bind(config.http_addr, "HTTP").await?;
     let http = http_listener.local_addr()?;
+    let query_guard = tracehouse_web::QueryGuard::register(
+        &mut registry,
+        config.query_timeout.0,
+        config.query_max_concurrency,
+    );
     let registry = Arc::new(registry);
     let query_limits = config.query_limits().map_err(anyhow::Error::msg)?;
     let query = tracehouse_query::QueryService::new(client.clone())
@@ -317,7 +322,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     };
     let alerts_router = crate::alerts::router(&config, &client, alerts, &state);
     let web_router = if config.runs(Role::Query) {
-        tracehouse_web::router(state)
+        tracehouse_web::router(state, &query_guard)
     } else {
         tracehouse_web::health_router(state)
     };

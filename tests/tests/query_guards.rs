@@ -89,6 +89,11 @@ async fn the_default_window_limit_is_the_retention() -> anyhow::Result<()> {
         .is_some_and(|message| message.contains("max_query_window (2d)")));
     let (status, body) = app.get_json("/api/v1/services?from=now-2d").await?;
     assert_eq!(status, 200, "{body}");
+    let (_, metrics) = app.get_text("/metrics").await?;
+    assert!(
+        metrics.contains("tracehouse_query_requests_rejected_total{reason=\"overloaded\"} 0"),
+        "the query guards are in place"
+    );
     app.stop().await
 }
 

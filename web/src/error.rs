@@ -24,6 +24,14 @@ impl ApiError {
         }
     }
 
+    /// 503: the query side cannot answer now; the client may retry.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: message.into(),
+        }
+    }
+
     /// The message the client sees.
     pub fn message(&self) -> &str {
         &self.message
