@@ -50,7 +50,7 @@ impl QueryGuard {
             rejected.clone(),
         );
         for reason in ["overloaded", "timeout"] {
-            rejected.get_or_create(&GuardLabels { reason });
+            let _shown_at_zero = rejected.get_or_create(&GuardLabels { reason });
         }
         Self {
             timeout,
