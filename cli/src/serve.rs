@@ -176,7 +176,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     let pricing = crate::serverless::pricing(&config)?;
     let data_dir_lock = crate::data_dir::claim(&config.data_dir)?;
 
-    let (managed, clickhouse) = connect_clickhouse(&config).await?;
+    let (managed, clickhouse, reader) = connect_clickhouse(&config).await?;
     let client = clickhouse.client()?;
     let schema_version = tracehouse_schema::apply_migrations(&client)
         .await
@@ -284,7 +284,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     );
     let registry = Arc::new(registry);
     let query_limits = config.query_limits().map_err(anyhow::Error::msg)?;
-    let query = tracehouse_query::QueryService::new(client.clone())
+    let query = tracehouse_query::QueryService::new(reader.client()?)
         .with_limits(query_limits)
         .with_pricing(pricing)
         .with_chain_settings(
@@ -300,7 +300,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     let alerts = match alert_metrics {
         Some(metrics) => Some(crate::alerts::start(
             &config,
-            query.clone(),
+            query.clone().with_client(client.clone()),
             http,
             Arc::clone(&registry),
             metrics,
@@ -353,9 +353,15 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     })
 }
 
+/// The server, the writer's settings and the query side's settings: in
+/// managed mode a read-only user of its own, else the configured user.
 async fn connect_clickhouse(
     config: &Config,
-) -> anyhow::Result<(Option<ManagedClickHouse>, ClickHouseSettings)> {
+) -> anyhow::Result<(
+    Option<ManagedClickHouse>,
+    ClickHouseSettings,
+    ClickHouseSettings,
+)> {
     match &config.clickhouse_url {
         Some(url) => {
             let settings = ClickHouseSettings {
@@ -365,7 +371,7 @@ async fn connect_clickhouse(
                 database: config.clickhouse_database.clone(),
             };
             wait_for_database(&settings).await?;
-            Ok((None, settings))
+            Ok((None, settings.clone(), settings))
         }
         None => {
             let options = ManagedOptions {
@@ -375,7 +381,8 @@ async fn connect_clickhouse(
             let managed = ManagedClickHouse::start(options).await?;
             let settings = managed.settings(&config.clickhouse_database);
             settings.ensure_database().await?;
-            Ok((Some(managed), settings))
+            let reader = managed.reader_settings(&config.clickhouse_database);
+            Ok((Some(managed), settings, reader))
         }
     }
 }

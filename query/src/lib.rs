@@ -98,6 +98,13 @@ impl QueryService {
         self
     }
 
+    /// The same service reading through `client`, with the same bounds
+    /// (the alert engine reads and writes through the writer's client).
+    pub fn with_client(mut self, client: Client) -> Self {
+        self.client = self.limits.apply(client);
+        self
+    }
+
     /// The bounds of every read.
     pub fn limits(&self) -> &QueryLimits {
         &self.limits
