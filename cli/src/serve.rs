@@ -192,10 +192,12 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     let mut writer_handles = Vec::new();
     let mut otlp_grpc = None;
     let mut otlp_http = None;
+    let mut writer_states = tracehouse_collector::supervise::WriterStates::default();
 
     if config.runs(Role::Collector) {
         let ingest_metrics = IngestMetrics::register(&mut registry);
         let writer_metrics = WriterMetrics::register(&mut registry);
+        writer_states = writer_metrics.states.clone();
         let writer_config = WriterConfig {
             batch_max_rows: config.batch_max_rows,
             batch_max_age: config.batch_max_age.0,
@@ -311,6 +313,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     let state = tracehouse_web::AppState {
         query,
         registry,
+        writers: writer_states,
         endpoints: tracehouse_web::Endpoints {
             otlp_grpc: otlp_grpc
                 .map(|address| format!("http://{address}"))

@@ -123,9 +123,20 @@ where
             table,
             metrics: metrics.clone(),
         };
-        let task = tokio::spawn(run_writer(
-            client, table, config, metrics, room, capacity, receiver,
-        ));
+        // Shared, so that a writer started again after a panic keeps the queue.
+        let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+        let states = metrics.states.clone();
+        let task = tokio::spawn(crate::supervise::supervise(table, states, move || {
+            run_writer(
+                client.clone(),
+                table,
+                config.clone(),
+                metrics.clone(),
+                room.clone(),
+                capacity,
+                receiver.clone(),
+            )
+        }));
         (writer, WriterHandle { table, task })
     }
 
@@ -190,10 +201,11 @@ async fn run_writer<R>(
     metrics: Arc<WriterMetrics>,
     room: Arc<Semaphore>,
     capacity: usize,
-    mut receiver: mpsc::UnboundedReceiver<Submission<R>>,
+    receiver: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Submission<R>>>>,
 ) where
     R: RowOwned + RowWrite + Send + Sync + 'static,
 {
+    let mut receiver = receiver.lock().await;
     let mut batch: Vec<Submission<R>> = Vec::new();
     let mut batch_rows = 0usize;
     let mut batch_deadline: Option<tokio::time::Instant> = None;

@@ -26,6 +26,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// Addresses shown on the dashboard's home page.
     pub endpoints: Endpoints,
+    /// The writer tasks' states, for `/readyz` (none without the collector role).
+    pub writers: tracehouse_collector::supervise::WriterStates,
 }
 
 /// Where the receivers listen, as shown to users.
