@@ -1,8 +1,9 @@
 //! Supervision of the writer tasks: a writer that panics is started again
 //! (after a short pause, so a panic on every batch cannot spin), and each
-//! writer's state is kept for `/readyz`. Rows of the batch a panic
-//! interrupted are given back to the write-ahead log's holds like any
-//! failed batch; the queue itself survives the restart.
+//! writer's state is kept for `/readyz`. The queue survives the restart.
+//! The batch a panic interrupted is dropped from memory, but its
+//! write-ahead-log holds are never released, so its records stay in the
+//! log and are written again at the next start.
 
 use serde::Serialize;
 use std::collections::BTreeMap;
