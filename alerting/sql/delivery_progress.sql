@@ -7,3 +7,4 @@ SELECT
 FROM alert_delivery_attempts
 WHERE project = {project:String} AND timestamp >= toDateTime({since_s:UInt32})
 GROUP BY delivery_id
+LIMIT 1000001

@@ -18,3 +18,4 @@ WHERE project = {project:String}
 GROUP BY rule, fingerprint
 HAVING last_since > 0
 ORDER BY rule, fingerprint
+LIMIT 1000001

@@ -13,3 +13,4 @@ FROM alert_events
 WHERE project = {project:String} AND timestamp >= toDateTime({since_s:UInt32})
   AND time_unix_nano >= {since_ns:UInt64} AND notify = 1
 ORDER BY time_unix_nano
+LIMIT 1000001

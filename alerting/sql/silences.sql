@@ -14,3 +14,4 @@ SELECT
 FROM alert_silences
 WHERE project = {project:String} AND ends_at_unix_nano > {now_ns:UInt64}
 ORDER BY starts_at_unix_nano DESC
+LIMIT 1000001

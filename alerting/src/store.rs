@@ -322,6 +322,18 @@ where
 mod tests {
     use super::*;
 
+    /// Every template ends with a `LIMIT`, as the query crate's do.
+    #[test]
+    fn every_template_ends_with_a_limit() {
+        for template in templates() {
+            assert!(
+                template.final_limit().is_some(),
+                "{} lacks a LIMIT",
+                template.name
+            );
+        }
+    }
+
     /// Each template's placeholders are exactly what the store binds.
     #[test]
     fn templates_match_the_bound_values() {

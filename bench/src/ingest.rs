@@ -172,6 +172,8 @@ pub async fn run(spans: u64, spans_per_request: u64, concurrency: usize) -> anyh
     let config = Config {
         data_dir: data_dir.path().to_owned(),
         clickhouse_url: Some(server.url()),
+        clickhouse_user: server.settings("").user,
+        clickhouse_password: server.settings("").password,
         clickhouse_database: "bench_otlp".to_owned(),
         otlp_grpc_addr: "127.0.0.1:0".parse()?,
         otlp_http_addr: "127.0.0.1:0".parse()?,

@@ -34,17 +34,18 @@ const DATABASE: &str = "bench_pages";
 pub async fn run(spans: u64, rounds: usize, url: Option<String>) -> anyhow::Result<()> {
     let directory = tempfile::tempdir()?;
     let managed;
-    let url = match url {
+    let (url, user, password) = match url {
         Some(url) => {
             clickhouse_text(&url, &format!("DROP DATABASE IF EXISTS {DATABASE}")).await?;
-            url
+            (url, "default".to_owned(), String::new())
         }
         None => {
             managed = ManagedClickHouse::start(ManagedOptions::in_directory(
                 directory.path().join("clickhouse"),
             ))
             .await?;
-            managed.url()
+            let settings = managed.settings("");
+            (managed.url(), settings.user, settings.password)
         }
     };
     let since_seconds = now_nanos() / 1_000_000_000;
@@ -52,6 +53,8 @@ pub async fn run(spans: u64, rounds: usize, url: Option<String>) -> anyhow::Resu
     let running = tracehouse::serve(Config {
         data_dir: data_dir.path().to_owned(),
         clickhouse_url: Some(url.clone()),
+        clickhouse_user: user,
+        clickhouse_password: password,
         clickhouse_database: DATABASE.to_owned(),
         otlp_grpc_addr: "127.0.0.1:0".parse()?,
         otlp_http_addr: "127.0.0.1:0".parse()?,

@@ -19,6 +19,7 @@ use std::time::Duration;
 use tracehouse_collector::config as collector_defaults;
 use tracehouse_collector::wal::WalSync;
 use tracehouse_query::chains::{self, broken};
+use tracehouse_query::limits::{self, QueryLimits};
 use tracehouse_query::pricing::{FunctionOverride, PricingSettings};
 
 /// A configuration problem, reported before anything starts.
@@ -207,6 +208,35 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUSE_DASHBOARDS_DIR")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dashboards_dir: Option<PathBuf>,
+    /// Longest window a query may cover, a duration such as `7d` or `36h`
+    /// [default: the retention]; a longer window is answered 400.
+    #[arg(long, env = "TRACEHOUSE_MAX_QUERY_WINDOW")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_query_window: Option<String>,
+    /// Seconds one ClickHouse query may run (`max_execution_time`); longer is answered 503.
+    #[arg(long = "query-max-execution-secs", id = "query_max_execution_secs",
+        env = "TRACEHOUSE_QUERY_MAX_EXECUTION_SECS",
+        default_value_t = WholeUnits(limits::DEFAULT_MAX_EXECUTION_TIME))]
+    #[serde(rename = "query_max_execution_secs")]
+    pub query_max_execution: Seconds,
+    /// Rows one ClickHouse query may read (`max_rows_to_read`); more is answered 400.
+    #[arg(long, env = "TRACEHOUSE_QUERY_MAX_ROWS_TO_READ",
+        default_value_t = limits::DEFAULT_MAX_ROWS_TO_READ)]
+    pub query_max_rows_to_read: u64,
+    /// Rows one ClickHouse query may return (`max_result_rows`); more is answered 400.
+    #[arg(long, env = "TRACEHOUSE_QUERY_MAX_RESULT_ROWS",
+        default_value_t = limits::DEFAULT_MAX_RESULT_ROWS)]
+    pub query_max_result_rows: u64,
+    /// Seconds a page, API or Jaeger request may take before it is answered 503.
+    #[arg(long = "query-timeout-secs", id = "query_timeout_secs",
+        env = "TRACEHOUSE_QUERY_TIMEOUT_SECS",
+        default_value_t = WholeUnits(tracehouse_web::guard::DEFAULT_TIMEOUT))]
+    #[serde(rename = "query_timeout_secs")]
+    pub query_timeout: Seconds,
+    /// Page, API and Jaeger requests served at once; more are answered 503 at once.
+    #[arg(long, env = "TRACEHOUSE_QUERY_MAX_CONCURRENCY",
+        default_value_t = tracehouse_web::guard::DEFAULT_MAX_CONCURRENCY)]
+    pub query_max_concurrency: usize,
     /// `[pricing]`: catalog file, free tier, region multipliers (file only).
     #[arg(skip)]
     #[serde(default)]
@@ -370,6 +400,24 @@ impl Config {
         if self.max_failed_deliveries == 0 {
             return invalid("max_failed_deliveries", "must be at least 1");
         }
+        if let Err(message) = self.query_limits() {
+            return invalid("max_query_window", &message);
+        }
+        if self.query_max_execution.0.is_zero() {
+            return invalid("query_max_execution_secs", "must be at least 1");
+        }
+        if self.query_max_rows_to_read == 0 {
+            return invalid("query_max_rows_to_read", "must be at least 1");
+        }
+        if !(1..=limits::DEFAULT_MAX_RESULT_ROWS).contains(&self.query_max_result_rows) {
+            return invalid("query_max_result_rows", "must be 1 to 1000000");
+        }
+        if self.query_timeout.0.is_zero() {
+            return invalid("query_timeout_secs", "must be at least 1");
+        }
+        if self.query_max_concurrency == 0 {
+            return invalid("query_max_concurrency", "must be at least 1");
+        }
         if tracehouse_schema::connection::validate_identifier(&self.clickhouse_database).is_err() {
             return invalid(
                 "clickhouse_database",
@@ -408,6 +456,27 @@ impl Config {
         Ok(())
     }
 
+    /// The bounds of every read; the longest window is the retention unless
+    /// `max_query_window` says otherwise.
+    pub fn query_limits(&self) -> Result<QueryLimits, String> {
+        let max_window = match self.max_query_window.as_deref() {
+            None => Duration::from_secs(u64::from(self.retention_days) * 86_400),
+            Some(text) => {
+                let nanos = tracehouse_model::duration::parse_duration_nanos(text)?;
+                if nanos < 1_000_000_000 {
+                    return Err("must be at least 1s".to_owned());
+                }
+                Duration::from_nanos(nanos)
+            }
+        };
+        Ok(QueryLimits {
+            max_window,
+            max_execution_time: self.query_max_execution.0,
+            max_rows_to_read: self.query_max_rows_to_read,
+            max_result_rows: self.query_max_result_rows,
+        })
+    }
+
     /// Whether this process runs `role`.
     pub fn runs(&self, role: Role) -> bool {
         self.roles.contains(&role)
@@ -440,6 +509,20 @@ mod tests {
         );
         assert_eq!(config.http_addr, "127.0.0.1:8080".parse().expect("address"));
         assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn the_query_window_defaults_to_the_retention() {
+        let mut config = Config {
+            retention_days: 3,
+            ..Config::default()
+        };
+        let limits = config.query_limits().expect("valid");
+        assert_eq!(limits.max_window, Duration::from_secs(3 * 86_400));
+        config.max_query_window = Some("36h".to_owned());
+        let limits = config.query_limits().expect("valid");
+        assert_eq!(limits.max_window, Duration::from_secs(36 * 3_600));
+        assert_eq!(limits.max_execution_time, Duration::from_secs(30));
     }
 
     #[test]
@@ -521,6 +604,18 @@ mod tests {
             ("chain_max_traces", |c| c.chain_max_traces = 0),
             ("chain_max_spans", |c| c.chain_max_spans = 0),
             ("max_failed_deliveries", |c| c.max_failed_deliveries = 0),
+            ("max_query_window", |c| {
+                c.max_query_window = Some("forever".to_owned())
+            }),
+            ("query_max_execution_secs", |c| {
+                c.query_max_execution = Duration::ZERO.into()
+            }),
+            ("query_max_rows_to_read", |c| c.query_max_rows_to_read = 0),
+            ("query_max_result_rows", |c| c.query_max_result_rows = 0),
+            ("query_timeout_secs", |c| {
+                c.query_timeout = Duration::ZERO.into()
+            }),
+            ("query_max_concurrency", |c| c.query_max_concurrency = 0),
             ("clickhouse_database", |c| {
                 c.clickhouse_database = "bad-name".to_owned()
             }),

@@ -176,7 +176,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     let pricing = crate::serverless::pricing(&config)?;
     let data_dir_lock = crate::data_dir::claim(&config.data_dir)?;
 
-    let (managed, clickhouse) = connect_clickhouse(&config).await?;
+    let (managed, clickhouse, reader) = connect_clickhouse(&config).await?;
     let client = clickhouse.client()?;
     let schema_version = tracehouse_schema::apply_migrations(&client)
         .await
@@ -192,10 +192,12 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     let mut writer_handles = Vec::new();
     let mut otlp_grpc = None;
     let mut otlp_http = None;
+    let mut writer_states = tracehouse_collector::supervise::WriterStates::default();
 
     if config.runs(Role::Collector) {
         let ingest_metrics = IngestMetrics::register(&mut registry);
         let writer_metrics = WriterMetrics::register(&mut registry);
+        writer_states = writer_metrics.states.clone();
         let writer_config = WriterConfig {
             batch_max_rows: config.batch_max_rows,
             batch_max_age: config.batch_max_age.0,
@@ -280,8 +282,15 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     let dashboards =
         tracehouse_web::dashboard::declared::Dashboards::load(config.dashboards_dir.as_deref());
     dashboards.register_metrics(&mut registry);
+    let query_guard = tracehouse_web::QueryGuard::register(
+        &mut registry,
+        config.query_timeout.0,
+        config.query_max_concurrency,
+    );
     let registry = Arc::new(registry);
-    let query = tracehouse_query::QueryService::new(client.clone())
+    let query_limits = config.query_limits().map_err(anyhow::Error::msg)?;
+    let query = tracehouse_query::QueryService::new(reader.client()?)
+        .with_limits(query_limits)
         .with_pricing(pricing)
         .with_chain_settings(
             tracehouse_query::ChainLimits {
@@ -296,7 +305,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     let alerts = match alert_metrics {
         Some(metrics) => Some(crate::alerts::start(
             &config,
-            query.clone(),
+            query.clone().with_client(client.clone()),
             http,
             Arc::clone(&registry),
             metrics,
@@ -307,6 +316,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     let state = tracehouse_web::AppState {
         query,
         registry,
+        writers: writer_states,
         endpoints: tracehouse_web::Endpoints {
             otlp_grpc: otlp_grpc
                 .map(|address| format!("http://{address}"))
@@ -319,7 +329,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     };
     let alerts_router = crate::alerts::router(&config, &client, alerts, &state);
     let web_router = if config.runs(Role::Query) {
-        tracehouse_web::router(state)
+        tracehouse_web::router(state, &query_guard)
     } else {
         tracehouse_web::health_router(state)
     };
@@ -350,9 +360,15 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     })
 }
 
+/// The server, the writer's settings and the query side's settings: in
+/// managed mode a read-only user of its own, else the configured user.
 async fn connect_clickhouse(
     config: &Config,
-) -> anyhow::Result<(Option<ManagedClickHouse>, ClickHouseSettings)> {
+) -> anyhow::Result<(
+    Option<ManagedClickHouse>,
+    ClickHouseSettings,
+    ClickHouseSettings,
+)> {
     match &config.clickhouse_url {
         Some(url) => {
             let settings = ClickHouseSettings {
@@ -362,7 +378,7 @@ async fn connect_clickhouse(
                 database: config.clickhouse_database.clone(),
             };
             wait_for_database(&settings).await?;
-            Ok((None, settings))
+            Ok((None, settings.clone(), settings))
         }
         None => {
             let options = ManagedOptions {
@@ -372,7 +388,8 @@ async fn connect_clickhouse(
             let managed = ManagedClickHouse::start(options).await?;
             let settings = managed.settings(&config.clickhouse_database);
             settings.ensure_database().await?;
-            Ok((Some(managed), settings))
+            let reader = managed.reader_settings(&config.clickhouse_database);
+            Ok((Some(managed), settings, reader))
         }
     }
 }

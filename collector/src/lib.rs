@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod otlp;
 pub mod replay;
 pub mod service;
+pub mod supervise;
 pub mod traces;
 pub mod wal;
 pub mod writer;

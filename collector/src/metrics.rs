@@ -119,6 +119,8 @@ pub struct WriterMetrics {
     pub queue_rows: Family<TableLabels, Gauge>,
     /// Time to write one batch, retries included.
     pub flush_seconds: Family<TableLabels, Histogram>,
+    /// Whether each writer task runs, and its restarts after panics.
+    pub states: crate::supervise::WriterStates,
 }
 
 impl WriterMetrics {
@@ -132,6 +134,7 @@ impl WriterMetrics {
             flush_seconds: Family::new_with_constructor(|| {
                 Histogram::new(exponential_buckets(0.001, 2.0, 16))
             }),
+            states: crate::supervise::WriterStates::default(),
         };
         registry.register(
             "tracehouse_writer_rows_written",

@@ -123,9 +123,20 @@ where
             table,
             metrics: metrics.clone(),
         };
-        let task = tokio::spawn(run_writer(
-            client, table, config, metrics, room, capacity, receiver,
-        ));
+        // Shared, so that a writer started again after a panic keeps the queue.
+        let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+        let states = metrics.states.clone();
+        let task = tokio::spawn(crate::supervise::supervise(table, states, move || {
+            run_writer(
+                client.clone(),
+                table,
+                config.clone(),
+                metrics.clone(),
+                room.clone(),
+                capacity,
+                receiver.clone(),
+            )
+        }));
         (writer, WriterHandle { table, task })
     }
 
@@ -190,10 +201,11 @@ async fn run_writer<R>(
     metrics: Arc<WriterMetrics>,
     room: Arc<Semaphore>,
     capacity: usize,
-    mut receiver: mpsc::UnboundedReceiver<Submission<R>>,
+    receiver: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Submission<R>>>>,
 ) where
     R: RowOwned + RowWrite + Send + Sync + 'static,
 {
+    let mut receiver = receiver.lock().await;
     let mut batch: Vec<Submission<R>> = Vec::new();
     let mut batch_rows = 0usize;
     let mut batch_deadline: Option<tokio::time::Instant> = None;
@@ -385,15 +397,8 @@ pub fn is_retryable(error: &clickhouse::error::Error) -> bool {
     }
 }
 
-/// The `Code: N` of a ClickHouse error message.
-pub fn clickhouse_error_code(message: &str) -> Option<u32> {
-    let start = message.find("Code: ")? + "Code: ".len();
-    let digits: String = message[start..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
-}
+/// The `Code: N` of a ClickHouse error message (defined in the schema crate).
+pub use tracehouse_schema::error::clickhouse_error_code;
 
 #[cfg(test)]
 mod tests {

@@ -23,3 +23,4 @@ USING (trace_id, span_id)
 WHERE caller_service != callee_service
 GROUP BY source, target
 ORDER BY source, target
+LIMIT 1000001

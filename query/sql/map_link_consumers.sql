@@ -22,3 +22,4 @@ ALL INNER JOIN (
 USING (trace_id, span_id)
 GROUP BY source, target
 ORDER BY source, target
+LIMIT 1000001

@@ -11,3 +11,4 @@ FROM messaging_spans
 WHERE project = {project:String} AND timestamp >= toDateTime({from_s:UInt32}) AND timestamp <= toDateTime({to_s:UInt32}) AND destination != ''
 GROUP BY source, target, edge_kind
 ORDER BY source, target, edge_kind
+LIMIT 1000001

@@ -5,3 +5,4 @@ FROM spans
 WHERE project = {project:String} AND service = {service:String} AND timestamp >= toDateTime({from_s:UInt32}) AND timestamp <= toDateTime({to_s:UInt32})
 GROUP BY name, span_kind
 ORDER BY name, span_kind
+LIMIT 1000001

@@ -4,3 +4,4 @@ SELECT DISTINCT service
 FROM spans
 WHERE project = {project:String} AND timestamp >= toDateTime({from_s:UInt32}) AND timestamp <= toDateTime({to_s:UInt32})
 ORDER BY service
+LIMIT 1000001

@@ -4,3 +4,4 @@ SELECT ?fields
 FROM trace_spans
 WHERE project = {project:String} AND trace_id = toFixedString(unhex({trace_id:String}), 16)
 ORDER BY start_time_unix_nano, span_id
+LIMIT 1000001

@@ -16,3 +16,4 @@ SELECT
 FROM trace_spans
 WHERE project = {project:String} AND trace_id IN (SELECT toFixedString(unhex(arrayJoin({trace_ids:Array(String)})), 16))
 GROUP BY trace_id
+LIMIT 1000001

@@ -9,6 +9,7 @@
 pub mod chains;
 pub mod error;
 pub mod health;
+pub mod limits;
 pub mod map;
 pub mod panels;
 pub mod pricing;
@@ -21,8 +22,9 @@ pub mod traces;
 
 pub use chains::broken::BrokenChainRules;
 pub use chains::ChainLimits;
-pub use error::QueryError;
+pub use error::{QueryError, StorageLimit};
 pub use health::Readiness;
+pub use limits::QueryLimits;
 pub use pricing::Pricing;
 pub use time_window::TimeWindow;
 pub use traces::{SpanView, TraceView};
@@ -36,6 +38,7 @@ pub struct QueryService {
     pricing: std::sync::Arc<Pricing>,
     chain_limits: ChainLimits,
     broken_chain_rules: BrokenChainRules,
+    limits: QueryLimits,
 }
 
 impl QueryService {
@@ -55,7 +58,9 @@ impl QueryService {
             pricing: std::sync::Arc::new(pricing),
             chain_limits: ChainLimits::default(),
             broken_chain_rules: BrokenChainRules::default(),
+            limits: QueryLimits::default(),
         }
+        .with_limits(QueryLimits::default())
     }
 
     /// Uses `pricing` for costs.
@@ -84,6 +89,26 @@ impl QueryService {
     /// When a hand-off counts as broken.
     pub fn broken_chain_rules(&self) -> BrokenChainRules {
         self.broken_chain_rules
+    }
+
+    /// The same service bounded by `limits`: windows are checked against
+    /// them and every query carries their ClickHouse settings.
+    pub fn with_limits(mut self, limits: QueryLimits) -> Self {
+        self.client = limits.apply(self.client);
+        self.limits = limits;
+        self
+    }
+
+    /// The same service reading through `client`, with the same bounds
+    /// (the alert engine reads and writes through the writer's client).
+    pub fn with_client(mut self, client: Client) -> Self {
+        self.client = self.limits.apply(client);
+        self
+    }
+
+    /// The bounds of every read.
+    pub fn limits(&self) -> &QueryLimits {
+        &self.limits
     }
 
     /// The underlying client.

@@ -3,8 +3,8 @@
 use crate::error::SchemaError;
 use clickhouse::Client;
 
-/// Where and as whom to reach ClickHouse.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where and as whom to reach ClickHouse. `Debug` hides the password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ClickHouseSettings {
     /// HTTP(S) URL of the server, e.g. `http://127.0.0.1:8123`.
     pub url: String,
@@ -14,6 +14,18 @@ pub struct ClickHouseSettings {
     pub password: String,
     /// Database holding Tracehouse's tables; created when missing.
     pub database: String,
+}
+
+impl std::fmt::Debug for ClickHouseSettings {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ClickHouseSettings")
+            .field("url", &self.url)
+            .field("user", &self.user)
+            .field("password", &"<hidden>")
+            .field("database", &self.database)
+            .finish()
+    }
 }
 
 impl ClickHouseSettings {

@@ -50,3 +50,14 @@ impl SchemaError {
         move |source| Self::Query { context, source }
     }
 }
+
+/// The `Code: N` of a ClickHouse error message.
+pub fn clickhouse_error_code(message: &str) -> Option<u32> {
+    let start = message.find("Code: ")? + "Code: ".len();
+    let digits: String = message
+        .get(start..)?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}

@@ -8,6 +8,7 @@ pub mod attribute_codec;
 pub mod connection;
 pub mod error;
 pub mod managed;
+pub mod managed_users;
 pub mod migrations;
 pub mod retention;
 pub mod rows;

@@ -12,6 +12,7 @@
 
 use crate::connection::ClickHouseSettings;
 use crate::error::SchemaError;
+use crate::managed_users::{write_private, ManagedCredentials};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::net::TcpListener;
@@ -29,6 +30,8 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 const RESTART_BACKOFF_FIRST: Duration = Duration::from_millis(500);
 /// Longest wait before restarting a server that died.
 const RESTART_BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Queries the reader (the query side) may run at once; the writer is not limited.
+const READER_MAX_CONCURRENT_QUERIES: u32 = 8;
 
 /// Settings of a managed server.
 #[derive(Debug, Clone)]
@@ -61,6 +64,7 @@ pub struct ManagedClickHouse {
     directory: PathBuf,
     stop_sender: Option<mpsc::Sender<()>>,
     supervisor: Option<JoinHandle<()>>,
+    credentials: ManagedCredentials,
 }
 
 /// The binary to run and the arguments that make it a server.
@@ -91,6 +95,7 @@ impl ManagedClickHouse {
                 source,
             })?;
         create_dir(&directory.join("log"))?;
+        let credentials = ManagedCredentials::load_or_create(&directory)?;
         stop_leftover_server(&directory).await;
 
         // A free port can be taken by someone else before the server binds
@@ -98,8 +103,8 @@ impl ManagedClickHouse {
         let mut last_error = None;
         for _attempt in 0..3 {
             let ports = (free_port()?, free_port()?);
-            write_configs(&directory, ports, &options)?;
-            match Self::spawn_and_wait(&binary, &directory, ports.0).await {
+            write_configs(&directory, ports, &options, &credentials)?;
+            match Self::spawn_and_wait(&binary, &directory, ports.0, credentials.clone()).await {
                 Ok(server) => return Ok(server),
                 Err(error) => {
                     tracing::warn!(%error, "managed clickhouse did not start, retrying");
@@ -114,6 +119,7 @@ impl ManagedClickHouse {
         binary: &ServerBinary,
         directory: &Path,
         http_port: u16,
+        credentials: ManagedCredentials,
     ) -> Result<Self, SchemaError> {
         let (stop_sender, stop_receiver) = mpsc::channel::<()>();
         let (spawned_sender, spawned_receiver) = tokio::sync::oneshot::channel();
@@ -139,6 +145,7 @@ impl ManagedClickHouse {
             directory: directory.to_owned(),
             stop_sender: Some(stop_sender),
             supervisor: Some(supervisor),
+            credentials,
         };
         match spawned_receiver.await {
             Ok(Ok(())) => {}
@@ -186,14 +193,15 @@ impl ManagedClickHouse {
         format!("http://127.0.0.1:{}", self.http_port)
     }
 
-    /// Connection settings for `database` on this server.
+    /// The writer's connection settings for `database` on this server:
+    /// inserts, migrations, creating databases.
     pub fn settings(&self, database: &str) -> ClickHouseSettings {
-        ClickHouseSettings {
-            url: self.url(),
-            user: "default".to_owned(),
-            password: String::new(),
-            database: database.to_owned(),
-        }
+        self.credentials.writer(self.url(), database)
+    }
+
+    /// The read-only user's settings for `database`: the query side.
+    pub fn reader_settings(&self, database: &str) -> ClickHouseSettings {
+        self.credentials.reader(self.url(), database)
     }
 
     /// The directory the server keeps its files in.
@@ -441,11 +449,12 @@ fn open_log(path: &Path) -> Result<std::fs::File, SchemaError> {
         })
 }
 
-/// Writes `config.xml` and `users.xml` for the given ports.
+/// Writes `config.xml` and `users.xml` (both mode 0600) for the given ports.
 fn write_configs(
     directory: &Path,
     (http_port, tcp_port): (u16, u16),
     options: &ManagedOptions,
+    credentials: &ManagedCredentials,
 ) -> Result<(), SchemaError> {
     let directory_text = directory
         .canonicalize()
@@ -457,17 +466,23 @@ fn write_configs(
         .replace("{http_port}", &http_port.to_string())
         .replace("{tcp_port}", &tcp_port.to_string())
         .replace("{timezone}", &xml_escape(&options.timezone));
-    let users = USERS_TEMPLATE.replace(
-        "{max_memory_usage}",
-        &options.max_query_memory_bytes.to_string(),
+    let users = credentials.fill_users(
+        &USERS_TEMPLATE
+            .replace(
+                "{max_memory_usage}",
+                &options.max_query_memory_bytes.to_string(),
+            )
+            .replace(
+                "{reader_max_memory_usage}",
+                &(options.max_query_memory_bytes / 2).to_string(),
+            )
+            .replace(
+                "{reader_max_concurrent_queries}",
+                &READER_MAX_CONCURRENT_QUERIES.to_string(),
+            ),
     );
     for (name, contents) in [("config.xml", config), ("users.xml", users)] {
-        let path = directory.join(name);
-        std::fs::write(&path, contents).map_err(|source| SchemaError::Io {
-            action: "write",
-            path,
-            source,
-        })?;
+        write_private(&directory.join(name), &contents)?;
     }
     Ok(())
 }
@@ -482,5 +497,5 @@ fn xml_escape(text: &str) -> String {
 /// `text_log` sections: without them those system tables are not written, so
 /// they cannot grow. The server's own log files rotate at 10 MB, 3 kept.
 const CONFIG_TEMPLATE: &str = include_str!("../../deploy/clickhouse/managed-config.xml");
-/// One local user without a password, reachable from loopback only.
+/// The writer and the read-only reader, on loopback only, with passwords.
 const USERS_TEMPLATE: &str = include_str!("../../deploy/clickhouse/managed-users.xml");

@@ -6,7 +6,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use tracehouse_query::QueryError;
+use tracehouse_query::{QueryError, StorageLimit};
 
 /// An error answered by the API.
 #[derive(Debug)]
@@ -20,6 +20,14 @@ impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+
+    /// 503: the query side cannot answer now; the client may retry.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
             message: message.into(),
         }
     }
@@ -56,6 +64,10 @@ impl From<QueryError> for ApiError {
                 };
             }
             QueryError::Storage(source) => {
+                if let Some(limit) = error.storage_limit() {
+                    tracing::warn!(error = %source, ?limit, "query stopped by a limit");
+                    return Self::from(limit);
+                }
                 tracing::error!(error = %source, "query failed");
                 return Self {
                     status: StatusCode::SERVICE_UNAVAILABLE,
@@ -66,6 +78,37 @@ impl From<QueryError> for ApiError {
         Self {
             status,
             message: error.to_string(),
+        }
+    }
+}
+
+impl From<StorageLimit> for ApiError {
+    /// A query stopped by its bounds: 400 when a narrower query would pass,
+    /// 503 when the server is busy or the query ran out of time.
+    fn from(limit: StorageLimit) -> Self {
+        let (status, message) = match limit {
+            StorageLimit::TooManyRows => (
+                StatusCode::BAD_REQUEST,
+                "the query would read or return more rows than allowed \
+                 (query_max_rows_to_read, query_max_result_rows): choose a shorter window or narrower filters",
+            ),
+            StorageLimit::TooSlow => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the query took longer than allowed (query_max_execution_secs): \
+                 choose a shorter window or narrower filters, or retry later",
+            ),
+            StorageLimit::OutOfMemory => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the query needed more memory than ClickHouse allows: choose a shorter window or retry later",
+            ),
+            StorageLimit::TooManyQueries => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ClickHouse is running too many queries: retry later",
+            ),
+        };
+        Self {
+            status,
+            message: message.to_owned(),
         }
     }
 }

@@ -5,21 +5,33 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use tracehouse_collector::supervise::WriterState;
 
 /// The process is up.
 pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// ClickHouse is reachable and the schema migrated: 200, else 503.
+/// What `/readyz` answers: storage, schema and every writer task.
+#[derive(Debug, serde::Serialize)]
+struct ReadyView {
+    #[serde(flatten)]
+    storage: tracehouse_query::Readiness,
+    writers: Vec<WriterState>,
+}
+
+/// ClickHouse is reachable, the schema migrated and every writer task runs:
+/// 200, else 503. Each writer's state (restarts after panics) is listed.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let readiness = state.query.readiness().await;
-    let status = if readiness.ready {
+    let mut storage = state.query.readiness().await;
+    let writers = state.writers.snapshot();
+    storage.ready = storage.ready && writers.iter().all(|writer| writer.running);
+    let status = if storage.ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (status, Json(readiness)).into_response()
+    (status, Json(ReadyView { storage, writers })).into_response()
 }
 
 /// Prometheus text format.

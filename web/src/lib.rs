@@ -4,10 +4,12 @@
 pub mod api;
 pub mod dashboard;
 pub mod error;
+pub mod guard;
 pub mod health;
 pub mod jaeger;
 
 pub use error::ApiError;
+pub use guard::QueryGuard;
 
 use axum::routing::get;
 use axum::Router;
@@ -26,6 +28,8 @@ pub struct AppState {
     pub endpoints: Endpoints,
     /// The declared dashboards: overview, function page, user dashboards.
     pub dashboards: Arc<dashboard::declared::Dashboards>,
+    /// The writer tasks' states, for `/readyz` (none without the collector role).
+    pub writers: tracehouse_collector::supervise::WriterStates,
 }
 
 /// Where the receivers listen, as shown to users.
@@ -49,12 +53,15 @@ pub fn health_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Every route of the query API, health endpoints and dashboard.
-pub fn router(state: AppState) -> Router {
-    let pages_and_api = Router::new()
-        .merge(dashboard::routes())
-        .nest("/api/v1", api::router())
-        .nest("/jaeger/api", jaeger::router());
+/// Every route of the query API, health endpoints and dashboard; pages and
+/// APIs behind `guard`'s timeout and concurrency limit.
+pub fn router(state: AppState, guard: &QueryGuard) -> Router {
+    let pages_and_api = guard.apply(
+        Router::new()
+            .merge(dashboard::routes())
+            .nest("/api/v1", api::router())
+            .nest("/jaeger/api", jaeger::router()),
+    );
     health_routes()
         .merge(pages_and_api)
         .fallback(dashboard::not_found_fallback)

@@ -12,7 +12,7 @@ pub mod params;
 pub mod template;
 
 pub use params::{Params, Value};
-pub use template::{Fragment, Placeholder, Template};
+pub use template::{FinalLimit, Fragment, Placeholder, Template};
 
 use std::sync::LazyLock;
 
@@ -211,6 +211,29 @@ mod tests {
                     });
             assert_eq!(template.check(&typed_samples), Ok(()));
             assert!(template.sample_sql().is_some(), "{name}");
+        }
+    }
+
+    /// Every template ends with a `LIMIT`: a bound one, the backstop one row
+    /// over the largest `max_result_rows` (a longer answer fails rather than
+    /// being cut), or a small number the page shows as its top list.
+    #[test]
+    fn every_template_ends_with_a_limit() {
+        for template in super::all() {
+            assert_limited(template);
+        }
+    }
+
+    /// Asserts the rule of [`every_template_ends_with_a_limit`] for `template`.
+    pub fn assert_limited(template: &super::Template) {
+        let name = template.name;
+        match template.final_limit() {
+            Some(super::FinalLimit::Bound) => {}
+            Some(super::FinalLimit::Rows(rows)) => assert!(
+                rows == crate::limits::BACKSTOP_LIMIT || rows <= 1_000,
+                "{name}: LIMIT {rows} is neither the backstop nor a short top list"
+            ),
+            None => panic!("{name} does not end with a LIMIT"),
         }
     }
 

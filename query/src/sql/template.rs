@@ -207,6 +207,33 @@ impl Template {
                 .keys()
                 .all(|name| names.contains_key(name.as_str()))
     }
+
+    /// The `LIMIT` the statement ends with: every template has one, so no
+    /// read returns rows without end (the template tests enforce it).
+    pub fn final_limit(&self) -> Option<FinalLimit> {
+        let code: Vec<&str> = self
+            .sql
+            .lines()
+            .map(|line| line.split("--").next().unwrap_or(""))
+            .flat_map(str::split_whitespace)
+            .collect();
+        match code.as_slice() {
+            [.., keyword, "?"] if keyword.eq_ignore_ascii_case("LIMIT") => Some(FinalLimit::Bound),
+            [.., keyword, rows] if keyword.eq_ignore_ascii_case("LIMIT") => {
+                rows.parse().ok().map(FinalLimit::Rows)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// How a template's final `LIMIT` is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinalLimit {
+    /// By a bound placeholder (`LIMIT {limit:UInt64}`).
+    Bound,
+    /// A number written in the template.
+    Rows(u64),
 }
 
 /// Placeholders as the clickhouse crate counts them: each `?` that is not
@@ -434,6 +461,17 @@ mod tests {
             template.sample_sql().as_deref(),
             Some("-- params: project = 'p', limit = 5\nSELECT * FROM t WHERE project = 'p' AND x = 'p' LIMIT 5")
         );
+    }
+
+    #[test]
+    fn the_final_limit_is_found_past_comments() {
+        let bound = parse("SELECT a FROM t\nLIMIT {limit:UInt64}\n");
+        assert_eq!(bound.final_limit(), Some(FinalLimit::Bound));
+        let fixed = parse("SELECT a FROM t\nlimit 1000001 -- backstop\n-- trailing comment\n");
+        assert_eq!(fixed.final_limit(), Some(FinalLimit::Rows(1_000_001)));
+        let inner = parse("SELECT a FROM (SELECT a FROM t LIMIT 5) ORDER BY a");
+        assert_eq!(inner.final_limit(), None);
+        assert_eq!(parse("SELECT a FROM t").final_limit(), None);
     }
 
     #[test]

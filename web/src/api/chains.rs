@@ -40,7 +40,7 @@ pub async fn get_broken_chains(
     State(state): State<AppState>,
     Query(params): Query<BrokenParams>,
 ) -> Result<Json<BrokenChainsView>, ApiError> {
-    let window = params.window.resolve()?;
+    let window = params.window.resolve(state.query.limits())?;
     let limit = match params.limit.as_deref() {
         None | Some("") => 100,
         Some(text) => text

@@ -56,7 +56,7 @@ pub async fn list_functions(
     State(state): State<AppState>,
     Query(params): Query<FunctionParams>,
 ) -> Result<Json<Windowed<FunctionList>>, ApiError> {
-    let range = params.window().resolve()?;
+    let range = params.window().resolve(state.query.limits())?;
     let list = state.query.functions(&params.project()?, &range).await?;
     Ok(Json(Windowed {
         from: range.start_unix_nano / NANOS_PER_MILLI,
@@ -71,7 +71,7 @@ pub async fn function_timeseries(
     Path(function): Path<String>,
     Query(params): Query<FunctionParams>,
 ) -> Result<Json<Windowed<FunctionTimeseries>>, ApiError> {
-    let range = params.window().resolve()?;
+    let range = params.window().resolve(state.query.limits())?;
     let step = parse_step(params.step.as_deref(), &range)?;
     let series = state
         .query
@@ -89,7 +89,7 @@ pub async fn cold_starts(
     State(state): State<AppState>,
     Query(params): Query<FunctionParams>,
 ) -> Result<Json<Windowed<ColdStarts>>, ApiError> {
-    let range = params.window().resolve()?;
+    let range = params.window().resolve(state.query.limits())?;
     let function = params
         .function
         .as_deref()

@@ -13,7 +13,7 @@ pub async fn get_map(
     State(state): State<AppState>,
     Query(window): Query<WindowParams>,
 ) -> Result<Json<ServiceMapView>, ApiError> {
-    let window = window.resolve()?;
+    let window = window.resolve(state.query.limits())?;
     Ok(Json(
         state
             .query

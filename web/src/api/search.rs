@@ -10,13 +10,14 @@ use tracehouse_model::ProjectId;
 use tracehouse_query::search::{
     SearchCursor, TraceSearch, TraceSearchView, DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT,
 };
+use tracehouse_query::QueryLimits;
 
 /// Traces matching the filters, newest first; `next_cursor` pages on.
 pub async fn search_traces(
     State(state): State<AppState>,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Json<TraceSearchView>, ApiError> {
-    let search = parse_search(&params, now_unix_nano())?;
+    let search = parse_search(&params, now_unix_nano(), state.query.limits())?;
     let window = search
         .window
         .ok_or_else(|| ApiError::bad_request("from: no window"))?;
@@ -39,7 +40,11 @@ fn parse_millis(name: &str, text: &str) -> Result<u64, ApiError> {
 
 /// The search from query parameters; unknown parameters are errors so a
 /// typo does not silently widen the search.
-pub fn parse_search(params: &[(String, String)], now: u64) -> Result<TraceSearch, ApiError> {
+pub fn parse_search(
+    params: &[(String, String)],
+    now: u64,
+    limits: &QueryLimits,
+) -> Result<TraceSearch, ApiError> {
     let mut search = TraceSearch {
         limit: DEFAULT_SEARCH_LIMIT,
         ..TraceSearch::default()
@@ -81,7 +86,7 @@ pub fn parse_search(params: &[(String, String)], now: u64) -> Result<TraceSearch
             },
         }
     }
-    search.window = Some(resolve_window(from, to, now)?);
+    search.window = Some(resolve_window(from, to, now, limits)?);
     Ok(search)
 }
 
@@ -107,6 +112,7 @@ mod tests {
                 ("limit", "5"),
             ]),
             10_000_000_000_000,
+            &QueryLimits::default(),
         )
         .expect("valid");
         assert_eq!(search.service, "orders");
@@ -127,7 +133,7 @@ mod tests {
             (params(&[("servce", "x")]), "servce"),
             (params(&[("cursor", "x")]), "cursor"),
         ] {
-            let error = parse_search(&pairs, 0).expect_err("invalid");
+            let error = parse_search(&pairs, 0, &QueryLimits::default()).expect_err("invalid");
             assert!(error.message().starts_with(name), "{}", error.message());
         }
     }

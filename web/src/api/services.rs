@@ -27,7 +27,7 @@ pub async fn get_services(
     State(state): State<AppState>,
     Query(window): Query<WindowParams>,
 ) -> Result<Json<ServicesView>, ApiError> {
-    let window = window.resolve()?;
+    let window = window.resolve(state.query.limits())?;
     Ok(Json(ServicesView {
         services: state.query.services(&ProjectId::default(), window).await?,
     }))
@@ -39,7 +39,7 @@ pub async fn get_operations(
     Path(service): Path<String>,
     Query(window): Query<WindowParams>,
 ) -> Result<Json<OperationsView>, ApiError> {
-    let window = window.resolve()?;
+    let window = window.resolve(state.query.limits())?;
     let operations = state
         .query
         .operations(&ProjectId::default(), &service, window)

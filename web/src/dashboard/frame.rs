@@ -7,7 +7,7 @@ use crate::api::window::resolve_window;
 use serde::Deserialize;
 use tracehouse_model::time::now_unix_nano;
 use tracehouse_model::ProjectId;
-use tracehouse_query::TimeWindow;
+use tracehouse_query::{QueryLimits, TimeWindow};
 
 /// The frame's query parameters, read by every page.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -89,7 +89,12 @@ pub struct FrameError(pub String);
 
 impl Frame {
     /// The frame of a page at `path` in `section`; an error names the bad parameter.
-    pub fn resolve(params: &FrameParams, section: Section, path: &str) -> Result<Self, FrameError> {
+    pub fn resolve(
+        params: &FrameParams,
+        section: Section,
+        path: &str,
+        limits: &QueryLimits,
+    ) -> Result<Self, FrameError> {
         let mut frame = Self::fallback(section, path);
         let given = |value: &Option<String>| {
             value
@@ -105,7 +110,7 @@ impl Frame {
         frame.projects = vec![frame.project.to_string()];
         frame.from = given(&params.from).unwrap_or(frame.from);
         frame.to = given(&params.to).unwrap_or(frame.to);
-        frame.window = resolve_window(Some(&frame.from), Some(&frame.to), now_unix_nano())
+        frame.window = resolve_window(Some(&frame.from), Some(&frame.to), now_unix_nano(), limits)
             .map_err(|error| FrameError(error.message().to_owned()))?;
         Ok(frame)
     }
@@ -356,6 +361,7 @@ mod tests {
             &params("now-6h", "now", "shop"),
             Section::Functions,
             "/functions",
+            &QueryLimits::default(),
         )
         .expect("valid");
         frame.keep_params(&[("sort", "cost_usd"), ("name", "")]);
@@ -381,21 +387,42 @@ mod tests {
 
     #[test]
     fn bad_parameters_name_themselves() {
-        let error = Frame::resolve(&params("yesterday", "now", "default"), Section::None, "/")
-            .expect_err("bad from");
+        let error = Frame::resolve(
+            &params("yesterday", "now", "default"),
+            Section::None,
+            "/",
+            &QueryLimits::default(),
+        )
+        .expect_err("bad from");
         assert!(error.0.starts_with("from"), "{}", error.0);
-        let error = Frame::resolve(&params("now-1h", "now", "Bad Project"), Section::None, "/")
-            .expect_err("bad project");
+        let error = Frame::resolve(
+            &params("now-1h", "now", "Bad Project"),
+            Section::None,
+            "/",
+            &QueryLimits::default(),
+        )
+        .expect_err("bad project");
         assert!(error.0.starts_with("project"), "{}", error.0);
-        let frame = Frame::resolve(&FrameParams::default(), Section::None, "/").expect("defaults");
+        let frame = Frame::resolve(
+            &FrameParams::default(),
+            Section::None,
+            "/",
+            &QueryLimits::default(),
+        )
+        .expect("defaults");
         assert_eq!((frame.from.as_str(), frame.to.as_str()), ("now-1h", "now"));
         assert_eq!(frame.project.to_string(), "default");
     }
 
     #[test]
     fn the_previous_window_has_the_same_length() {
-        let frame =
-            Frame::resolve(&params("1000", "2000", "default"), Section::None, "/").expect("valid");
+        let frame = Frame::resolve(
+            &params("1000", "2000", "default"),
+            Section::None,
+            "/",
+            &QueryLimits::default(),
+        )
+        .expect("valid");
         assert_eq!(frame.chart_step_seconds(), 60);
         let previous = frame.previous_window();
         assert_eq!(previous.end_unix_nano, 1_000_000_000 - 1);

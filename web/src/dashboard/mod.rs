@@ -98,9 +98,11 @@ impl From<tracehouse_query::QueryError> for ErrorPage {
     /// The status and message of the API's one mapping ([`crate::ApiError`]),
     /// with a page's title and, when storage is down, what that means.
     fn from(error: tracehouse_query::QueryError) -> Self {
+        let limited = error.storage_limit().is_some();
         let error = crate::ApiError::from(error);
         let status = error.status();
         let (title, message) = match status {
+            _ if limited => ("Query stopped", error.message().to_owned()),
             StatusCode::NOT_FOUND => ("Not found", format!("{} in this project", error.message())),
             StatusCode::BAD_REQUEST => ("Bad request", error.message().to_owned()),
             StatusCode::SERVICE_UNAVAILABLE => (
@@ -127,9 +129,10 @@ pub(crate) async fn page_frame(
     section: Section,
     path: &str,
 ) -> Result<Frame, Response> {
-    let mut frame = Frame::resolve(params, section, path).map_err(|error| {
-        ErrorPage::bad_request(error.0).into_page(Frame::fallback(section, path))
-    })?;
+    let mut frame =
+        Frame::resolve(params, section, path, state.query.limits()).map_err(|error| {
+            ErrorPage::bad_request(error.0).into_page(Frame::fallback(section, path))
+        })?;
     match state.query.projects(&frame.window).await {
         Ok(projects) => frame.offer_projects(projects),
         Err(error) => return Err(ErrorPage::from(error).into_page(frame)),

@@ -143,8 +143,12 @@ async fn results(
     frame: &Frame,
     params: &SearchParams,
 ) -> Result<SearchPage, ErrorPage> {
-    let search = parse_search(&params.api_pairs(frame)?, now_unix_nano())
-        .map_err(|error| ErrorPage::bad_request(error.message()))?;
+    let search = parse_search(
+        &params.api_pairs(frame)?,
+        now_unix_nano(),
+        state.query.limits(),
+    )
+    .map_err(|error| ErrorPage::bad_request(error.message()))?;
     let (found, services) = tokio::join!(
         state
             .query

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use tracehouse_model::time::now_unix_nano;
 use tracehouse_model::{ProjectId, TraceId};
 use tracehouse_query::map::MapEdgeKind;
-use tracehouse_query::{QueryError, TimeWindow};
+use tracehouse_query::{QueryError, QueryLimits, TimeWindow};
 
 /// Routes of the Jaeger query API, to nest under `/jaeger/api`.
 pub fn router() -> Router<AppState> {
@@ -73,11 +73,13 @@ impl IntoResponse for JaegerError {
 
 type JaegerResult<T> = Result<Json<Envelope<T>>, JaegerError>;
 
-/// Jaeger lists services and operations without a window: use the retention-sized last week.
-fn listing_window() -> TimeWindow {
+/// Jaeger lists services and operations without a window: use the longest
+/// window allowed (`max_query_window`, by default the retention).
+fn listing_window(limits: &QueryLimits) -> TimeWindow {
     let now = now_unix_nano();
+    let longest = u64::try_from(limits.max_window.as_nanos()).unwrap_or(u64::MAX);
     TimeWindow {
-        start_unix_nano: now.saturating_sub(7 * 86_400 * 1_000_000_000),
+        start_unix_nano: now.saturating_sub(longest),
         end_unix_nano: now,
     }
 }
@@ -85,7 +87,7 @@ fn listing_window() -> TimeWindow {
 async fn services(State(state): State<AppState>) -> JaegerResult<Vec<String>> {
     let services = state
         .query
-        .services(&ProjectId::default(), listing_window())
+        .services(&ProjectId::default(), listing_window(state.query.limits()))
         .await?;
     let total = services.len();
     Ok(Json(Envelope::new(services, total)))
@@ -97,7 +99,11 @@ async fn service_operations(
 ) -> JaegerResult<Vec<String>> {
     let mut names: Vec<String> = state
         .query
-        .operations(&ProjectId::default(), &service, listing_window())
+        .operations(
+            &ProjectId::default(),
+            &service,
+            listing_window(state.query.limits()),
+        )
         .await?
         .into_iter()
         .map(|operation| operation.name)
@@ -118,7 +124,11 @@ async fn operations(
     let wanted_kind = params.get("spanKind").map(String::as_str).unwrap_or("");
     let operations: Vec<Operation> = state
         .query
-        .operations(&ProjectId::default(), service, listing_window())
+        .operations(
+            &ProjectId::default(),
+            service,
+            listing_window(state.query.limits()),
+        )
         .await?
         .into_iter()
         .filter(|operation| wanted_kind.is_empty() || operation.span_kind == wanted_kind)
@@ -146,7 +156,8 @@ async fn find_traces(
     State(state): State<AppState>,
     Query(raw): Query<Vec<(String, String)>>,
 ) -> JaegerResult<Vec<JaegerTrace>> {
-    let search = params::trace_search(&raw, now_unix_nano()).map_err(JaegerError::bad_request)?;
+    let search = params::trace_search(&raw, now_unix_nano(), state.query.limits())
+        .map_err(JaegerError::bad_request)?;
     let window = search
         .window
         .ok_or_else(|| JaegerError::bad_request("start: no window"))?;
@@ -172,8 +183,8 @@ async fn dependencies(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
 ) -> JaegerResult<Vec<Dependency>> {
-    let window =
-        params::dependencies_window(&params, now_unix_nano()).map_err(JaegerError::bad_request)?;
+    let window = params::dependencies_window(&params, now_unix_nano(), state.query.limits())
+        .map_err(JaegerError::bad_request)?;
     let dependencies: Vec<Dependency> = state
         .query
         .service_map(&ProjectId::default(), window)

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use tracehouse_model::duration::parse_duration_nanos;
 use tracehouse_query::search::{TraceSearch, DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT};
-use tracehouse_query::TimeWindow;
+use tracehouse_query::{QueryLimits, TimeWindow};
 
 const HOUR_NANOS: u64 = 3_600 * 1_000_000_000;
 
@@ -15,8 +15,13 @@ fn micros(name: &str, text: &str) -> Result<u64, String> {
 }
 
 /// The search of `GET /jaeger/api/traces`. Tags are a JSON object of
-/// strings; `error=true` asks for traces with errors.
-pub fn trace_search(raw: &[(String, String)], now: u64) -> Result<TraceSearch, String> {
+/// strings; `error=true` asks for traces with errors. The window is bounded
+/// by `limits` (`start=0` is refused, naming `max_query_window`).
+pub fn trace_search(
+    raw: &[(String, String)],
+    now: u64,
+    limits: &QueryLimits,
+) -> Result<TraceSearch, String> {
     let mut search = TraceSearch {
         limit: DEFAULT_SEARCH_LIMIT,
         ..TraceSearch::default()
@@ -61,13 +66,10 @@ pub fn trace_search(raw: &[(String, String)], now: u64) -> Result<TraceSearch, S
     }
     let end = end.unwrap_or(now);
     let start = start.unwrap_or_else(|| end.saturating_sub(HOUR_NANOS));
-    if start > end {
-        return Err("start: must not be after end".to_owned());
-    }
-    search.window = Some(TimeWindow {
-        start_unix_nano: start,
-        end_unix_nano: end,
-    });
+    let window = limits
+        .window(start, end, "start/end")
+        .map_err(|error| error.to_string())?;
+    search.window = Some(window);
     Ok(search)
 }
 
@@ -75,6 +77,7 @@ pub fn trace_search(raw: &[(String, String)], now: u64) -> Result<TraceSearch, S
 pub fn dependencies_window(
     params: &HashMap<String, String>,
     now: u64,
+    limits: &QueryLimits,
 ) -> Result<TimeWindow, String> {
     let millis = |name: &str| -> Result<Option<u64>, String> {
         params
@@ -90,10 +93,9 @@ pub fn dependencies_window(
     };
     let end = millis("endTs")?.unwrap_or(now);
     let lookback = millis("lookback")?.unwrap_or(HOUR_NANOS);
-    Ok(TimeWindow {
-        start_unix_nano: end.saturating_sub(lookback),
-        end_unix_nano: end,
-    })
+    limits
+        .window(end.saturating_sub(lookback), end, "endTs/lookback")
+        .map_err(|error| error.to_string())
 }
 
 #[cfg(test)]
@@ -122,7 +124,7 @@ mod tests {
         .iter()
         .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
         .collect();
-        let search = trace_search(&raw, 0).expect("valid");
+        let search = trace_search(&raw, 0, &QueryLimits::default()).expect("valid");
         assert_eq!(search.service, "orders");
         assert_eq!(search.name, "GET /orders");
         assert!(search.errors_only);
@@ -139,5 +141,17 @@ mod tests {
         );
         assert_eq!(search.min_duration_ns, Some(1_000_000));
         assert_eq!(search.limit, 7);
+    }
+
+    #[test]
+    fn windows_longer_than_the_limit_are_refused() {
+        let limits = QueryLimits::default();
+        let now = 1_764_000_000_000_000_000;
+        let raw = vec![("start".to_owned(), "0".to_owned())];
+        let message = trace_search(&raw, now, &limits).expect_err("start=0");
+        assert!(message.contains("max_query_window"), "{message}");
+        let lookback = HashMap::from([("lookback".to_owned(), "2592000000".to_owned())]);
+        let message = dependencies_window(&lookback, now, &limits).expect_err("30 days");
+        assert!(message.contains("max_query_window"), "{message}");
     }
 }

@@ -1,0 +1,178 @@
+//! A flood of dashboard queries does not slow ingest below half its normal
+//! rate: in managed mode, where the query side reads as its own read-only
+//! ClickHouse user with its own limits, the query router sheds what it
+//! cannot serve, and the writers keep their own connections.
+//!
+//! The rate is measured from the first request sent to the last span
+//! stored in ClickHouse, once alone and once under the flood.
+//!
+//! Not met yet, so ignored: on the shared 2-core machine ingest fell from
+//! about 41,000-48,000 to 5,600-6,600 spans/s under 24 query loops, with
+//! `query_max_concurrency` at 64 or at 4 (then most queries got an instant
+//! 503), so the loss is CPU shared by the client loops, the HTTP server and
+//! ClickHouse on two cores rather than ClickHouse concurrency. Run it with
+//! `cargo test -p tracehouse-tests --test query_flood -- --ignored --nocapture`.
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use prost::Message;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracehouse::{Config, Running};
+
+const REQUESTS: u64 = 40;
+const SPANS_PER_REQUEST: u64 = 500;
+const FLOODERS: usize = 24;
+
+fn request(round: u64, batch: u64) -> ExportTraceServiceRequest {
+    let now = tracehouse_tests::now_unix_nanos();
+    let spans = (0..SPANS_PER_REQUEST)
+        .map(|index| {
+            let id = (round << 40) | (batch << 20) | index;
+            Span {
+                trace_id: (u128::from(id) + 1).to_be_bytes().to_vec(),
+                span_id: (id + 1).to_be_bytes().to_vec(),
+                name: format!("op-{}", index % 13),
+                kind: 2,
+                start_time_unix_nano: now - 2_000_000_000,
+                end_time_unix_nano: now - 1_000_000_000,
+                ..Span::default()
+            }
+        })
+        .collect();
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![KeyValue {
+                    key: "service.name".to_owned(),
+                    value: Some(AnyValue {
+                        value: Some(any_value::Value::StringValue(format!("svc-{}", batch % 5))),
+                    }),
+                    ..KeyValue::default()
+                }],
+                ..Resource::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..ScopeSpans::default()
+            }],
+            ..ResourceSpans::default()
+        }],
+    }
+}
+
+async fn stored_spans(running: &Running) -> anyhow::Result<u64> {
+    Ok(running
+        .clickhouse
+        .client()?
+        .query("SELECT count() FROM spans")
+        .fetch_one::<u64>()
+        .await?)
+}
+
+/// Spans per second for one round: sent (retrying 503s) until all are stored.
+async fn ingest_rate(running: &Running, round: u64, already: u64) -> anyhow::Result<f64> {
+    let http = reqwest::Client::new();
+    let url = format!(
+        "http://{}/v1/traces",
+        running.addresses.otlp_http.expect("collector role")
+    );
+    let started = Instant::now();
+    for batch in 0..REQUESTS {
+        let body = request(round, batch).encode_to_vec();
+        loop {
+            let response = http
+                .post(&url)
+                .header("content-type", "application/x-protobuf")
+                .body(body.clone())
+                .send()
+                .await?;
+            if response.status() == 200 {
+                break;
+            }
+            anyhow::ensure!(response.status() == 503, "{}", response.status());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let expected = already + REQUESTS * SPANS_PER_REQUEST;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while stored_spans(running).await? < expected {
+        anyhow::ensure!(Instant::now() < deadline, "spans not stored in time");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok((REQUESTS * SPANS_PER_REQUEST) as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Dashboard and API reads in a loop until `stop`; counts the answers.
+fn flood(
+    base: String,
+    stop: Arc<AtomicBool>,
+    answered: Arc<AtomicU64>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        let paths = [
+            "/api/v1/services?from=now-7d",
+            "/api/v1/traces?from=now-7d&limit=100",
+            "/api/v1/map?from=now-7d",
+            "/api/v1/functions?from=now-7d",
+            "/",
+            "/traces?from=now-7d",
+        ];
+        let mut turn = 0usize;
+        while !stop.load(Ordering::Relaxed) {
+            let path = paths[turn % paths.len()];
+            turn += 1;
+            if http.get(format!("{base}{path}")).send().await.is_ok() {
+                answered.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "not met on a 2-core machine: ingest falls to about 15% of its rate (see the module doc)"]
+async fn a_query_flood_keeps_ingest_above_half_its_rate() -> anyhow::Result<()> {
+    let data_dir = tempfile::tempdir()?;
+    let running = tracehouse::serve(Config {
+        data_dir: data_dir.path().to_owned(),
+        clickhouse_url: None,
+        otlp_grpc_addr: "127.0.0.1:0".parse()?,
+        otlp_http_addr: "127.0.0.1:0".parse()?,
+        http_addr: "127.0.0.1:0".parse()?,
+        batch_max_age: Duration::from_millis(100).into(),
+        ..Config::default()
+    })
+    .await?;
+    // Warm up, then the normal rate.
+    ingest_rate(&running, 0, 0).await?;
+    let alone = ingest_rate(&running, 1, REQUESTS * SPANS_PER_REQUEST).await?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(AtomicU64::new(0));
+    let base = format!("http://{}", running.addresses.http);
+    let flooders: Vec<_> = (0..FLOODERS)
+        .map(|_| flood(base.clone(), stop.clone(), answered.clone()))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let flooded = ingest_rate(&running, 2, 2 * REQUESTS * SPANS_PER_REQUEST).await;
+    stop.store(true, Ordering::Relaxed);
+    for flooder in flooders {
+        flooder.await?;
+    }
+    let flooded = flooded?;
+    let queries = answered.load(Ordering::Relaxed);
+    println!(
+        "ingest alone: {alone:.0} spans/s; under {FLOODERS} query loops: {flooded:.0} spans/s \
+         ({queries} queries answered)"
+    );
+    assert!(queries > 100, "the flood ran: {queries} queries");
+    assert!(
+        flooded >= alone / 2.0,
+        "ingest fell from {alone:.0} to {flooded:.0} spans/s under the flood"
+    );
+    running.shutdown().await
+}
