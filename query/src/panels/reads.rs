@@ -9,9 +9,11 @@ use super::data::{
 };
 use super::named::{NamedQuery, Shape};
 use crate::error::QueryError;
+use crate::serverless::cost::BillingGroupRow;
 use crate::serverless::detail::{CostByFunction, WindowTotals};
 use crate::serverless::{
-    ColdStarts, FunctionList, FunctionTimeseries, InvocationScope, TimeseriesBucket,
+    ColdStarts, FunctionList, FunctionSummary, FunctionTimeseries, InvocationScope,
+    TimeseriesBucket,
 };
 use crate::time_window::TimeWindow;
 use crate::QueryService;
@@ -65,6 +67,9 @@ pub struct PanelReads<'a> {
     cost_by_function: Once<CostByFunction>,
     series: ByFunction<FunctionTimeseries>,
     cold_starts: ByFunction<ColdStarts>,
+    /// Billing groups at the page's step: the list, the series and the
+    /// cost chart price the same groups.
+    groups: ByFunction<Arc<Vec<BillingGroupRow>>>,
 }
 
 /// A copy of a shared read's error for each panel that used the read.
@@ -108,6 +113,7 @@ impl<'a> PanelReads<'a> {
             cost_by_function: OnceCell::new(),
             series: ByFunction::new(),
             cold_starts: ByFunction::new(),
+            groups: ByFunction::new(),
         }
     }
 
@@ -118,11 +124,49 @@ impl<'a> PanelReads<'a> {
 
     /// Every function of the window ([`QueryService::functions`]).
     pub async fn functions(&self) -> Result<&FunctionList, QueryError> {
+        let scope = InvocationScope::window(&self.request.project, &self.request.window);
+        once(&self.functions, || self.function_list(scope)).await
+    }
+
+    /// The summary of one function, as the list of every function gives
+    /// it; 404 for a function without invocations in the window.
+    pub async fn function_summary(&self, function: &str) -> Result<FunctionSummary, QueryError> {
         let request = &self.request;
-        once(&self.functions, || {
-            self.query.functions(&request.project, &request.window)
+        let scope = InvocationScope::function(&request.project, function, &request.window);
+        let list = self.function_list(scope).await?;
+        list.functions
+            .into_iter()
+            .find(|summary| summary.function == function)
+            .ok_or_else(|| QueryError::NotFound(format!("function {function:?}")))
+    }
+
+    async fn function_list(&self, scope: InvocationScope) -> Result<FunctionList, QueryError> {
+        let function = scope.functions.first().map(String::as_str);
+        let (rows, groups) = tokio::join!(self.query.function_rows(&scope), self.groups(function));
+        Ok(self.query.function_list(&scope.window, rows?, &groups?))
+    }
+
+    /// The billing groups of one function, or of every function, at the page's step.
+    async fn groups(
+        &self,
+        function: Option<&str>,
+    ) -> Result<Arc<Vec<BillingGroupRow>>, QueryError> {
+        let cell = self.groups.cell(function);
+        let scope = self.scope(function);
+        let step = self.request.step_seconds;
+        once(&cell, || async move {
+            Ok(Arc::new(self.query.billing_groups(&scope, step).await?))
         })
         .await
+        .cloned()
+    }
+
+    fn scope(&self, function: Option<&str>) -> InvocationScope {
+        let request = &self.request;
+        match function {
+            Some(name) => InvocationScope::function(&request.project, name, &request.window),
+            None => InvocationScope::window(&request.project, &request.window),
+        }
     }
 
     /// Every function together over the window.
@@ -154,9 +198,11 @@ impl<'a> PanelReads<'a> {
 
     async fn cost_by_function(&self) -> Result<&CostByFunction, QueryError> {
         let request = &self.request;
-        once(&self.cost_by_function, || {
-            self.query
-                .cost_by_function(&request.project, &request.window, request.step_seconds)
+        once(&self.cost_by_function, || async move {
+            let groups = self.groups(None).await?;
+            Ok(self
+                .query
+                .cost_by_function_of(&request.window, request.step_seconds, &groups))
         })
         .await
     }
@@ -164,21 +210,17 @@ impl<'a> PanelReads<'a> {
     /// Buckets of one function, or of every function together.
     async fn timeseries(&self, function: Option<&str>) -> Result<FunctionTimeseries, QueryError> {
         let cell = self.series.cell(function);
-        let request = &self.request;
-        let (project, window, step) = (&request.project, &request.window, request.step_seconds);
+        let scope = self.scope(function);
+        let step = self.request.step_seconds;
         let read = || async move {
-            match function {
-                Some(name) => {
-                    self.query
-                        .function_timeseries(project, name, window, step)
-                        .await
-                }
-                None => {
-                    self.query
-                        .window_timeseries(project, window, step, "every function")
-                        .await
-                }
-            }
+            let (rows, groups) = tokio::join!(
+                self.query.timeseries_rows(&scope, step),
+                self.groups(function)
+            );
+            let label = function.unwrap_or("every function");
+            self.query
+                .timeseries_of(&scope, label, rows?, &groups?, step)
+                .await
         };
         once(&cell, read).await.cloned()
     }

@@ -313,13 +313,24 @@ impl QueryService {
         range: &TimeWindow,
         step_seconds: u32,
     ) -> Result<CostByFunction, QueryError> {
-        let starts = bucket_starts(range, step_seconds);
         let groups = self
             .billing_groups(&InvocationScope::window(project, range), step_seconds)
             .await?;
+        Ok(self.cost_by_function_of(range, step_seconds, &groups))
+    }
+
+    /// Cost per function per bucket of `step_seconds` of `groups` (the
+    /// window's billing groups at that step), most expensive first.
+    pub fn cost_by_function_of(
+        &self,
+        range: &TimeWindow,
+        step_seconds: u32,
+        groups: &[BillingGroupRow],
+    ) -> CostByFunction {
+        let starts = bucket_starts(range, step_seconds);
         let mut costs: BTreeMap<&str, BTreeMap<u32, CostTotals>> = BTreeMap::new();
         let mut invocation_counts: BTreeMap<&str, BTreeMap<u32, u64>> = BTreeMap::new();
-        for group in &groups {
+        for group in groups {
             *invocation_counts
                 .entry(group.function.as_str())
                 .or_default()
@@ -366,13 +377,13 @@ impl QueryService {
                 .total_cmp(&a.total_usd.unwrap_or(-1.0))
                 .then_with(|| a.function.cmp(&b.function))
         });
-        Ok(CostByFunction {
+        CostByFunction {
             times_ms: starts
                 .iter()
                 .map(|start| u64::from(*start) * 1000)
                 .collect(),
             functions,
-        })
+        }
     }
 
     /// Invocations, cold starts and cost of each of `trace_ids` (hex) whose

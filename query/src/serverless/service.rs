@@ -22,6 +22,45 @@ use tracehouse_model::ProjectId;
 /// the same sums; a day keeps the row count small).
 const WHOLE_WINDOW_STEP_SECONDS: u32 = 86_400;
 
+/// Statistics and FaaS metric points of the functions of a scope.
+pub struct FunctionRows {
+    stats: Vec<FunctionStatsRow>,
+    points: Vec<FaasPointRow>,
+}
+
+/// Billing groups summed per day: exactly the groups a read at a step of a
+/// day gives, when each group's step divides a day (every chart step does),
+/// so prices add up in the same groups whatever step was read.
+pub fn groups_by_day(groups: &[BillingGroupRow]) -> Vec<BillingGroupRow> {
+    type Key<'a> = (&'a str, u32, &'a str, &'a str, &'a str, u32, u8);
+    let mut days: BTreeMap<Key<'_>, BillingGroupRow> = BTreeMap::new();
+    for group in groups {
+        let day = group.bucket - group.bucket % WHOLE_WINDOW_STEP_SECONDS;
+        let key = (
+            group.function.as_str(),
+            day,
+            group.provider.as_str(),
+            group.region.as_str(),
+            group.arch.as_str(),
+            group.memory_mb,
+            group.is_cold,
+        );
+        let sum = days.entry(key).or_insert_with(|| BillingGroupRow {
+            bucket: day,
+            invocations: 0,
+            billed_ms_aws: 0,
+            billed_ms_azure: 0,
+            billed_ms_gcp: 0,
+            ..group.clone()
+        });
+        sum.invocations += group.invocations;
+        sum.billed_ms_aws += group.billed_ms_aws;
+        sum.billed_ms_azure += group.billed_ms_azure;
+        sum.billed_ms_gcp += group.billed_ms_gcp;
+    }
+    days.into_values().collect()
+}
+
 impl QueryService {
     /// Billing groups of `scope` per bucket of `step_seconds`.
     pub async fn billing_groups(
@@ -62,19 +101,42 @@ impl QueryService {
         range: &TimeWindow,
     ) -> Result<FunctionList, QueryError> {
         let scope = InvocationScope::window(project, range);
-        let stats: Vec<FunctionStatsRow> =
-            self.fetch(&sql::FUNCTION_STATS, &scope.params()).await?;
-        let groups = self
-            .billing_groups(&scope, WHOLE_WINDOW_STEP_SECONDS)
-            .await?;
+        let (rows, groups) = futures::future::try_join(
+            self.function_rows(&scope),
+            self.billing_groups(&scope, WHOLE_WINDOW_STEP_SECONDS),
+        )
+        .await?;
+        Ok(self.function_list(range, rows, &groups))
+    }
+
+    /// The per-function rows of `scope`: statistics from spans and FaaS
+    /// metric points, read together.
+    pub async fn function_rows(&self, scope: &InvocationScope) -> Result<FunctionRows, QueryError> {
+        let (stats, points) = futures::future::try_join(
+            self.fetch::<FunctionStatsRow>(&sql::FUNCTION_STATS, &scope.params()),
+            self.faas_points(scope),
+        )
+        .await?;
+        Ok(FunctionRows { stats, points })
+    }
+
+    /// The functions of `rows` over `range`, priced by `groups` (the
+    /// scope's billing groups at any step that divides a day).
+    pub fn function_list(
+        &self,
+        range: &TimeWindow,
+        rows: FunctionRows,
+        groups: &[BillingGroupRow],
+    ) -> FunctionList {
+        let FunctionRows { stats, points } = rows;
         let mut costs: BTreeMap<&str, CostTotals> = BTreeMap::new();
-        for group in &groups {
+        let by_day = groups_by_day(groups);
+        for group in &by_day {
             costs
                 .entry(group.function.as_str())
                 .or_default()
                 .add(self.pricing(), group);
         }
-        let points = self.faas_points(&scope).await?;
         // Init durations from REPORT lines first, else from faas.init_duration.
         let metric_inits = from_metrics::init_durations(&points, range);
         let mut functions: Vec<FunctionSummary> = Vec::new();
@@ -97,7 +159,7 @@ impl QueryService {
                 .into_iter()
                 .map(|facts| FunctionSummary::new(facts, range)),
         );
-        Ok(FunctionList::new(functions, self.pricing()))
+        FunctionList::new(functions, self.pricing())
     }
 
     /// A function's counts, percentiles and cost per bucket of
@@ -109,33 +171,61 @@ impl QueryService {
         range: &TimeWindow,
         step_seconds: u32,
     ) -> Result<FunctionTimeseries, QueryError> {
-        let starts = bucket_starts(range, step_seconds);
         let scope = InvocationScope::function(project, function, range);
+        let (rows, groups) = futures::future::try_join(
+            self.timeseries_rows(&scope, step_seconds),
+            self.billing_groups(&scope, step_seconds),
+        )
+        .await?;
+        self.timeseries_of(&scope, function, rows, &groups, step_seconds)
+            .await
+    }
+
+    /// The time-series rows of `scope` per bucket of `step_seconds`.
+    pub async fn timeseries_rows(
+        &self,
+        scope: &InvocationScope,
+        step_seconds: u32,
+    ) -> Result<Vec<TimeseriesRow>, QueryError> {
         let params = scope.params().set("step", step_seconds);
-        let rows: Vec<TimeseriesRow> = self.fetch(&sql::FUNCTION_TIMESERIES, &params).await?;
-        if rows.is_empty() {
-            let points = self.faas_points(&scope).await?;
-            let buckets = from_metrics::timeseries_buckets(
-                function,
-                points,
-                range,
-                step_seconds,
-                &starts,
-                self.pricing(),
-            )
-            .ok_or_else(|| QueryError::NotFound(format!("function {function:?}")))?;
+        self.fetch(&sql::FUNCTION_TIMESERIES, &params).await
+    }
+
+    /// The buckets of `rows` priced by `groups` (both of `scope` at
+    /// `step_seconds`), labelled `label`; without rows, those of the
+    /// function's FaaS metrics, and 404 without any.
+    pub async fn timeseries_of(
+        &self,
+        scope: &InvocationScope,
+        label: &str,
+        rows: Vec<TimeseriesRow>,
+        groups: &[BillingGroupRow],
+        step_seconds: u32,
+    ) -> Result<FunctionTimeseries, QueryError> {
+        if !rows.is_empty() || scope.functions.is_empty() {
+            let buckets = self.span_buckets(scope, &rows, groups, step_seconds);
             return Ok(FunctionTimeseries::new(
-                function,
+                label,
                 step_seconds,
-                Source::Metrics,
+                Source::Spans,
                 buckets,
             ));
         }
-        let buckets = self.span_buckets(&scope, &rows, step_seconds).await?;
-        Ok(FunctionTimeseries::new(
-            function,
+        let starts = bucket_starts(&scope.window, step_seconds);
+        let points = self.faas_points(scope).await?;
+        let buckets = from_metrics::timeseries_buckets(
+            label,
+            points,
+            &scope.window,
             step_seconds,
-            Source::Spans,
+            &starts,
+            self.pricing(),
+        )
+        .ok_or_else(|| QueryError::NotFound(format!("function {label:?}")))?;
+        Ok(FunctionTimeseries::new(
+            label,
+            step_seconds,
+            Source::Metrics,
             buckets,
         ))
     }
@@ -150,27 +240,26 @@ impl QueryService {
         label: &str,
     ) -> Result<FunctionTimeseries, QueryError> {
         let scope = InvocationScope::window(project, range);
-        let params = scope.params().set("step", step_seconds);
-        let rows: Vec<TimeseriesRow> = self.fetch(&sql::FUNCTION_TIMESERIES, &params).await?;
-        let buckets = self.span_buckets(&scope, &rows, step_seconds).await?;
-        Ok(FunctionTimeseries::new(
-            label,
-            step_seconds,
-            Source::Spans,
-            buckets,
-        ))
+        let (rows, groups) = futures::future::try_join(
+            self.timeseries_rows(&scope, step_seconds),
+            self.billing_groups(&scope, step_seconds),
+        )
+        .await?;
+        self.timeseries_of(&scope, label, rows, &groups, step_seconds)
+            .await
     }
 
-    /// The buckets of `scope` from its time-series rows, priced.
-    async fn span_buckets(
+    /// The buckets of `scope` from its time-series rows, priced by its groups.
+    fn span_buckets(
         &self,
         scope: &InvocationScope,
         rows: &[TimeseriesRow],
+        groups: &[BillingGroupRow],
         step_seconds: u32,
-    ) -> Result<Vec<(u32, BucketFacts)>, QueryError> {
+    ) -> Vec<(u32, BucketFacts)> {
         let starts = bucket_starts(&scope.window, step_seconds);
         let mut costs: BTreeMap<u32, CostTotals> = BTreeMap::new();
-        for group in &self.billing_groups(scope, step_seconds).await? {
+        for group in groups {
             costs
                 .entry(group.bucket)
                 .or_default()
@@ -178,7 +267,7 @@ impl QueryService {
         }
         let by_bucket: BTreeMap<u32, &TimeseriesRow> =
             rows.iter().map(|row| (row.bucket, row)).collect();
-        let buckets = starts
+        starts
             .iter()
             .map(|start| {
                 let facts = match by_bucket.get(start) {
@@ -187,8 +276,7 @@ impl QueryService {
                 };
                 (*start, facts)
             })
-            .collect();
-        Ok(buckets)
+            .collect()
     }
 
     /// The cold starts of a function in `range`, newest first, and its
@@ -232,6 +320,59 @@ mod tests {
             end_unix_nano: 2,
         };
         InvocationScope::function(&ProjectId::default(), "f", &window)
+    }
+
+    fn group(function: &str, bucket: u32, is_cold: u8, invocations: u64) -> BillingGroupRow {
+        BillingGroupRow {
+            function: function.to_owned(),
+            bucket,
+            provider: "aws".to_owned(),
+            region: "eu-west-1".to_owned(),
+            arch: "arm64".to_owned(),
+            memory_mb: 128,
+            is_cold,
+            invocations,
+            billed_ms_aws: invocations * 10,
+            billed_ms_azure: invocations * 100,
+            billed_ms_gcp: invocations * 100,
+        }
+    }
+
+    /// Minute groups summed per day are the groups of a read at a step of
+    /// a day: per function, day, traits and cold or warm.
+    #[test]
+    fn groups_by_day_sum_within_a_day_only() {
+        let day = 86_400 * 19_000;
+        let groups = [
+            group("b", day + 60, 0, 2),
+            group("a", day + 120, 0, 3),
+            group("a", day + 60, 0, 1),
+            group("a", day + 60, 1, 1),
+            group("a", day + 86_400 + 60, 0, 5),
+        ];
+        let summed: Vec<(String, u32, u8, u64, u64)> = groups_by_day(&groups)
+            .into_iter()
+            .map(|g| {
+                (
+                    g.function,
+                    g.bucket,
+                    g.is_cold,
+                    g.invocations,
+                    g.billed_ms_aws,
+                )
+            })
+            .collect();
+        let expected = [
+            ("a", day, 0, 4, 40),
+            ("a", day, 1, 1, 10),
+            ("a", day + 86_400, 0, 5, 50),
+            ("b", day, 0, 2, 20),
+        ];
+        let expected: Vec<(String, u32, u8, u64, u64)> = expected
+            .iter()
+            .map(|(f, b, c, i, ms)| ((*f).to_owned(), *b, *c, *i, *ms))
+            .collect();
+        assert_eq!(summed, expected);
     }
 
     /// The binds each read builds agree with its template.

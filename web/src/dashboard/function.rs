@@ -93,8 +93,8 @@ async fn read(
     let (project, window) = (&frame.project, &frame.window);
     let query = &state.query;
     let reads: PanelReads<'_> = render::reads(query, frame);
-    let (list, rows, cold, versions, failed, slowest, memory) = tokio::join!(
-        reads.functions(),
+    let (summary, rows, cold, versions, failed, slowest, memory) = tokio::join!(
+        reads.function_summary(name),
         render::draw(&reads, frame, dashboard, Some(name)),
         reads.cold_starts(name),
         query.function_versions(project, name, window),
@@ -108,14 +108,8 @@ async fn read(
         query.function_invocations(project, name, window, InvocationOrder::Slowest, LIST_LENGTH),
         query.function_report_memory(project, name, window),
     );
-    let summary = list?
-        .functions
-        .iter()
-        .find(|summary| summary.function == name)
-        .cloned()
-        .ok_or_else(|| QueryError::NotFound(format!("function {name:?}")))?;
     Ok(FunctionData {
-        summary,
+        summary: summary?,
         rows: rows?,
         cold: cold?,
         versions: versions?,
