@@ -18,7 +18,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use std::sync::Arc;
 use tracehouse_model::ProjectId;
-use tracehouse_schema::rows::SpanRow;
+use tracehouse_schema::rows::{SpanRow, SpanRowEncoder};
 use tracehouse_schema::serverless_rows::InvocationRow;
 
 /// Trace ingest: OTLP spans into the `spans` table, invocation records
@@ -78,10 +78,11 @@ fn convert_to_rows(
 ) -> (ConvertedSpans, TraceRows) {
     let payload = log.then(|| prost::Message::encode_to_vec(&request));
     let mut converted = convert_resource_spans(request.resource_spans, window);
+    let mut encoder = SpanRowEncoder::new(project);
     let spans = converted
         .spans
         .iter()
-        .map(|span| SpanRow::from_span(project, span))
+        .map(|span| encoder.row(span))
         .collect();
     let invocations = invocations_from_spans(&converted.spans)
         .iter()

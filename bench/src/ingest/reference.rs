@@ -7,7 +7,7 @@ use super::process::CpuMeter;
 use std::time::{Duration, Instant};
 use tracehouse_collector::otlp::convert::{convert_resource_spans, TimeWindow};
 use tracehouse_model::ProjectId;
-use tracehouse_schema::rows::SpanRow;
+use tracehouse_schema::rows::{SpanRow, SpanRowEncoder};
 use tracehouse_schema::ClickHouseSettings;
 use tracehouse_simulator::{relabel_trace_id, Workload};
 
@@ -26,12 +26,12 @@ pub struct ReferenceResult {
 
 /// One pass of the workload as rows.
 fn rows_of_one_pass(workload: &Workload) -> Vec<SpanRow> {
-    let project = ProjectId::default();
+    let mut encoder = SpanRowEncoder::new(&ProjectId::default());
     let window = TimeWindow::around_now(Duration::from_secs(86_400), Duration::from_secs(86_400));
     (0..workload.requests_per_pass())
         .filter_map(|index| workload.request(index))
         .flat_map(|request| convert_resource_spans(request.resource_spans, window).spans)
-        .map(|span| SpanRow::from_span(&project, &span))
+        .map(|span| encoder.row(&span))
         .collect()
 }
 

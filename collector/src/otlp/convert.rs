@@ -7,6 +7,7 @@
 
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::trace::v1 as proto;
+use std::sync::Arc;
 use std::time::Duration;
 use tracehouse_model::{
     AttributeValue, Attributes, Scope, Span, SpanEvent, SpanId, SpanKind, SpanLink, StatusCode,
@@ -102,12 +103,15 @@ pub fn convert_resource_spans(
 ) -> ConvertedSpans {
     let mut converted = ConvertedSpans::default();
     for resource_span in resource_spans {
-        let resource = resource_span
-            .resource
-            .map(|resource| convert_attributes(resource.attributes))
-            .unwrap_or_default();
+        // Decoded once per group; every span of it shares them.
+        let resource = Arc::new(
+            resource_span
+                .resource
+                .map(|resource| convert_attributes(resource.attributes))
+                .unwrap_or_default(),
+        );
         for scope_span in resource_span.scope_spans {
-            let scope = convert_scope(scope_span.scope);
+            let scope = Arc::new(convert_scope(scope_span.scope));
             for span in scope_span.spans {
                 match convert_span(span, &resource, &scope, window) {
                     Ok(span) => converted.spans.push(span),
@@ -130,8 +134,8 @@ fn convert_scope(scope: Option<InstrumentationScope>) -> Scope {
 
 fn convert_span(
     span: proto::Span,
-    resource: &Attributes,
-    scope: &Scope,
+    resource: &Arc<Attributes>,
+    scope: &Arc<Scope>,
     window: TimeWindow,
 ) -> Result<Span, SpanRejection> {
     let trace_id =
@@ -188,8 +192,8 @@ fn convert_span(
         status_code,
         status_message,
         attributes: convert_attributes(span.attributes),
-        resource: resource.clone(),
-        scope: scope.clone(),
+        resource: Arc::clone(resource),
+        scope: Arc::clone(scope),
         events: span
             .events
             .into_iter()
