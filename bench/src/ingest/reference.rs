@@ -6,6 +6,7 @@
 use super::process::CpuMeter;
 use std::time::{Duration, Instant};
 use tracehouse_collector::otlp::convert::{convert_resource_spans, TimeWindow};
+use tracehouse_collector::SpanLimits;
 use tracehouse_model::ProjectId;
 use tracehouse_schema::rows::{SpanRow, SpanRowEncoder};
 use tracehouse_schema::ClickHouseSettings;
@@ -30,7 +31,9 @@ fn rows_of_one_pass(workload: &Workload) -> Vec<SpanRow> {
     let window = TimeWindow::around_now(Duration::from_secs(86_400), Duration::from_secs(86_400));
     (0..workload.requests_per_pass())
         .filter_map(|index| workload.request(index))
-        .flat_map(|request| convert_resource_spans(request.resource_spans, window).spans)
+        .flat_map(|request| {
+            convert_resource_spans(request.resource_spans, window, &SpanLimits::default()).spans
+        })
         .map(|span| encoder.row(&span))
         .collect()
 }
