@@ -222,6 +222,8 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
                 max_events_per_span: config.max_events_per_span,
                 max_links_per_span: config.max_links_per_span,
             },
+            max_concurrent_requests: config.max_concurrent_requests,
+            body_read_timeout: config.body_read_timeout.0,
             ..IngestLimits::default()
         };
         let (wal, leftovers) = open_wal(&config, &mut registry)?;

@@ -29,6 +29,11 @@ pub const DEFAULT_MAX_EVENTS_PER_SPAN: usize = 128;
 /// Default most links kept per span.
 pub const DEFAULT_MAX_LINKS_PER_SPAN: usize = 128;
 
+/// Default most requests each receiver (gRPC, HTTP) handles at once; more get "retry later".
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 64;
+/// Default longest time to receive an OTLP/HTTP request body.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Limits on the spans of one request. What they cut is counted in
 /// `tracehouse_truncated_items_total` (or, for spans over the request
 /// limit, `tracehouse_rejected_items_total`) and named in the response.
@@ -73,6 +78,10 @@ pub struct IngestLimits {
     pub max_future_skew: Duration,
     /// Limits on the spans of a request.
     pub spans: SpanLimits,
+    /// Requests each receiver handles at once; more are answered "retry later".
+    pub max_concurrent_requests: usize,
+    /// An OTLP/HTTP body not received within this is refused (408).
+    pub body_read_timeout: Duration,
 }
 
 impl Default for IngestLimits {
@@ -82,6 +91,8 @@ impl Default for IngestLimits {
             max_span_age: DEFAULT_MAX_SPAN_AGE,
             max_future_skew: DEFAULT_MAX_FUTURE_SKEW,
             spans: SpanLimits::default(),
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
         }
     }
 }

@@ -401,3 +401,54 @@ async fn span_limits_cut_what_exceeds_them_say_so_and_count_it() -> anyhow::Resu
     }
     app.stop().await
 }
+
+/// Starts a request whose body never finishes arriving; returns the connection.
+async fn stalled_request(app: &TestApp) -> anyhow::Result<tokio::net::TcpStream> {
+    use tokio::io::AsyncWriteExt;
+    let address = app.otlp_http_url().trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(address).await?;
+    stream
+        .write_all(
+            b"POST /v1/traces HTTP/1.1\r\nhost: tracehouse\r\ncontent-type: application/x-protobuf\r\n\
+              content-length: 1000\r\n\r\n0123456789",
+        )
+        .await?;
+    Ok(stream)
+}
+
+async fn post_empty_traces(app: &TestApp) -> anyhow::Result<u16> {
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/traces", app.otlp_http_url()))
+        .header("content-type", "application/x-protobuf")
+        .body(Vec::new())
+        .send()
+        .await?;
+    Ok(response.status().as_u16())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_body_holds_a_receiver_only_until_the_read_timeout() -> anyhow::Result<()> {
+    use tokio::io::AsyncReadExt;
+    let app = TestApp::start_with(|config| {
+        config.max_concurrent_requests = 1;
+        config.body_read_timeout = std::time::Duration::from_secs(2).into();
+    })
+    .await?;
+    let mut stalled = stalled_request(&app).await?;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The one permit is held by the stalled request: retry later.
+    assert_eq!(post_empty_traces(&app).await?, 503);
+    let mut answer = vec![0u8; 512];
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stalled.read(&mut answer),
+    )
+    .await??;
+    let answer = String::from_utf8_lossy(&answer[..read]).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // The permit is back.
+    assert_eq!(post_empty_traces(&app).await?, 200);
+    assert_eq!(requests(&app, "traces", "http", "saturated").await?, 1.0);
+    assert_eq!(requests(&app, "traces", "http", "timeout").await?, 1.0);
+    app.stop().await
+}
