@@ -180,24 +180,23 @@ impl OtlpService for TraceIngest {
 }
 
 fn partial_outcome(converted: &ConvertedSpans) -> ExportOutcome {
-    let mut parts = Vec::new();
-    if !converted.rejected.is_empty() {
-        let reasons: Vec<String> = converted
-            .rejected
-            .iter()
-            .map(|(reason, count)| format!("{count} {}", reason.as_str()))
-            .collect();
-        parts.push(format!("rejected spans: {}", reasons.join(", ")));
-    }
-    if !converted.truncated.is_empty() {
-        let limits: Vec<String> = converted
-            .truncated
-            .0
-            .iter()
-            .map(|(limit, count)| format!("{count} over {}", limit.as_str()))
-            .collect();
-        parts.push(format!("truncated by limits: {}", limits.join(", ")));
-    }
+    let rejected = converted
+        .rejected
+        .iter()
+        .map(|(reason, count)| format!("{count} {}", reason.as_str()));
+    let truncated = converted
+        .truncated
+        .0
+        .iter()
+        .map(|(limit, count)| format!("{count} over {}", limit.as_str()));
+    let parts: Vec<String> = [
+        ("rejected spans", rejected.collect::<Vec<_>>()),
+        ("truncated by limits", truncated.collect()),
+    ]
+    .into_iter()
+    .filter(|(_, items)| !items.is_empty())
+    .map(|(title, items)| format!("{title}: {}", items.join(", ")))
+    .collect();
     ExportOutcome {
         rejected: converted.rejected_count(),
         message: parts.join("; "),
