@@ -14,7 +14,7 @@ mod pages;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde_json::Value;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tracehouse_schema::{ClickHouseSettings, ManagedClickHouse, ManagedOptions};
 
 #[derive(Parser)]
@@ -40,17 +40,30 @@ enum Command {
         #[arg(long)]
         clickhouse_url: Option<String>,
     },
-    /// Spans per second through Tracehouse against a direct ClickHouse insert.
+    /// End-to-end ingest of the simulator's workload: a reference writer,
+    /// Tracehouse over OTLP/gRPC and OTLP/HTTP, and Rotel; one table.
     Ingest {
-        /// Spans to send.
-        #[arg(long, default_value_t = 1_000_000)]
-        spans: u64,
+        /// Seconds of load in each run.
+        #[arg(long, default_value_t = 60)]
+        duration_secs: u64,
+        /// A short run (5 s each) to check that everything works.
+        #[arg(long)]
+        smoke: bool,
+        /// Concurrent exporters, one connection each.
+        #[arg(long, default_value_t = 4)]
+        streams: usize,
         /// Spans per OTLP request.
         #[arg(long, default_value_t = 1_000)]
-        spans_per_request: u64,
-        /// Requests in flight at once.
-        #[arg(long, default_value_t = 4)]
-        concurrency: usize,
+        spans_per_request: usize,
+        /// Spans generated once and replayed with new trace ids.
+        #[arg(long, default_value_t = 100_000)]
+        pool_spans: u64,
+        /// Skip the Rotel run.
+        #[arg(long)]
+        no_rotel: bool,
+        /// The `tracehouse` binary [default: next to this one].
+        #[arg(long)]
+        tracehouse_binary: Option<std::path::PathBuf>,
     },
     /// Server time of every dashboard page at a number of stored spans.
     Pages {
@@ -85,10 +98,28 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         Command::Ingest {
-            spans,
+            duration_secs,
+            smoke,
+            streams,
             spans_per_request,
-            concurrency,
-        } => ingest::run(spans, spans_per_request.max(1), concurrency.max(1)).await,
+            pool_spans,
+            no_rotel,
+            tracehouse_binary,
+        } => {
+            ingest::run(ingest::Options {
+                duration: Duration::from_secs(if smoke { 5 } else { duration_secs.max(1) }),
+                streams: streams.max(1),
+                spans_per_request: spans_per_request.max(1),
+                pool_spans: if smoke {
+                    pool_spans.min(20_000)
+                } else {
+                    pool_spans
+                },
+                rotel: !no_rotel,
+                tracehouse_binary,
+            })
+            .await
+        }
         Command::Pages {
             spans,
             rounds,

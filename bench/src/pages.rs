@@ -5,7 +5,10 @@
 //! are printed. The time is the whole request on loopback, so it bounds
 //! the server time from above.
 
-use crate::ingest::{now_nanos, request};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use prost::Message;
 use std::time::{Duration, Instant};
 use tracehouse::Config;
@@ -72,7 +75,7 @@ pub async fn run(spans: u64, rounds: usize, url: Option<String>) -> anyhow::Resu
             .unwrap_or(running.addresses.http)
     );
     store(&http, &otlp, &base, spans).await?;
-    // Trace 0 of `ingest::request`: its id is 1 then 0x5bd1e995, big-endian.
+    // Trace 0 of `request`: its id is 1 then 0x5bd1e995, big-endian.
     let trace = format!("{:016x}{:016x}", 1u64, 0x5bd1_e995u64);
     println!("pages at {spans} stored spans, {rounds} rounds each (loopback request time, ms):");
     for path in PAGES {
@@ -169,4 +172,105 @@ async fn store(http: &reqwest::Client, otlp: &str, base: &str, spans: u64) -> an
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+fn string_value(key: &str, value: String) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value)),
+        }),
+        ..Default::default()
+    }
+}
+
+fn int_value(key: &str, value: i64) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::IntValue(value)),
+        }),
+        ..Default::default()
+    }
+}
+
+/// One request of `spans_per_request` spans shaped like a function's
+/// telemetry: 10-span traces, HTTP and FaaS attributes, a resource of five.
+fn request(
+    request_number: u64,
+    spans_per_request: u64,
+    now_nanos: u64,
+) -> ExportTraceServiceRequest {
+    let spans = (0..spans_per_request)
+        .map(|index| {
+            let number = request_number * spans_per_request + index;
+            let trace = number / 10;
+            let mut trace_id = [0u8; 16];
+            trace_id[..8].copy_from_slice(&(trace + 1).to_be_bytes());
+            trace_id[8..].copy_from_slice(&(trace ^ 0x5bd1_e995).to_be_bytes());
+            let start = now_nanos - 60_000_000_000 + number * 1_000;
+            Span {
+                trace_id: trace_id.to_vec(),
+                span_id: (number + 1).to_be_bytes().to_vec(),
+                parent_span_id: if number.is_multiple_of(10) {
+                    vec![]
+                } else {
+                    (number - number % 10 + 1).to_be_bytes().to_vec()
+                },
+                name: format!("operation-{}", number % 20),
+                kind: if number.is_multiple_of(10) { 2 } else { 3 },
+                start_time_unix_nano: start,
+                end_time_unix_nano: start + 2_500_000 + (number % 97) * 10_000,
+                attributes: vec![
+                    string_value("http.request.method", "POST".to_owned()),
+                    string_value("http.route", format!("/api/v1/items/{}", number % 50)),
+                    int_value(
+                        "http.response.status_code",
+                        if number.is_multiple_of(50) { 500 } else { 200 },
+                    ),
+                    string_value("faas.invocation_id", format!("{:032x}", trace)),
+                    string_value("faas.trigger", "http".to_owned()),
+                    string_value("db.system", "dynamodb".to_owned()),
+                    int_value("messaging.batch.message_count", (number % 7) as i64),
+                    string_value(
+                        "user_agent.original",
+                        "Mozilla/5.0 (X11; Linux x86_64)".to_owned(),
+                    ),
+                ],
+                status: (number.is_multiple_of(50)).then(|| Status {
+                    code: 2,
+                    message: "upstream timed out".to_owned(),
+                }),
+                ..Default::default()
+            }
+        })
+        .collect();
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![
+                    string_value("service.name", format!("function-{}", request_number % 8)),
+                    string_value("cloud.provider", "aws".to_owned()),
+                    string_value("cloud.region", "eu-west-1".to_owned()),
+                    string_value("faas.name", format!("function-{}", request_number % 8)),
+                    int_value("faas.max_memory", 536_870_912),
+                ],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                scope: Some(InstrumentationScope {
+                    name: "bench".to_owned(),
+                    version: "1.0".to_owned(),
+                    ..Default::default()
+                }),
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+fn now_nanos() -> u64 {
+    tracehouse_model::time::now_unix_nano()
 }

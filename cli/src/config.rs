@@ -173,6 +173,40 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUSE_QUEUE_MAX_ROWS",
         default_value_t = collector_defaults::DEFAULT_QUEUE_MAX_ROWS)]
     pub queue_max_rows: usize,
+    /// Spans after this many in one request are rejected (partial success, counted).
+    #[arg(long, env = "TRACEHOUSE_MAX_SPANS_PER_REQUEST",
+        default_value_t = collector_defaults::DEFAULT_MAX_SPANS_PER_REQUEST)]
+    pub max_spans_per_request: usize,
+    /// Attributes after this many on a span, event or link are dropped (counted).
+    #[arg(long, env = "TRACEHOUSE_MAX_ATTRIBUTES_PER_SPAN",
+        default_value_t = collector_defaults::DEFAULT_MAX_ATTRIBUTES_PER_SPAN)]
+    pub max_attributes_per_span: usize,
+    /// String and bytes attribute values are truncated to this many bytes (counted).
+    #[arg(long, env = "TRACEHOUSE_MAX_ATTRIBUTE_VALUE_BYTES",
+        default_value_t = collector_defaults::DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES)]
+    pub max_attribute_value_bytes: usize,
+    /// Array and key/value list values nested deeper than this become empty (counted).
+    #[arg(long, env = "TRACEHOUSE_MAX_VALUE_DEPTH",
+        default_value_t = collector_defaults::DEFAULT_MAX_VALUE_DEPTH)]
+    pub max_value_depth: usize,
+    /// Events after this many on a span are dropped (counted).
+    #[arg(long, env = "TRACEHOUSE_MAX_EVENTS_PER_SPAN",
+        default_value_t = collector_defaults::DEFAULT_MAX_EVENTS_PER_SPAN)]
+    pub max_events_per_span: usize,
+    /// Links after this many on a span are dropped (counted).
+    #[arg(long, env = "TRACEHOUSE_MAX_LINKS_PER_SPAN",
+        default_value_t = collector_defaults::DEFAULT_MAX_LINKS_PER_SPAN)]
+    pub max_links_per_span: usize,
+    /// OTLP requests each receiver (gRPC, HTTP) handles at once; more are answered "retry later".
+    #[arg(long, env = "TRACEHOUSE_MAX_CONCURRENT_REQUESTS",
+        default_value_t = collector_defaults::DEFAULT_MAX_CONCURRENT_REQUESTS)]
+    pub max_concurrent_requests: usize,
+    /// Seconds an OTLP/HTTP request body may take to arrive; slower ones get 408.
+    #[arg(long = "body-read-timeout-secs", id = "body_read_timeout_secs",
+        env = "TRACEHOUSE_BODY_READ_TIMEOUT_SECS",
+        default_value_t = WholeUnits(collector_defaults::DEFAULT_BODY_READ_TIMEOUT))]
+    #[serde(rename = "body_read_timeout_secs")]
+    pub body_read_timeout: Seconds,
     /// Bytes the write-ahead log (`<data_dir>/wal`) may hold; when full, receivers answer "retry later".
     #[arg(long, env = "TRACEHOUSE_WAL_MAX_BYTES",
         default_value_t = tracehouse_collector::wal::DEFAULT_WAL_MAX_BYTES)]
@@ -385,6 +419,15 @@ impl Config {
         if self.queue_max_rows < self.batch_max_rows {
             return invalid("queue_max_rows", "must be at least batch_max_rows");
         }
+        if self.max_spans_per_request == 0 {
+            return invalid("max_spans_per_request", "must be at least 1");
+        }
+        if self.max_concurrent_requests == 0 {
+            return invalid("max_concurrent_requests", "must be at least 1");
+        }
+        if self.body_read_timeout.0.is_zero() {
+            return invalid("body_read_timeout_secs", "must be at least 1");
+        }
         if self.wal_max_bytes < self.max_request_bytes as u64 {
             return invalid("wal_max_bytes", "must be at least max_request_bytes");
         }
@@ -596,6 +639,11 @@ mod tests {
             }),
             ("queue_max_rows", |c| {
                 c.queue_max_rows = c.batch_max_rows - 1
+            }),
+            ("max_spans_per_request", |c| c.max_spans_per_request = 0),
+            ("max_concurrent_requests", |c| c.max_concurrent_requests = 0),
+            ("body_read_timeout_secs", |c| {
+                c.body_read_timeout = Duration::ZERO.into()
             }),
             ("wal_max_bytes", |c| c.wal_max_bytes = 1024),
             ("shutdown_timeout_secs", |c| {

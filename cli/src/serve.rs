@@ -17,8 +17,8 @@ use tracehouse_collector::http::HttpReceivers;
 use tracehouse_collector::replay::ReplayTargets;
 use tracehouse_collector::wal::{Hold, Record, Wal, WalConfig, WalMetrics};
 use tracehouse_collector::{
-    BatchWriter, IngestLimits, IngestMetrics, LogIngest, MetricIngest, TraceIngest, WriterConfig,
-    WriterMetrics,
+    BatchWriter, IngestLimits, IngestMetrics, LogIngest, MetricIngest, SpanLimits, TraceIngest,
+    WriterConfig, WriterMetrics,
 };
 use tracehouse_schema::{ClickHouseSettings, ManagedClickHouse, ManagedOptions};
 
@@ -216,6 +216,16 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
         let limits = IngestLimits {
             max_request_bytes: config.max_request_bytes,
             max_span_age: Duration::from_secs(u64::from(config.retention_days) * 24 * 3600),
+            spans: SpanLimits {
+                max_spans_per_request: config.max_spans_per_request,
+                max_attributes_per_span: config.max_attributes_per_span,
+                max_attribute_value_bytes: config.max_attribute_value_bytes,
+                max_value_depth: config.max_value_depth,
+                max_events_per_span: config.max_events_per_span,
+                max_links_per_span: config.max_links_per_span,
+            },
+            max_concurrent_requests: config.max_concurrent_requests,
+            body_read_timeout: config.body_read_timeout.0,
             ..IngestLimits::default()
         };
         let (wal, leftovers) = open_wal(&config, &mut registry)?;

@@ -20,6 +20,9 @@ pub enum IngestError {
     /// The content encoding is not supported.
     #[error("unsupported content encoding {0:?}: use gzip or none")]
     UnsupportedEncoding(String),
+    /// The body did not arrive in time.
+    #[error("request body not received within {seconds} s")]
+    BodyTimeout { seconds: u64 },
     /// The write queue is full; the client should retry later.
     #[error("the write path is saturated, retry later")]
     Saturated,
@@ -37,6 +40,7 @@ impl IngestError {
         match self {
             Self::InvalidPayload(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             // 503 with Retry-After is retryable for OTLP/HTTP clients.
@@ -64,6 +68,7 @@ impl IngestError {
             | Self::UnsupportedEncoding(_) => tonic::Status::invalid_argument(message),
             // Not retryable: the same request will be too large again.
             Self::PayloadTooLarge { .. } => tonic::Status::out_of_range(message),
+            Self::BodyTimeout { .. } => tonic::Status::deadline_exceeded(message),
             // UNAVAILABLE is retryable for OTLP/gRPC clients.
             Self::Saturated | Self::ShuttingDown => tonic::Status::unavailable(message),
             Self::Internal(_) => tonic::Status::internal(message),

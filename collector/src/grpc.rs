@@ -12,8 +12,10 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EnabledCompressionEncodings};
 use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::transport::server::TcpIncoming;
@@ -26,6 +28,8 @@ const TRANSPORT: &str = "grpc";
 pub struct OtlpGrpcService<S> {
     service: S,
     max_decoding_message_size: usize,
+    /// Requests in progress, shared by the services of one server.
+    in_progress: Arc<Semaphore>,
 }
 
 impl<S: Clone> Clone for OtlpGrpcService<S> {
@@ -33,16 +37,19 @@ impl<S: Clone> Clone for OtlpGrpcService<S> {
         Self {
             service: self.service.clone(),
             max_decoding_message_size: self.max_decoding_message_size,
+            in_progress: self.in_progress.clone(),
         }
     }
 }
 
 impl<S: OtlpService> OtlpGrpcService<S> {
-    /// Serves `service`, refusing messages larger than `max_decoding_message_size`.
-    pub fn new(service: S, max_decoding_message_size: usize) -> Self {
+    /// Serves `service`, refusing messages larger than `max_decoding_message_size`
+    /// and answering `UNAVAILABLE` while `in_progress` has no permit left.
+    pub fn new(service: S, max_decoding_message_size: usize, in_progress: Arc<Semaphore>) -> Self {
         Self {
             service,
             max_decoding_message_size,
+            in_progress,
         }
     }
 }
@@ -75,6 +82,14 @@ where
         if !is_export {
             return Box::pin(async { Ok(Status::unimplemented("unknown method").into_http()) });
         }
+        let Ok(permit) = self.in_progress.clone().try_acquire_owned() else {
+            self.service.metrics().request(
+                S::SIGNAL,
+                TRANSPORT,
+                outcome_label(Err(&IngestError::Saturated)),
+            );
+            return Box::pin(async { Ok(IngestError::Saturated.grpc_status().into_http()) });
+        };
         let method = ExportMethod(self.service.clone());
         let service = self.service.clone();
         let max_decoding_message_size = self.max_decoding_message_size;
@@ -100,6 +115,7 @@ where
                     .metrics()
                     .request(S::SIGNAL, TRANSPORT, OUTCOME_TOO_LARGE);
             }
+            drop(permit);
             Ok(response)
         })
     }
@@ -199,11 +215,25 @@ pub async fn serve(
     receivers: GrpcReceivers,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), IngestError> {
-    let max_message_bytes = receivers.traces.limits().max_request_bytes;
+    let limits = receivers.traces.limits();
+    let max_message_bytes = limits.max_request_bytes;
+    let in_progress = Arc::new(Semaphore::new(limits.max_concurrent_requests.max(1)));
     tonic::transport::Server::builder()
-        .add_service(OtlpGrpcService::new(receivers.traces, max_message_bytes))
-        .add_service(OtlpGrpcService::new(receivers.metrics, max_message_bytes))
-        .add_service(OtlpGrpcService::new(receivers.logs, max_message_bytes))
+        .add_service(OtlpGrpcService::new(
+            receivers.traces,
+            max_message_bytes,
+            in_progress.clone(),
+        ))
+        .add_service(OtlpGrpcService::new(
+            receivers.metrics,
+            max_message_bytes,
+            in_progress.clone(),
+        ))
+        .add_service(OtlpGrpcService::new(
+            receivers.logs,
+            max_message_bytes,
+            in_progress,
+        ))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
         .await
         .map_err(|error| IngestError::Internal(format!("gRPC server failed: {error}")))

@@ -5,7 +5,8 @@ use crate::error::{IngestError, RETRY_AFTER_SECONDS};
 use crate::logs::LogIngest;
 use crate::metric_points::MetricIngest;
 use crate::otlp::decode::{
-    decode_message, decompress, encode_message, BodyFormat, DECODE_OFF_RUNTIME_BYTES,
+    decode_message, decompress, decompress_small, encode_message, BodyFormat,
+    DECODE_OFF_RUNTIME_BYTES,
 };
 use crate::service::{outcome_label, OtlpService};
 use crate::traces::TraceIngest;
@@ -16,6 +17,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use bytes::Bytes;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
 use tracehouse_model::ProjectId;
 
 const TRANSPORT: &str = "http";
@@ -39,35 +43,52 @@ pub struct HttpReceivers {
 
 /// The OTLP/HTTP routes.
 pub fn router(receivers: HttpReceivers) -> Router {
-    let max_request_bytes = receivers.traces.limits().max_request_bytes;
+    let limits = receivers.traces.limits();
+    let max_request_bytes = limits.max_request_bytes;
+    let body_read_timeout = limits.body_read_timeout;
+    // One budget of requests in progress for every signal.
+    let in_progress = Arc::new(Semaphore::new(limits.max_concurrent_requests.max(1)));
+    let receiver = Receiver {
+        max_request_bytes,
+        body_read_timeout,
+        in_progress,
+    };
     Router::new()
         .route(
             "/v1/traces",
-            post(export_http::<TraceIngest>).with_state(HttpState {
-                service: receivers.traces,
-                max_request_bytes,
-            }),
+            post(export_http::<TraceIngest>).with_state(receiver.state(receivers.traces)),
         )
         .route(
             "/v1/metrics",
-            post(export_http::<MetricIngest>).with_state(HttpState {
-                service: receivers.metrics,
-                max_request_bytes,
-            }),
+            post(export_http::<MetricIngest>).with_state(receiver.state(receivers.metrics)),
         )
         .route(
             "/v1/logs",
-            post(export_http::<LogIngest>).with_state(HttpState {
-                service: receivers.logs,
-                max_request_bytes,
-            }),
+            post(export_http::<LogIngest>).with_state(receiver.state(receivers.logs)),
         )
+}
+
+/// What every signal's route shares.
+#[derive(Clone)]
+struct Receiver {
+    max_request_bytes: usize,
+    body_read_timeout: Duration,
+    in_progress: Arc<Semaphore>,
+}
+
+impl Receiver {
+    fn state<S>(&self, service: S) -> HttpState<S> {
+        HttpState {
+            service,
+            receiver: self.clone(),
+        }
+    }
 }
 
 #[derive(Clone)]
 struct HttpState<S> {
     service: S,
-    max_request_bytes: usize,
+    receiver: Receiver,
 }
 
 async fn export_http<S: OtlpService>(
@@ -78,9 +99,12 @@ async fn export_http<S: OtlpService>(
     // Answer in the request's format when it is known, else in JSON.
     let format = BodyFormat::from_content_type(header_text(&headers, header::CONTENT_TYPE));
     let response_format = format.as_ref().copied().unwrap_or(BodyFormat::Json);
-    let result = match format {
-        Ok(format) => export_body(&state, &headers, body, format).await,
-        Err(error) => Err(error),
+    // Over the concurrency limit: "retry later", before reading the body.
+    let permit = state.receiver.in_progress.clone().try_acquire_owned();
+    let result = match (format, permit) {
+        (_, Err(_no_room)) => Err(IngestError::Saturated),
+        (Ok(format), Ok(_permit)) => export_body(&state, &headers, body, format).await,
+        (Err(error), Ok(_)) => Err(error),
     };
     state.service.metrics().request(
         S::SIGNAL,
@@ -99,19 +123,24 @@ async fn export_body<S: OtlpService>(
     body: Body,
     format: BodyFormat,
 ) -> Result<(crate::service::ExportOutcome, S::Response), IngestError> {
-    let limit = state.max_request_bytes;
-    let body = axum::body::to_bytes(body, limit)
+    let limit = state.receiver.max_request_bytes;
+    let timeout = state.receiver.body_read_timeout;
+    let body = tokio::time::timeout(timeout, axum::body::to_bytes(body, limit))
         .await
+        .map_err(|_elapsed| IngestError::BodyTimeout {
+            seconds: timeout.as_secs(),
+        })?
         .map_err(|_| IngestError::PayloadTooLarge { limit })?;
     let encoding = header_text(headers, header::CONTENT_ENCODING).map(str::to_owned);
-    let request: S::Request = if body.len() > DECODE_OFF_RUNTIME_BYTES {
-        tokio::task::spawn_blocking(move || {
+    // Where to decode is decided by the decompressed size.
+    let inline_cap = limit.min(DECODE_OFF_RUNTIME_BYTES);
+    let request: S::Request = match decompress_small(&body, encoding.as_deref(), inline_cap)? {
+        Some(small) => decode_message(&small, format)?,
+        None => tokio::task::spawn_blocking(move || {
             decode_body::<S>(body, encoding.as_deref(), format, limit)
         })
         .await
-        .map_err(|error| IngestError::Internal(format!("decode task failed: {error}")))??
-    } else {
-        decode_body::<S>(body, encoding.as_deref(), format, limit)?
+        .map_err(|error| IngestError::Internal(format!("decode task failed: {error}")))??,
     };
     let outcome = state.service.export(ProjectId::default(), request).await?;
     let response = S::response(&outcome);

@@ -37,7 +37,7 @@ pub fn invocations_from_spans(spans: &[Span]) -> Vec<Invocation> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tracehouse_model::{AttributeValue, Attributes, Scope, SpanKind, StatusCode, TraceId};
+    use tracehouse_model::{AttributeValue, Attributes, SpanKind, StatusCode, TraceId};
 
     fn span(id: u8, parent: Option<u8>, kind: SpanKind) -> Span {
         let resource: Attributes = vec![
@@ -65,8 +65,8 @@ mod tests {
             status_code: StatusCode::Unset,
             status_message: String::new(),
             attributes: Attributes::default(),
-            resource,
-            scope: Scope::default(),
+            resource: resource.into(),
+            scope: Default::default(),
             events: vec![],
             links: vec![],
             dropped_attributes_count: 0,

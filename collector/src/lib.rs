@@ -24,7 +24,7 @@ pub mod traces;
 pub mod wal;
 pub mod writer;
 
-pub use config::{IngestLimits, WriterConfig};
+pub use config::{IngestLimits, SpanLimits, WriterConfig};
 pub use error::IngestError;
 pub use logs::LogIngest;
 pub use metric_points::MetricIngest;

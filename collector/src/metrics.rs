@@ -23,6 +23,14 @@ pub struct RejectLabels {
     pub reason: &'static str,
 }
 
+/// Labels of parts of items cut by a limit.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TruncateLabels {
+    pub signal: &'static str,
+    /// A fixed limit name such as `attributes_per_span`.
+    pub limit: &'static str,
+}
+
 /// Labels of requests.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
@@ -42,6 +50,8 @@ pub struct IngestMetrics {
     pub accepted: Family<SignalLabels, Counter>,
     /// Items refused, by reason.
     pub rejected: Family<RejectLabels, Counter>,
+    /// Attributes, values, events and links cut by a limit, by limit.
+    pub truncated: Family<TruncateLabels, Counter>,
     /// Requests, by outcome.
     pub requests: Family<RequestLabels, Counter>,
 }
@@ -66,6 +76,11 @@ impl IngestMetrics {
             metrics.rejected.clone(),
         );
         registry.register(
+            "tracehouse_truncated_items",
+            "Attributes, values, events and links dropped or shortened by an ingest limit, by limit",
+            metrics.truncated.clone(),
+        );
+        registry.register(
             "tracehouse_otlp_requests",
             "OTLP export requests by signal, transport and outcome",
             metrics.requests.clone(),
@@ -77,6 +92,13 @@ impl IngestMetrics {
     pub fn reject(&self, signal: &'static str, reason: &'static str, count: u64) {
         self.rejected
             .get_or_create(&RejectLabels { signal, reason })
+            .inc_by(count);
+    }
+
+    /// Counts `count` parts of `signal` items cut by `limit`.
+    pub fn truncate(&self, signal: &'static str, limit: &'static str, count: u64) {
+        self.truncated
+            .get_or_create(&TruncateLabels { signal, limit })
             .inc_by(count);
     }
 

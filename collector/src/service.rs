@@ -74,6 +74,7 @@ pub fn outcome_label(result: Result<&ExportOutcome, &IngestError>) -> &'static s
             | IngestError::UnsupportedEncoding(_),
         ) => "invalid",
         Err(IngestError::PayloadTooLarge { .. }) => OUTCOME_TOO_LARGE,
+        Err(IngestError::BodyTimeout { .. }) => "timeout",
         Err(IngestError::Saturated | IngestError::ShuttingDown) => "saturated",
         Err(IngestError::Internal(_)) => "error",
     }

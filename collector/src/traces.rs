@@ -2,7 +2,7 @@
 //! the spans, it writes one invocation record per entry span of a function
 //! execution (see [`crate::invocations`]).
 
-use crate::config::IngestLimits;
+use crate::config::{IngestLimits, SpanLimits};
 use crate::error::IngestError;
 use crate::invocations::invocations_from_spans;
 use crate::metrics::{IngestMetrics, SignalLabels};
@@ -18,7 +18,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use std::sync::Arc;
 use tracehouse_model::ProjectId;
-use tracehouse_schema::rows::SpanRow;
+use tracehouse_schema::rows::{SpanRow, SpanRowEncoder};
 use tracehouse_schema::serverless_rows::InvocationRow;
 
 /// Trace ingest: OTLP spans into the `spans` table, invocation records
@@ -73,15 +73,16 @@ struct TraceRows {
 fn convert_to_rows(
     project: &ProjectId,
     request: ExportTraceServiceRequest,
-    window: TimeWindow,
+    (window, limits): (TimeWindow, SpanLimits),
     log: bool,
 ) -> (ConvertedSpans, TraceRows) {
     let payload = log.then(|| prost::Message::encode_to_vec(&request));
-    let mut converted = convert_resource_spans(request.resource_spans, window);
+    let mut converted = convert_resource_spans(request.resource_spans, window, &limits);
+    let mut encoder = SpanRowEncoder::new(project);
     let spans = converted
         .spans
         .iter()
-        .map(|span| SpanRow::from_span(project, span))
+        .map(|span| encoder.row(span))
         .collect();
     let invocations = invocations_from_spans(&converted.spans)
         .iter()
@@ -114,13 +115,17 @@ impl OtlpService for TraceIngest {
         let window = TimeWindow::around_now(self.limits.max_span_age, self.limits.max_future_skew);
         let log = self.wal.is_some() && matches!(origin, Origin::Client);
         let converting_for = project.clone();
+        let limits = self.limits.spans;
         let (converted, rows) =
             receive_and_convert(&self.metrics, Self::SIGNAL, received, move || {
-                convert_to_rows(&converting_for, request, window, log)
+                convert_to_rows(&converting_for, request, (window, limits), log)
             })
             .await?;
         for (reason, count) in &converted.rejected {
             self.metrics.reject(Self::SIGNAL, reason.as_str(), *count);
+        }
+        for (limit, count) in &converted.truncated.0 {
+            self.metrics.truncate(Self::SIGNAL, limit.as_str(), *count);
         }
         let accepted = rows.spans.len() as u64;
         let (signal, metrics) = (Self::SIGNAL, &*self.metrics);
@@ -159,9 +164,12 @@ impl OtlpService for TraceIngest {
 
     fn response(outcome: &ExportOutcome) -> ExportTraceServiceResponse {
         ExportTraceServiceResponse {
-            partial_success: (outcome.rejected > 0).then(|| ExportTracePartialSuccess {
-                rejected_spans: i64::try_from(outcome.rejected).unwrap_or(i64::MAX),
-                error_message: outcome.message.clone(),
+            // OTLP lets a warning travel with nothing rejected.
+            partial_success: (outcome.rejected > 0 || !outcome.message.is_empty()).then(|| {
+                ExportTracePartialSuccess {
+                    rejected_spans: i64::try_from(outcome.rejected).unwrap_or(i64::MAX),
+                    error_message: outcome.message.clone(),
+                }
             }),
         }
     }
@@ -172,16 +180,25 @@ impl OtlpService for TraceIngest {
 }
 
 fn partial_outcome(converted: &ConvertedSpans) -> ExportOutcome {
-    if converted.rejected.is_empty() {
-        return ExportOutcome::default();
-    }
-    let reasons: Vec<String> = converted
+    let rejected = converted
         .rejected
         .iter()
-        .map(|(reason, count)| format!("{count} {}", reason.as_str()))
-        .collect();
+        .map(|(reason, count)| format!("{count} {}", reason.as_str()));
+    let truncated = converted
+        .truncated
+        .0
+        .iter()
+        .map(|(limit, count)| format!("{count} over {}", limit.as_str()));
+    let parts: Vec<String> = [
+        ("rejected spans", rejected.collect::<Vec<_>>()),
+        ("truncated by limits", truncated.collect()),
+    ]
+    .into_iter()
+    .filter(|(_, items)| !items.is_empty())
+    .map(|(title, items)| format!("{title}: {}", items.join(", ")))
+    .collect();
     ExportOutcome {
         rejected: converted.rejected_count(),
-        message: format!("rejected spans: {}", reasons.join(", ")),
+        message: parts.join("; "),
     }
 }

@@ -252,7 +252,7 @@ pub fn normalize_arch(arch: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::span::{Scope, SpanEvent};
+    use crate::span::SpanEvent;
 
     fn attributes(pairs: &[(&str, AttributeValue)]) -> Attributes {
         pairs
@@ -275,8 +275,8 @@ mod tests {
             status_code: StatusCode::Unset,
             status_message: String::new(),
             attributes: attrs,
-            resource,
-            scope: Scope::default(),
+            resource: resource.into(),
+            scope: Default::default(),
             events: vec![],
             links: vec![],
             dropped_attributes_count: 0,
@@ -422,7 +422,8 @@ mod tests {
             Attributes::default(),
         );
         assert_eq!(Invocation::from_entry_span(&entry).function_version, "");
-        entry.resource = attributes(&[("service.version", AttributeValue::String("2.1.0".into()))]);
+        entry.resource =
+            attributes(&[("service.version", AttributeValue::String("2.1.0".into()))]).into();
         assert_eq!(
             Invocation::from_entry_span(&entry).function_version,
             "2.1.0"

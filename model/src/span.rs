@@ -2,6 +2,7 @@
 
 use crate::attributes::Attributes;
 use crate::ids::{SpanId, TraceId};
+use std::sync::Arc;
 
 /// What a span represents, as OpenTelemetry's `SpanKind`; serialized as
 /// [`SpanKind::as_str`] writes it.
@@ -128,8 +129,10 @@ pub struct Span {
     pub status_code: StatusCode,
     pub status_message: String,
     pub attributes: Attributes,
-    pub resource: Attributes,
-    pub scope: Scope,
+    /// Shared by every span of one `ResourceSpans`: decoded once, never copied per span.
+    pub resource: Arc<Attributes>,
+    /// Shared by every span of one `ScopeSpans`.
+    pub scope: Arc<Scope>,
     pub events: Vec<SpanEvent>,
     pub links: Vec<SpanLink>,
     pub dropped_attributes_count: u32,

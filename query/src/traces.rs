@@ -215,8 +215,8 @@ pub fn span_view(row: SpanRow) -> SpanView {
             &row.resource_types,
         ),
         scope: ScopeView {
-            name: row.scope_name,
-            version: row.scope_version,
+            name: row.scope_name.to_string(),
+            version: row.scope_version.to_string(),
         },
         events,
         links,

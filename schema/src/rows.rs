@@ -1,14 +1,17 @@
 //! Row types for the ClickHouse crate, one per table, with conversions from
 //! domain types. Field order is column order: rows travel as `RowBinary`.
+//! Columns that every span of one resource or scope has in common are
+//! shared (`Arc`), so they are encoded once per group and never copied.
 
 use crate::attribute_codec;
 use serde::{Deserialize, Serialize};
-use tracehouse_model::{ProjectId, Span};
+use std::sync::Arc;
+use tracehouse_model::{Attributes, ProjectId, Scope, Span};
 
 /// A row of `spans` (and of `trace_spans`, which has the same columns).
 #[derive(Debug, Clone, PartialEq, clickhouse::Row, Serialize, Deserialize)]
 pub struct SpanRow {
-    pub project: String,
+    pub project: Arc<str>,
     /// Start time in whole seconds (the partition and sort column).
     pub timestamp: u32,
     pub start_time_unix_nano: u64,
@@ -30,11 +33,11 @@ pub struct SpanRow {
     pub attribute_keys: Vec<String>,
     pub attribute_values: Vec<String>,
     pub attribute_types: Vec<u8>,
-    pub resource_keys: Vec<String>,
-    pub resource_values: Vec<String>,
-    pub resource_types: Vec<u8>,
-    pub scope_name: String,
-    pub scope_version: String,
+    pub resource_keys: Arc<Vec<String>>,
+    pub resource_values: Arc<Vec<String>>,
+    pub resource_types: Arc<Vec<u8>>,
+    pub scope_name: Arc<str>,
+    pub scope_version: Arc<str>,
     pub event_times_unix_nano: Vec<u64>,
     pub event_names: Vec<String>,
     /// One JSON object per event.
@@ -49,13 +52,94 @@ pub struct SpanRow {
     pub dropped_links_count: u32,
 }
 
-impl SpanRow {
-    /// The row for `span` in `project`.
-    pub fn from_span(project: &ProjectId, span: &Span) -> Self {
-        let attributes = attribute_codec::encode(&span.attributes);
-        let resource = attribute_codec::encode(&span.resource);
+/// The resource columns of one resource, shared by its spans' rows.
+#[derive(Debug, Clone)]
+struct ResourceColumns {
+    keys: Arc<Vec<String>>,
+    values: Arc<Vec<String>>,
+    types: Arc<Vec<u8>>,
+}
+
+impl ResourceColumns {
+    fn encode(resource: &Attributes) -> Self {
+        let encoded = attribute_codec::encode(resource);
         Self {
-            project: project.as_str().to_owned(),
+            keys: Arc::new(encoded.keys),
+            values: Arc::new(encoded.values),
+            types: Arc::new(encoded.types),
+        }
+    }
+}
+
+/// Builds span rows, encoding each resource and scope once: spans that
+/// share a resource (the same `Arc`, as conversion gives them) share its
+/// encoded columns.
+pub struct SpanRowEncoder {
+    project: Arc<str>,
+    resource: Option<(Arc<Attributes>, ResourceColumns)>,
+    scope: Option<(Arc<Scope>, Arc<str>, Arc<str>)>,
+}
+
+impl SpanRowEncoder {
+    /// An encoder of rows of `project`.
+    pub fn new(project: &ProjectId) -> Self {
+        Self {
+            project: Arc::from(project.as_str()),
+            resource: None,
+            scope: None,
+        }
+    }
+
+    fn resource_columns(&mut self, resource: &Arc<Attributes>) -> ResourceColumns {
+        match &self.resource {
+            Some((last, columns)) if Arc::ptr_eq(last, resource) => columns.clone(),
+            _ => {
+                let columns = ResourceColumns::encode(resource);
+                self.resource = Some((Arc::clone(resource), columns.clone()));
+                columns
+            }
+        }
+    }
+
+    fn scope_columns(&mut self, scope: &Arc<Scope>) -> (Arc<str>, Arc<str>) {
+        match &self.scope {
+            Some((last, name, version)) if Arc::ptr_eq(last, scope) => {
+                (Arc::clone(name), Arc::clone(version))
+            }
+            _ => {
+                let (name, version): (Arc<str>, Arc<str>) = (
+                    Arc::from(scope.name.as_str()),
+                    Arc::from(scope.version.as_str()),
+                );
+                self.scope = Some((Arc::clone(scope), Arc::clone(&name), Arc::clone(&version)));
+                (name, version)
+            }
+        }
+    }
+
+    /// The row of `span`.
+    pub fn row(&mut self, span: &Span) -> SpanRow {
+        let resource = self.resource_columns(&span.resource);
+        let scope = self.scope_columns(&span.scope);
+        SpanRow::with_shared(span, Arc::clone(&self.project), resource, scope)
+    }
+}
+
+impl SpanRow {
+    /// The row for `span` in `project` (to build many rows, use a [`SpanRowEncoder`]).
+    pub fn from_span(project: &ProjectId, span: &Span) -> Self {
+        SpanRowEncoder::new(project).row(span)
+    }
+
+    fn with_shared(
+        span: &Span,
+        project: Arc<str>,
+        resource: ResourceColumns,
+        (scope_name, scope_version): (Arc<str>, Arc<str>),
+    ) -> Self {
+        let attributes = attribute_codec::encode(&span.attributes);
+        Self {
+            project,
             timestamp: u32::try_from(span.start_time_unix_nano / 1_000_000_000).unwrap_or(u32::MAX),
             start_time_unix_nano: span.start_time_unix_nano,
             end_time_unix_nano: span.end_time_unix_nano,
@@ -78,8 +162,8 @@ impl SpanRow {
             resource_keys: resource.keys,
             resource_values: resource.values,
             resource_types: resource.types,
-            scope_name: span.scope.name.clone(),
-            scope_version: span.scope.version.clone(),
+            scope_name,
+            scope_version,
             event_times_unix_nano: span
                 .events
                 .iter()
@@ -115,5 +199,73 @@ impl SpanRow {
             dropped_events_count: span.dropped_events_count,
             dropped_links_count: span.dropped_links_count,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracehouse_model::{AttributeValue, SpanId, SpanKind, StatusCode, TraceId};
+
+    fn span(number: u8, resource: &Arc<Attributes>, scope: &Arc<Scope>) -> Span {
+        Span {
+            trace_id: TraceId::from_bytes(&[1; 16]).expect("valid id"),
+            span_id: SpanId::from_bytes(&[number; 8]).expect("valid id"),
+            parent_span_id: None,
+            trace_state: String::new(),
+            flags: 0,
+            name: format!("operation-{number}"),
+            kind: SpanKind::Server,
+            start_time_unix_nano: 2_000_000_000,
+            end_time_unix_nano: 3_000_000_000,
+            status_code: StatusCode::Unset,
+            status_message: String::new(),
+            attributes: Attributes::default(),
+            resource: Arc::clone(resource),
+            scope: Arc::clone(scope),
+            events: vec![],
+            links: vec![],
+            dropped_attributes_count: 0,
+            dropped_events_count: 0,
+            dropped_links_count: 0,
+        }
+    }
+
+    #[test]
+    fn spans_of_one_resource_share_its_encoded_columns() {
+        let resource: Arc<Attributes> = Arc::new(
+            vec![(
+                "service.name".to_owned(),
+                AttributeValue::String("checkout".to_owned()),
+            )]
+            .into_iter()
+            .collect(),
+        );
+        let other: Arc<Attributes> = Arc::new(Attributes::default());
+        let scope = Arc::new(Scope {
+            name: "sdk".to_owned(),
+            version: "1.0".to_owned(),
+        });
+        let project = ProjectId::default();
+        let mut encoder = SpanRowEncoder::new(&project);
+        let rows: Vec<SpanRow> = [(1, &resource), (2, &resource), (3, &other)]
+            .into_iter()
+            .map(|(number, resource)| encoder.row(&span(number, resource, &scope)))
+            .collect();
+        assert!(Arc::ptr_eq(&rows[0].resource_keys, &rows[1].resource_keys));
+        assert!(Arc::ptr_eq(
+            &rows[0].resource_values,
+            &rows[1].resource_values
+        ));
+        assert!(Arc::ptr_eq(&rows[0].scope_name, &rows[2].scope_name));
+        assert!(!Arc::ptr_eq(&rows[1].resource_keys, &rows[2].resource_keys));
+        assert_eq!(rows[0].resource_keys.as_slice(), ["service.name"]);
+        assert_eq!(rows[0].service, "checkout");
+        assert!(rows[2].resource_keys.is_empty());
+        // Shared or not, a row is the same row.
+        assert_eq!(
+            rows[1],
+            SpanRow::from_span(&project, &span(2, &resource, &scope))
+        );
     }
 }

@@ -8,9 +8,11 @@ mod app;
 mod metrics;
 mod otlp;
 mod rng;
+mod workload;
 
 pub use app::App;
 pub use otlp::Batch;
+pub use workload::{relabel_trace_id, span_count, Workload};
 
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;

@@ -32,7 +32,7 @@ fn span_id(trace: u64, span: u64) -> [u8; 8] {
 fn synthetic_span(now_nanos: u64, trace: u64, span: u64) -> SpanRow {
     let start = now_nanos - (TRACES - trace) * 500_000_000 + span * 1_000_000;
     let mut row = SpanRow {
-        project: "default".to_owned(),
+        project: "default".into(),
         timestamp: (start / 1_000_000_000) as u32,
         start_time_unix_nano: start,
         end_time_unix_nano: start + 500_000,
@@ -50,11 +50,11 @@ fn synthetic_span(now_nanos: u64, trace: u64, span: u64) -> SpanRow {
         attribute_keys: vec!["http.route".to_owned()],
         attribute_values: vec![format!("/route/{span}")],
         attribute_types: vec![0],
-        resource_keys: vec!["service.name".to_owned()],
-        resource_values: vec![format!("service-{}", trace % 50)],
-        resource_types: vec![0],
-        scope_name: "synthetic".to_owned(),
-        scope_version: String::new(),
+        resource_keys: vec!["service.name".to_owned()].into(),
+        resource_values: vec![format!("service-{}", trace % 50)].into(),
+        resource_types: vec![0].into(),
+        scope_name: "synthetic".into(),
+        scope_version: "".into(),
         event_times_unix_nano: vec![],
         event_names: vec![],
         event_attributes: vec![],

@@ -3,10 +3,15 @@
 //! A span that cannot be stored faithfully is rejected with a reason from a
 //! fixed set (used as a metric label); everything else in the request is
 //! kept. Links whose ids are invalid are dropped and counted in the span's
-//! `dropped_links_count`, since the span itself is still sound.
+//! `dropped_links_count`, since the span itself is still sound. The limits
+//! of [`SpanLimits`] cut what exceeds them (see [`super::limits`]); spans
+//! beyond the per-request limit are rejected.
 
+use super::limits::{Limiter, Tally, Truncation};
+use crate::config::SpanLimits;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::trace::v1 as proto;
+use std::sync::Arc;
 use std::time::Duration;
 use tracehouse_model::{
     AttributeValue, Attributes, Scope, Span, SpanEvent, SpanId, SpanKind, SpanLink, StatusCode,
@@ -21,6 +26,8 @@ pub enum SpanRejection {
     InvalidSpanId,
     InvalidParentSpanId,
     TimestampOutOfRange,
+    /// Beyond `max_spans_per_request` in one request.
+    TooManySpansInRequest,
 }
 
 impl SpanRejection {
@@ -31,6 +38,7 @@ impl SpanRejection {
             Self::InvalidSpanId => "invalid_span_id",
             Self::InvalidParentSpanId => "invalid_parent_span_id",
             Self::TimestampOutOfRange => "timestamp_out_of_range",
+            Self::TooManySpansInRequest => "spans_per_request",
         }
     }
 }
@@ -66,6 +74,8 @@ pub struct ConvertedSpans {
     pub spans: Vec<Span>,
     /// Rejected spans, by reason.
     pub rejected: Vec<(SpanRejection, u64)>,
+    /// Parts of kept spans cut by a limit, by limit.
+    pub truncated: Tally<Truncation>,
 }
 
 impl ConvertedSpans {
@@ -75,13 +85,20 @@ impl ConvertedSpans {
     }
 
     fn reject(&mut self, reason: SpanRejection) {
+        self.reject_many(reason, 1);
+    }
+
+    fn reject_many(&mut self, reason: SpanRejection, count: u64) {
+        if count == 0 {
+            return;
+        }
         match self
             .rejected
             .iter_mut()
             .find(|(existing, _)| *existing == reason)
         {
-            Some((_, count)) => *count += 1,
-            None => self.rejected.push((reason, 1)),
+            Some((_, total)) => *total += count,
+            None => self.rejected.push((reason, count)),
         }
     }
 }
@@ -95,27 +112,43 @@ pub fn count_spans(resource_spans: &[proto::ResourceSpans]) -> u64 {
         .sum()
 }
 
-/// Converts every span of a request, keeping the valid ones.
+/// Converts every span of a request, keeping the valid ones within `limits`.
 pub fn convert_resource_spans(
     resource_spans: Vec<proto::ResourceSpans>,
     window: TimeWindow,
+    limits: &SpanLimits,
 ) -> ConvertedSpans {
     let mut converted = ConvertedSpans::default();
+    let mut truncated = Tally::default();
+    let mut room = limits.max_spans_per_request;
     for resource_span in resource_spans {
-        let resource = resource_span
-            .resource
-            .map(|resource| convert_attributes(resource.attributes))
-            .unwrap_or_default();
+        let mut limiter = Limiter {
+            limits,
+            cut: &mut truncated,
+        };
+        // Decoded once per group; every span of it shares them.
+        let resource = Arc::new(
+            resource_span
+                .resource
+                .map(|resource| limiter.attributes(resource.attributes).0)
+                .unwrap_or_default(),
+        );
         for scope_span in resource_span.scope_spans {
-            let scope = convert_scope(scope_span.scope);
-            for span in scope_span.spans {
-                match convert_span(span, &resource, &scope, window) {
+            let scope = Arc::new(convert_scope(scope_span.scope));
+            let mut spans = scope_span.spans;
+            let over = spans.len().saturating_sub(room);
+            spans.truncate(room);
+            room -= spans.len();
+            converted.reject_many(SpanRejection::TooManySpansInRequest, over as u64);
+            for span in spans {
+                match convert_span(span, (&resource, &scope), window, &mut limiter) {
                     Ok(span) => converted.spans.push(span),
                     Err(reason) => converted.reject(reason),
                 }
             }
         }
     }
+    converted.truncated = truncated;
     converted
 }
 
@@ -129,10 +162,10 @@ fn convert_scope(scope: Option<InstrumentationScope>) -> Scope {
 }
 
 fn convert_span(
-    span: proto::Span,
-    resource: &Attributes,
-    scope: &Scope,
+    mut span: proto::Span,
+    (resource, scope): (&Arc<Attributes>, &Arc<Scope>),
     window: TimeWindow,
+    limiter: &mut Limiter<'_>,
 ) -> Result<Span, SpanRejection> {
     let trace_id =
         TraceId::from_bytes(&span.trace_id).map_err(|_| SpanRejection::InvalidTraceId)?;
@@ -150,7 +183,18 @@ fn convert_span(
     if !window.contains(span.start_time_unix_nano) {
         return Err(SpanRejection::TimestampOutOfRange);
     }
-    let mut dropped_links_count = span.dropped_links_count;
+    let max_links = limiter.limits.max_links_per_span;
+    let max_events = limiter.limits.max_events_per_span;
+    let mut dropped_links_count = span.dropped_links_count.saturating_add(limiter.keep_first(
+        &mut span.links,
+        max_links,
+        Truncation::LinksPerSpan,
+    ));
+    let dropped_events_count = span.dropped_events_count.saturating_add(limiter.keep_first(
+        &mut span.events,
+        max_events,
+        Truncation::EventsPerSpan,
+    ));
     let mut links = Vec::with_capacity(span.links.len());
     for link in span.links {
         match (
@@ -161,7 +205,7 @@ fn convert_span(
                 trace_id,
                 span_id,
                 trace_state: link.trace_state,
-                attributes: convert_attributes(link.attributes),
+                attributes: limiter.attributes(link.attributes).0,
             }),
             _ => dropped_links_count = dropped_links_count.saturating_add(1),
         }
@@ -175,6 +219,16 @@ fn convert_span(
             )
         })
         .unwrap_or_default();
+    let (attributes, dropped_attributes) = limiter.attributes(span.attributes);
+    let events = span
+        .events
+        .into_iter()
+        .map(|event| SpanEvent {
+            time_unix_nano: event.time_unix_nano,
+            name: event.name,
+            attributes: limiter.attributes(event.attributes).0,
+        })
+        .collect();
     Ok(Span {
         trace_id,
         span_id,
@@ -187,21 +241,15 @@ fn convert_span(
         end_time_unix_nano: span.end_time_unix_nano,
         status_code,
         status_message,
-        attributes: convert_attributes(span.attributes),
-        resource: resource.clone(),
-        scope: scope.clone(),
-        events: span
-            .events
-            .into_iter()
-            .map(|event| SpanEvent {
-                time_unix_nano: event.time_unix_nano,
-                name: event.name,
-                attributes: convert_attributes(event.attributes),
-            })
-            .collect(),
+        attributes,
+        resource: Arc::clone(resource),
+        scope: Arc::clone(scope),
+        events,
         links,
-        dropped_attributes_count: span.dropped_attributes_count,
-        dropped_events_count: span.dropped_events_count,
+        dropped_attributes_count: span
+            .dropped_attributes_count
+            .saturating_add(dropped_attributes),
+        dropped_events_count,
         dropped_links_count,
     })
 }
@@ -300,6 +348,7 @@ mod tests {
                 span(vec![1; 16], vec![3; 8], 99_999),
             ]),
             window(),
+            &SpanLimits::default(),
         );
         assert_eq!(converted.spans.len(), 1);
         assert_eq!(converted.spans[0].service_name(), "checkout");
@@ -331,7 +380,8 @@ mod tests {
             },
         ];
         with_links.parent_span_id = vec![0; 8];
-        let converted = convert_resource_spans(request(vec![with_links]), window());
+        let converted =
+            convert_resource_spans(request(vec![with_links]), window(), &SpanLimits::default());
         let span = &converted.spans[0];
         assert_eq!(span.links.len(), 1);
         assert_eq!(span.dropped_links_count, 1);

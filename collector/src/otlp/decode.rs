@@ -4,8 +4,9 @@ use crate::error::IngestError;
 use bytes::Bytes;
 use std::io::Read;
 
-/// Bodies larger than this are decoded on the blocking pool, so that a big
-/// request does not stall the async workers.
+/// Bodies larger than this once decompressed are decompressed and decoded
+/// on the blocking pool, so that a big request does not stall the async
+/// workers (a small gzip body can be a large request).
 pub const DECODE_OFF_RUNTIME_BYTES: usize = 64 * 1024;
 
 /// The two OTLP/HTTP encodings.
@@ -74,6 +75,20 @@ pub fn decompress(
             Ok(Bytes::from(decoded))
         }
         Some(other) => Err(IngestError::UnsupportedEncoding(other.to_owned())),
+    }
+}
+
+/// The body decompressed, when that is at most `cap` bytes; `None` when it
+/// is larger (at most `cap` bytes are decompressed to find out).
+pub fn decompress_small(
+    body: &Bytes,
+    content_encoding: Option<&str>,
+    cap: usize,
+) -> Result<Option<Bytes>, IngestError> {
+    match decompress(body.clone(), content_encoding, cap) {
+        Ok(decoded) if decoded.len() <= cap => Ok(Some(decoded)),
+        Ok(_) | Err(IngestError::PayloadTooLarge { .. }) => Ok(None),
+        Err(error) => Err(error),
     }
 }
 
@@ -154,5 +169,24 @@ mod tests {
             decompress(Bytes::from_static(b"x"), Some("br"), 100),
             Err(IngestError::UnsupportedEncoding(_))
         ));
+    }
+
+    #[test]
+    fn small_means_small_once_decompressed() {
+        let zeros = vec![0u8; 10_000];
+        let compressed = gzip(&zeros);
+        assert!(compressed.len() < 1_000);
+        let small = |body: &Bytes, encoding, cap| {
+            decompress_small(body, encoding, cap).map(|decoded| decoded.map(|b| b.len()))
+        };
+        assert_eq!(
+            small(&compressed, Some("gzip"), 10_000).ok(),
+            Some(Some(10_000))
+        );
+        assert_eq!(small(&compressed, Some("gzip"), 9_999).ok(), Some(None));
+        let plain = Bytes::from(zeros);
+        assert_eq!(small(&plain, None, 10_000).ok(), Some(Some(10_000)));
+        assert_eq!(small(&plain, None, 9_999).ok(), Some(None));
+        assert!(small(&Bytes::from_static(b"not gzip"), Some("gzip"), 100).is_err());
     }
 }

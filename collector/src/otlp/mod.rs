@@ -2,5 +2,6 @@
 
 pub mod convert;
 pub mod decode;
+pub mod limits;
 pub mod logs;
 pub mod metrics;
