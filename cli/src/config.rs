@@ -216,6 +216,11 @@ pub struct Config {
     #[arg(skip)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts: Option<toml::Table>,
+    /// `[auth]`: ingest tokens, read-only API tokens and users, or a file
+    /// holding them (file only; see `docs/access.md`).
+    #[arg(skip)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<tracehouse_model::access::AuthSettings>,
     /// The file the configuration came from, re-read when alert rules reload.
     #[arg(skip)]
     #[serde(skip)]
@@ -415,7 +420,7 @@ mod tests {
     use super::*;
 
     /// Keys of the file that are tables without a flag.
-    const FILE_ONLY_TABLES: &[&str] = &["pricing", "functions", "alerts"];
+    const FILE_ONLY_TABLES: &[&str] = &["pricing", "functions", "alerts", "auth"];
 
     fn write_file(text: &str) -> tempfile::NamedTempFile {
         let mut file = tempfile::NamedTempFile::new().expect("temp file");
@@ -594,6 +599,14 @@ mod tests {
                 toml::Table::try_from(all_function).expect("function"),
             ),
             (
+                "auth",
+                toml::Table::try_from(tracehouse_model::access::AuthSettings {
+                    file: Some(PathBuf::new()),
+                    ..Default::default()
+                })
+                .expect("auth"),
+            ),
+            (
                 "alerts",
                 toml::from_str(
                     "interval = \"30s\"\nrepeat_interval = \"4h\"\nexternal_url = \"\"\n\
@@ -609,7 +622,8 @@ mod tests {
                 let dotted = format!("`{table}.{key}`");
                 assert!(docs.contains(&dotted), "docs lack {dotted}");
                 assert!(
-                    example_text.contains(&format!("{key} =")),
+                    example_text.contains(&format!("{key} ="))
+                        || example_text.contains(&format!("[[{table}.{key}]]")),
                     "example config lacks {table}.{key}"
                 );
             }

@@ -21,6 +21,24 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Drive a simulated serverless application against a Tracehouse over OTLP/gRPC.
     Demo(DemoArgs),
+    /// Manage ingest tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `tracehouse token ...`.
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an ingest token for a project: prints it once and appends its
+    /// SHA-256 to the file `auth.file` names (else to the configuration file).
+    Create {
+        /// The project the token writes into.
+        #[arg(long)]
+        project: String,
+        /// The configuration file.
+        #[arg(long, env = "TRACEHOUSE_CONFIG")]
+        config: std::path::PathBuf,
+    },
 }
 
 /// `tracehouse demo`: what to simulate and where to send it.
@@ -80,6 +98,10 @@ async fn main() -> std::process::ExitCode {
             Ok(args) => run_demo(&args).await,
             Err(error) => error.exit(),
         },
+        Some(("token", token_matches)) => match TokenCommand::from_arg_matches(token_matches) {
+            Ok(command) => run_token(command),
+            Err(error) => error.exit(),
+        },
         _ => {
             let _ = Cli::command().print_help();
             return std::process::ExitCode::FAILURE;
@@ -102,6 +124,21 @@ async fn run_demo(args: &DemoArgs) -> anyhow::Result<()> {
         "demo finished"
     );
     Ok(())
+}
+
+fn run_token(command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create { project, config } => {
+            let (token, file) = tracehouse::access::create_ingest_token(&config, &project)?;
+            eprintln!(
+                "added an ingest token for project {project} to {} (a running Tracehouse picks it up); \
+                 it is shown only this once:",
+                file.display()
+            );
+            println!("{token}");
+            Ok(())
+        }
+    }
 }
 
 async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {

@@ -188,6 +188,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
         .runs(Role::Alerts)
         .then(|| tracehouse_alerting::AlertMetrics::register(&mut registry));
     let (shutdown, shutdown_receiver) = watch::channel(false);
+    let access = crate::access::start(&config, shutdown_receiver.clone())?;
     let mut servers = JoinSet::new();
     let mut writer_handles = Vec::new();
     let mut otlp_grpc = None;
@@ -245,6 +246,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
             traces: traces.clone(),
             metrics: metrics.clone(),
             logs: logs.clone(),
+            access: access.clone(),
         };
         let stop = wait_for_shutdown(shutdown_receiver.clone());
         servers.spawn(async move {
@@ -259,7 +261,15 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
             traces,
             metrics,
             logs,
+            access: access.clone(),
         });
+        crate::access::warn_about_open_ingest(
+            &access.current(),
+            &[
+                ("OTLP/gRPC", config.otlp_grpc_addr),
+                ("OTLP/HTTP", config.otlp_http_addr),
+            ],
+        );
         servers.spawn(serve_http(
             http_listener,
             otlp_router,

@@ -1,6 +1,7 @@
 //! OTLP/HTTP transport: `POST /v1/traces` (and the other signals), protobuf
 //! or JSON, optionally gzip-compressed; responses in the request's format.
 
+use crate::access::request_project;
 use crate::error::{IngestError, RETRY_AFTER_SECONDS};
 use crate::logs::LogIngest;
 use crate::metric_points::MetricIngest;
@@ -16,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use bytes::Bytes;
+use tracehouse_model::access::SharedAccess;
 use tracehouse_model::ProjectId;
 
 const TRANSPORT: &str = "http";
@@ -35,6 +37,8 @@ pub struct HttpReceivers {
     pub traces: TraceIngest,
     pub metrics: MetricIngest,
     pub logs: LogIngest,
+    /// The ingest tokens in force.
+    pub access: SharedAccess,
 }
 
 /// The OTLP/HTTP routes.
@@ -46,6 +50,7 @@ pub fn router(receivers: HttpReceivers) -> Router {
             post(export_http::<TraceIngest>).with_state(HttpState {
                 service: receivers.traces,
                 max_request_bytes,
+                access: receivers.access.clone(),
             }),
         )
         .route(
@@ -53,6 +58,7 @@ pub fn router(receivers: HttpReceivers) -> Router {
             post(export_http::<MetricIngest>).with_state(HttpState {
                 service: receivers.metrics,
                 max_request_bytes,
+                access: receivers.access.clone(),
             }),
         )
         .route(
@@ -60,6 +66,7 @@ pub fn router(receivers: HttpReceivers) -> Router {
             post(export_http::<LogIngest>).with_state(HttpState {
                 service: receivers.logs,
                 max_request_bytes,
+                access: receivers.access.clone(),
             }),
         )
 }
@@ -68,6 +75,7 @@ pub fn router(receivers: HttpReceivers) -> Router {
 struct HttpState<S> {
     service: S,
     max_request_bytes: usize,
+    access: SharedAccess,
 }
 
 async fn export_http<S: OtlpService>(
@@ -78,9 +86,9 @@ async fn export_http<S: OtlpService>(
     // Answer in the request's format when it is known, else in JSON.
     let format = BodyFormat::from_content_type(header_text(&headers, header::CONTENT_TYPE));
     let response_format = format.as_ref().copied().unwrap_or(BodyFormat::Json);
-    let result = match format {
-        Ok(format) => export_body(&state, &headers, body, format).await,
-        Err(error) => Err(error),
+    let result = match (request_project(&state.access, &headers), format) {
+        (Ok(project), Ok(format)) => export_body(&state, project, &headers, body, format).await,
+        (Err(error), _) | (_, Err(error)) => Err(error),
     };
     state.service.metrics().request(
         S::SIGNAL,
@@ -95,6 +103,7 @@ async fn export_http<S: OtlpService>(
 
 async fn export_body<S: OtlpService>(
     state: &HttpState<S>,
+    project: ProjectId,
     headers: &HeaderMap,
     body: Body,
     format: BodyFormat,
@@ -113,7 +122,7 @@ async fn export_body<S: OtlpService>(
     } else {
         decode_body::<S>(body, encoding.as_deref(), format, limit)?
     };
-    let outcome = state.service.export(ProjectId::default(), request).await?;
+    let outcome = state.service.export(project, request).await?;
     let response = S::response(&outcome);
     Ok((outcome, response))
 }
@@ -157,6 +166,11 @@ fn error_response(error: &IngestError, format: BodyFormat) -> Response {
         message: error.public_message(),
     };
     let mut response = encoded_response(error.http_status(), &status, format);
+    if matches!(error, IngestError::Unauthenticated(_)) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
     if error.is_retryable() {
         response
             .headers_mut()

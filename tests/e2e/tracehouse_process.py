@@ -62,7 +62,7 @@ def child_environment() -> dict[str, str]:
 class TracehouseProcess:
     """A running `tracehouse serve` and small HTTP helpers around it."""
 
-    def __init__(self, binary: pathlib.Path, work_dir: pathlib.Path):
+    def __init__(self, binary: pathlib.Path, work_dir: pathlib.Path, extra_args: tuple[str, ...] = ()):
         self.work_dir = work_dir
         self.data_dir = work_dir / "data"
         self.log_path = work_dir / "tracehouse.log"
@@ -82,6 +82,7 @@ class TracehouseProcess:
                 "127.0.0.1:0",
                 "--otlp-http-addr",
                 "127.0.0.1:0",
+                *extra_args,
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -178,6 +179,13 @@ class TracehouseProcess:
         """One sample's value; 0 when the series does not exist yet."""
         return self.metrics().get(sample, 0.0)
 
+    def clickhouse_count(self, sql: str) -> int:
+        """The single number `sql` answers on the managed ClickHouse (database `tracehouse`)."""
+        url = self.urls["clickhouse"].rstrip("/") + "/?database=tracehouse"
+        request = urllib.request.Request(url, data=sql.encode(), method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.read().decode().strip() or 0)
+
     def log_tail(self, lines: int = 40) -> str:
         self._log_file.flush()
         text = self.log_path.read_text(errors="replace").splitlines()
@@ -198,11 +206,14 @@ class TracehouseProcess:
         return self.process.returncode
 
 
-def start_tracehouse(work_dir: pathlib.Path | None = None) -> TracehouseProcess:
-    """Starts the binary in `work_dir` (a new temp dir by default) and waits until it is ready."""
+def start_tracehouse(
+    work_dir: pathlib.Path | None = None, extra_args: tuple[str, ...] = ()
+) -> TracehouseProcess:
+    """Starts the binary in `work_dir` (a new temp dir by default) with
+    `extra_args` for `serve`, and waits until it is ready."""
     if work_dir is None:
         work_dir = pathlib.Path(tempfile.mkdtemp(prefix="tracehouse-e2e-"))
-    server = TracehouseProcess(tracehouse_binary(), work_dir)
+    server = TracehouseProcess(tracehouse_binary(), work_dir, extra_args)
     try:
         server.wait_until_ready()
     except BaseException:
