@@ -3,7 +3,7 @@
 //! changes, the start-up warnings and refusals about open listeners, and
 //! `tracehouse token create`.
 
-use crate::config::Config;
+use crate::config::{Config, Role};
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -162,6 +162,27 @@ pub fn warn_about_open_ingest(rules: &AccessRules, listeners: &[(&str, SocketAdd
             tracing::warn!(%address, "{what} listens beyond loopback without ingest tokens: anyone who reaches it can write into project default; configure [[auth.ingest_tokens]]");
         }
     }
+}
+
+/// Whether the dashboard and API may be open (no users or API tokens):
+/// only on loopback, or with `--insecure-open-dashboard`. Refuses to start
+/// on another address without either, naming the flag.
+pub fn check_open_dashboard(config: &Config, rules: &AccessRules) -> anyhow::Result<bool> {
+    let on_loopback = config.http_addr.ip().is_loopback();
+    let open_allowed = on_loopback || config.insecure_open_dashboard;
+    let serves_reads = config.runs(Role::Query) || config.runs(Role::Alerts);
+    if serves_reads && !rules.reads_require_credentials() && !open_allowed {
+        anyhow::bail!(
+            "refusing to serve the dashboard and API on {} without users or API tokens: \
+             configure [[auth.users]] or [[auth.api_tokens]], or pass --insecure-open-dashboard \
+             to let anyone who reaches it read every project",
+            config.http_addr
+        );
+    }
+    if !on_loopback && config.insecure_open_dashboard && !rules.reads_require_credentials() {
+        tracing::warn!(address = %config.http_addr, "--insecure-open-dashboard: the dashboard and API are open to anyone who reaches them");
+    }
+    Ok(open_allowed)
 }
 
 /// A new random ingest token.

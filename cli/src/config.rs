@@ -203,6 +203,11 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUSE_MAX_FAILED_DELIVERIES",
         default_value_t = broken::DEFAULT_MAX_FAILED_DELIVERIES)]
     pub max_failed_deliveries: u32,
+    /// Serve the dashboard and API on a non-loopback address without users
+    /// or API tokens: anyone who reaches it reads every project.
+    #[arg(long, env = "TRACEHOUSE_INSECURE_OPEN_DASHBOARD")]
+    #[serde(default)]
+    pub insecure_open_dashboard: bool,
     /// `[pricing]`: catalog file, free tier, region multipliers (file only).
     #[arg(skip)]
     #[serde(default)]

@@ -173,6 +173,9 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
 /// [`serve`] with other intervals and timeouts.
 pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Result<Running> {
     config.validate()?;
+    let (shutdown, shutdown_receiver) = watch::channel(false);
+    let access = crate::access::start(&config, shutdown_receiver.clone())?;
+    let open_allowed = crate::access::check_open_dashboard(&config, &access.current())?;
     let pricing = crate::serverless::pricing(&config)?;
     let data_dir_lock = crate::data_dir::claim(&config.data_dir)?;
 
@@ -187,8 +190,6 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     let alert_metrics = config
         .runs(Role::Alerts)
         .then(|| tracehouse_alerting::AlertMetrics::register(&mut registry));
-    let (shutdown, shutdown_receiver) = watch::channel(false);
-    let access = crate::access::start(&config, shutdown_receiver.clone())?;
     let mut servers = JoinSet::new();
     let mut writer_handles = Vec::new();
     let mut otlp_grpc = None;
@@ -322,6 +323,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
                 .map(|address| format!("http://{address}"))
                 .unwrap_or_default(),
         },
+        access: access.clone(),
     };
     let alerts_router = crate::alerts::router(&config, &client, alerts, &state);
     let web_router = if config.runs(Role::Query) {
@@ -333,6 +335,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
         Some(alerts_router) => alerts_router.merge(web_router),
         None => web_router,
     };
+    let web_router = tracehouse_web::access::protect(web_router, access, open_allowed);
     servers.spawn(serve_http(
         http_listener,
         web_router,

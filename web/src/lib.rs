@@ -1,6 +1,7 @@
 //! The HTTP face of the read side: the JSON query API, health and metrics
 //! endpoints, and the server-rendered dashboard.
 
+pub mod access;
 pub mod api;
 pub mod dashboard;
 pub mod error;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// Addresses shown on the dashboard's home page.
     pub endpoints: Endpoints,
+    /// The access rules in force (see [`access::protect`]).
+    pub access: tracehouse_model::access::SharedAccess,
 }
 
 /// Where the receivers listen, as shown to users.

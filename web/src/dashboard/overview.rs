@@ -6,6 +6,7 @@ use super::charts::{self, Series, Svg, TimeChart, TimeKind, Unit};
 use super::format::{self, Change, Trend};
 use super::frame::{Frame, FrameParams, Section};
 use super::{page_frame, render, ErrorPage};
+use crate::access::Scope;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -91,9 +92,10 @@ async fn read(state: &AppState, frame: &Frame) -> Result<OverviewData, QueryErro
 /// `GET /`.
 pub async fn overview_page(
     State(state): State<AppState>,
+    scope: Scope,
     Query(params): Query<FrameParams>,
 ) -> Response {
-    let frame = match page_frame(&state, &params, Section::Overview, "/").await {
+    let frame = match page_frame(&state, &scope, &params, Section::Overview, "/").await {
         Ok(frame) => frame,
         Err(page) => return page,
     };

@@ -1,0 +1,454 @@
+//! Access to every route of the router, table-driven. The routes are read
+//! from the source (every `.route("...", ...)` under web/src), so a route
+//! added without a row here fails the test. For each route: no credentials,
+//! a wrong token, a token of another project and, on state-changing calls,
+//! a read-only token; a granted read-only token reaches every read.
+//! Then cross-project reads by id and by search (traces, chains, functions,
+//! the map, the Jaeger API) return nothing, and the project selector
+//! offers only granted projects.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::path::Path;
+use tracehouse_model::access::{ApiTokenEntry, AuthSettings, IngestTokenEntry, SecretHash};
+use tracehouse_tests::{now_unix_nanos, TestApp};
+
+const PAYMENTS_INGEST: &str = "ingest-payments";
+const SEARCH_INGEST: &str = "ingest-search";
+/// Read-only, granted payments and default (alert state is kept in `default`).
+const READER: &str = "api-reader";
+/// Read-only, granted search only.
+const OTHER: &str = "api-other";
+
+const PAYMENTS_TRACE: &str = "aa000000000000000000000000000001";
+const SEARCH_TRACE: &str = "bb000000000000000000000000000002";
+
+/// How a route is reached: method, path with sample parameters, and whether
+/// anyone may call it.
+struct RouteCase {
+    /// The route as written in the source, e.g. `/api/v1/traces/{trace_id}`.
+    route: &'static str,
+    method: Method,
+    url: String,
+    public: bool,
+}
+
+fn case(route: &'static str, method: Method, url: &str) -> RouteCase {
+    RouteCase {
+        route,
+        method,
+        url: url.to_owned(),
+        public: false,
+    }
+}
+
+fn public(route: &'static str, url: &str) -> RouteCase {
+    RouteCase {
+        public: true,
+        ..case(route, Method::GET, url)
+    }
+}
+
+fn table() -> Vec<RouteCase> {
+    let trace = format!("/{PAYMENTS_TRACE}");
+    vec![
+        public("/healthz", "/healthz"),
+        public("/readyz", "/readyz"),
+        public("/metrics", "/metrics"),
+        public("/static/{name}", "/static/app.css"),
+        case("/", Method::GET, "/"),
+        case("/functions", Method::GET, "/functions"),
+        case("/functions/{name}", Method::GET, "/functions/charge"),
+        case("/traces", Method::GET, "/traces"),
+        case(
+            "/traces/{trace_id}",
+            Method::GET,
+            &format!("/traces{trace}"),
+        ),
+        case("/chains/broken", Method::GET, "/chains/broken"),
+        case(
+            "/chains/{trace_id}",
+            Method::GET,
+            &format!("/chains{trace}"),
+        ),
+        case("/map", Method::GET, "/map"),
+        case("/alerts", Method::GET, "/alerts"),
+        case(
+            "/api/v1/traces/{trace_id}",
+            Method::GET,
+            &format!("/api/v1/traces{trace}"),
+        ),
+        case("/api/v1/traces", Method::GET, "/api/v1/traces"),
+        case(
+            "/api/v1/chains/broken",
+            Method::GET,
+            "/api/v1/chains/broken",
+        ),
+        case(
+            "/api/v1/chains/{trace_id}",
+            Method::GET,
+            &format!("/api/v1/chains{trace}"),
+        ),
+        case("/api/v1/services", Method::GET, "/api/v1/services"),
+        case(
+            "/api/v1/services/{service}/operations",
+            Method::GET,
+            "/api/v1/services/checkout/operations",
+        ),
+        case("/api/v1/map", Method::GET, "/api/v1/map"),
+        case("/api/v1/functions", Method::GET, "/api/v1/functions"),
+        case(
+            "/api/v1/functions/{function}/timeseries",
+            Method::GET,
+            "/api/v1/functions/charge/timeseries",
+        ),
+        case(
+            "/api/v1/coldstarts",
+            Method::GET,
+            "/api/v1/coldstarts?function=charge",
+        ),
+        case("/api/v1/alerts", Method::GET, "/api/v1/alerts"),
+        case(
+            "/api/v1/alerts/history",
+            Method::GET,
+            "/api/v1/alerts/history",
+        ),
+        case(
+            "/api/v1/alerts/deliveries",
+            Method::GET,
+            "/api/v1/alerts/deliveries",
+        ),
+        case(
+            "/api/v1/alerts/silences",
+            Method::GET,
+            "/api/v1/alerts/silences",
+        ),
+        case(
+            "/api/v1/alerts/silences",
+            Method::POST,
+            "/api/v1/alerts/silences",
+        ),
+        case(
+            "/api/v1/alerts/reload",
+            Method::POST,
+            "/api/v1/alerts/reload",
+        ),
+        case("/jaeger/api/services", Method::GET, "/jaeger/api/services"),
+        case(
+            "/jaeger/api/services/{service}/operations",
+            Method::GET,
+            "/jaeger/api/services/checkout/operations",
+        ),
+        case(
+            "/jaeger/api/operations",
+            Method::GET,
+            "/jaeger/api/operations?service=checkout",
+        ),
+        case(
+            "/jaeger/api/traces",
+            Method::GET,
+            "/jaeger/api/traces?service=checkout&limit=20",
+        ),
+        case(
+            "/jaeger/api/traces/{trace_id}",
+            Method::GET,
+            &format!("/jaeger/api/traces{trace}"),
+        ),
+        case(
+            "/jaeger/api/dependencies",
+            Method::GET,
+            "/jaeger/api/dependencies",
+        ),
+    ]
+}
+
+/// Every (method, route) the web crate declares, read from its source.
+fn declared_routes() -> BTreeSet<(String, String)> {
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/src");
+    let mut routes = BTreeSet::new();
+    let mut files = vec![web.clone()];
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(&path).expect("web/src") {
+                files.push(entry.expect("entry").path());
+            }
+            continue;
+        }
+        if path.extension().is_none_or(|ext| ext != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("source");
+        let prefix = match path.strip_prefix(&web).ok().and_then(Path::to_str) {
+            Some("api/mod.rs") => "/api/v1",
+            Some("jaeger/mod.rs") => "/jaeger/api",
+            _ => "",
+        };
+        for (index, _) in text.match_indices(".route(") {
+            let rest = &text[index + ".route(".len()..];
+            let Some(start) = rest.find('"') else {
+                continue;
+            };
+            let Some(length) = rest[start + 1..].find('"') else {
+                continue;
+            };
+            let route = format!("{prefix}{}", &rest[start + 1..start + 1 + length]);
+            // The method routers up to the end of this `.route(...)` call.
+            let call = &rest[start + 1 + length..];
+            let end = call
+                .find("\n        .")
+                .unwrap_or(call.len())
+                .min(call.find(".route(").unwrap_or(call.len()));
+            for method in ["get", "post", "put", "delete", "patch"] {
+                let call = &call[..end];
+                if call.contains(&format!("{method}(")) {
+                    routes.insert((method.to_uppercase(), route.clone()));
+                }
+            }
+        }
+    }
+    routes
+}
+
+#[test]
+fn the_table_covers_every_declared_route() {
+    let declared = declared_routes();
+    assert!(declared.len() > 30, "found only {declared:?}");
+    let covered: BTreeSet<(String, String)> = table()
+        .iter()
+        .map(|case| (case.method.to_string(), case.route.to_owned()))
+        .collect();
+    let missing: Vec<_> = declared.difference(&covered).collect();
+    let stale: Vec<_> = covered.difference(&declared).collect();
+    assert!(
+        missing.is_empty(),
+        "routes without an access row: {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "rows for routes that no longer exist: {stale:?}"
+    );
+}
+
+fn hash(token: &str) -> String {
+    SecretHash::of(token).to_hex()
+}
+
+async fn start() -> anyhow::Result<TestApp> {
+    let ingest = |project: &str, token: &str| IngestTokenEntry {
+        project: project.to_owned(),
+        token_sha256: hash(token),
+    };
+    let api = |name: &str, projects: &[&str], token: &str| ApiTokenEntry {
+        name: name.to_owned(),
+        projects: projects.iter().map(|p| (*p).to_owned()).collect(),
+        token_sha256: hash(token),
+    };
+    let auth = AuthSettings {
+        ingest_tokens: vec![
+            ingest("payments", PAYMENTS_INGEST),
+            ingest("search", SEARCH_INGEST),
+        ],
+        api_tokens: vec![
+            api("reader", &["payments", "default"], READER),
+            api("other", &["search"], OTHER),
+        ],
+        ..AuthSettings::default()
+    };
+    TestApp::start_with(|config| config.auth = Some(auth)).await
+}
+
+/// One Lambda-style invocation of `function` in `service`, as OTLP/JSON.
+fn invocation(trace_id: &str, service: &str, function: &str) -> Value {
+    let start = now_unix_nanos() - 60_000_000_000;
+    let string = |key: &str, value: &str| json!({"key": key, "value": {"stringValue": value}});
+    json!({"resourceSpans": [{
+        "resource": {"attributes": [
+            string("service.name", service), string("cloud.provider", "aws"),
+            string("cloud.platform", "aws_lambda"), string("faas.name", function),
+        ]},
+        "scopeSpans": [{"spans": [{
+            "traceId": trace_id, "spanId": "00f067aa0ba902b7", "name": format!("{function} handler"),
+            "kind": 2, "startTimeUnixNano": start.to_string(),
+            "endTimeUnixNano": (start + 50_000_000).to_string(),
+            "attributes": [string("faas.trigger", "http")]
+        }]}]
+    }]})
+}
+
+async fn ingest(app: &TestApp, token: &str, body: &Value) -> anyhow::Result<()> {
+    let response = app
+        .http
+        .post(format!("{}/v1/traces", app.otlp_http_url()))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await?;
+    anyhow::ensure!(response.status() == 200, "ingest: {}", response.status());
+    Ok(())
+}
+
+async fn call(
+    app: &TestApp,
+    method: Method,
+    url: &str,
+    token: Option<&str>,
+) -> anyhow::Result<(u16, String)> {
+    let mut request = app
+        .http
+        .request(method.clone(), format!("{}{url}", app.http_url()));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if method == Method::POST {
+        request = request
+            .header("content-type", "application/json")
+            .body(r#"{"matchers": {"rule": "x"}, "duration": "1h", "comment": "t"}"#);
+    }
+    let response = request.send().await?;
+    Ok((response.status().as_u16(), response.text().await?))
+}
+
+/// Asks for the project `search` explicitly.
+fn with_project(url: &str, project: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}project={project}")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_route_checks_who_is_asking() -> anyhow::Result<()> {
+    let app = start().await?;
+    // The stylesheet's name carries its hash: take it from a page.
+    let (_, page) = call(&app, Method::GET, "/", Some(READER)).await?;
+    let stylesheet = page
+        .split('"')
+        .find(|part| part.starts_with("/static/app.") && part.ends_with(".css"))
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no stylesheet link in {page}"))?;
+    for mut case in table() {
+        if case.route == "/static/{name}" {
+            case.url = stylesheet.clone();
+        }
+        let what = format!("{} {}", case.method, case.url);
+        let (anonymous, _) = call(&app, case.method.clone(), &case.url, None).await?;
+        let (wrong, _) = call(&app, case.method.clone(), &case.url, Some("not-a-token")).await?;
+        if case.public {
+            assert!(anonymous == 200 || anonymous == 503, "{what}: {anonymous}");
+            assert_eq!(wrong, anonymous, "{what}");
+            continue;
+        }
+        assert_eq!(anonymous, 401, "{what} without credentials");
+        assert_eq!(wrong, 401, "{what} with a wrong token");
+        // An ingest token is not an API token.
+        let (ingest_token, _) =
+            call(&app, case.method.clone(), &case.url, Some(PAYMENTS_INGEST)).await?;
+        assert_eq!(ingest_token, 401, "{what} with an ingest token");
+        let (reader, body) = call(&app, case.method.clone(), &case.url, Some(READER)).await?;
+        if case.method == Method::GET {
+            assert!(
+                ![401, 403].contains(&reader) && reader < 500,
+                "{what} granted: {reader} {body}"
+            );
+            // Another project's token asking for payments: not found.
+            let other_url = with_project(&case.url, "payments");
+            let (other, _) = call(&app, Method::GET, &other_url, Some(OTHER)).await?;
+            assert_eq!(other, 404, "{what} for payments with a search token");
+        } else {
+            assert_eq!(reader, 403, "{what}: a read-only token cannot change state");
+        }
+    }
+    app.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_never_cross_projects() -> anyhow::Result<()> {
+    let app = start().await?;
+    ingest(
+        &app,
+        PAYMENTS_INGEST,
+        &invocation(PAYMENTS_TRACE, "checkout", "charge"),
+    )
+    .await?;
+    ingest(
+        &app,
+        SEARCH_INGEST,
+        &invocation(SEARCH_TRACE, "checkout", "index"),
+    )
+    .await?;
+    // Both stored before anything is asked.
+    for (project, trace) in [("payments", PAYMENTS_TRACE), ("search", SEARCH_TRACE)] {
+        let sql = format!(
+            "SELECT count() AS count FROM spans WHERE project = '{project}' AND trace_id = unhex('{trace}')"
+        );
+        app.wait_for_rows(&sql, 1).await?;
+    }
+    let get = |url: &'static str, token: &'static str| {
+        let app = &app;
+        async move { call(app, Method::GET, url, Some(token)).await }
+    };
+    // By id: another project's trace is a 404, like an unknown one.
+    for url in [
+        "/api/v1/traces/aa000000000000000000000000000001",
+        "/api/v1/chains/aa000000000000000000000000000001",
+        "/jaeger/api/traces/aa000000000000000000000000000001",
+        "/traces/aa000000000000000000000000000001",
+    ] {
+        let (status, body) = get(url, OTHER).await?;
+        assert_eq!(status, 404, "{url}: {body}");
+        let (status, body) = get(url, READER).await?;
+        assert_eq!(status, 200, "{url} granted: {body}");
+    }
+    // By search and listing: only the caller's own project.
+    for url in [
+        "/api/v1/traces?service=checkout",
+        "/api/v1/functions",
+        "/api/v1/map",
+        "/api/v1/services",
+        "/jaeger/api/traces?service=checkout&limit=20",
+        "/jaeger/api/services",
+        "/traces?service=checkout",
+        "/functions",
+    ] {
+        let (_, seen_by_other) = get(url, OTHER).await?;
+        assert!(
+            !seen_by_other.contains(PAYMENTS_TRACE),
+            "{url}: {seen_by_other}"
+        );
+        assert!(!seen_by_other.contains("charge"), "{url}: {seen_by_other}");
+        let (_, seen_by_reader) = get(url, READER).await?;
+        assert!(
+            !seen_by_reader.contains(SEARCH_TRACE),
+            "{url}: {seen_by_reader}"
+        );
+        assert!(!seen_by_reader.contains("index"), "{url}: {seen_by_reader}");
+    }
+    let (_, functions) = get("/api/v1/functions", READER).await?;
+    assert!(functions.contains("charge"), "{functions}");
+    let (_, functions) = get("/api/v1/functions", OTHER).await?;
+    assert!(functions.contains("index"), "{functions}");
+    // The selector offers granted projects only.
+    let (_, page) = get("/", OTHER).await?;
+    assert!(page.contains("search"), "selector lacks search");
+    assert!(
+        !page.contains("payments"),
+        "selector offers payments to a search token"
+    );
+    app.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_open_dashboard_off_loopback_is_refused_naming_the_flag() -> anyhow::Result<()> {
+    let result = TestApp::start_with(|config| {
+        config.http_addr = "0.0.0.0:0".parse().expect("address");
+    })
+    .await;
+    let error = match result {
+        Ok(app) => {
+            app.stop().await?;
+            anyhow::bail!("started without users on 0.0.0.0");
+        }
+        Err(error) => format!("{error:#}"),
+    };
+    assert!(error.contains("--insecure-open-dashboard"), "{error}");
+    Ok(())
+}
