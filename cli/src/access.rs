@@ -198,9 +198,7 @@ fn new_token() -> anyhow::Result<String> {
 /// stored.
 pub fn create_ingest_token(config_file: &Path, project: &str) -> anyhow::Result<(String, PathBuf)> {
     let project = ProjectId::new(project).map_err(|error| anyhow::anyhow!("--project: {error}"))?;
-    let target = auth_section(config_file)?
-        .and_then(|settings| settings.file)
-        .unwrap_or_else(|| config_file.to_owned());
+    let target = target_file(config_file)?;
     let token = new_token()?;
     let entry = format!(
         "\n[[auth.ingest_tokens]]\nproject = \"{project}\"\ntoken_sha256 = \"{}\"\n",
@@ -213,6 +211,49 @@ pub fn create_ingest_token(config_file: &Path, project: &str) -> anyhow::Result<
     });
     check.with_context(|| format!("{} no longer loads after the new entry", target.display()))?;
     Ok((token, target))
+}
+
+/// `tracehouse user add`: appends a user with an argon2 hash of `password`
+/// to the file `auth.file` names (else to the configuration file).
+pub fn add_user(
+    config_file: &Path,
+    name: &str,
+    projects: &[String],
+    role: tracehouse_model::access::Role,
+    password: &str,
+) -> anyhow::Result<PathBuf> {
+    anyhow::ensure!(
+        password.chars().count() >= 8,
+        "the password must have at least 8 characters"
+    );
+    let entry = tracehouse_model::access::UserEntry {
+        name: name.to_owned(),
+        password_argon2: tracehouse_web::session::hash_password(password)
+            .map_err(|error| anyhow::anyhow!("hashing the password: {error}"))?,
+        projects: projects.to_vec(),
+        role,
+    };
+    // Checked as a whole before anything is written.
+    AccessRules::from_settings(&AuthSettings {
+        users: vec![entry.clone()],
+        ..AuthSettings::default()
+    })?;
+    let target = target_file(config_file)?;
+    let existing = auth_section(&target).ok().flatten().unwrap_or_default();
+    anyhow::ensure!(
+        existing.users.iter().all(|user| user.name != name),
+        "{} already has a user {name}",
+        target.display()
+    );
+    let table = toml::Table::try_from(&entry)?;
+    append(&target, &format!("\n[[auth.users]]\n{table}"))?;
+    Ok(target)
+}
+
+fn target_file(config_file: &Path) -> anyhow::Result<PathBuf> {
+    Ok(auth_section(config_file)?
+        .and_then(|settings| settings.file)
+        .unwrap_or_else(|| config_file.to_owned()))
 }
 
 fn append(path: &Path, text: &str) -> anyhow::Result<()> {
@@ -259,6 +300,27 @@ mod tests {
         assert_eq!(rules.counts().0, 2);
         assert_ne!(token, second);
         assert!(create_ingest_token(&config, "Not Valid").is_err());
+    }
+
+    #[test]
+    fn an_added_user_loads_with_a_verifiable_hash() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("tracehouse.toml");
+        std::fs::write(&config, "retention_days = 3\n").expect("write config");
+        let projects = vec!["payments".to_owned(), "search".to_owned()];
+        let role = tracehouse_model::access::Role::Read;
+        add_user(&config, "ana", &projects, role, "correct horse").expect("added");
+        assert!(add_user(&config, "ana", &projects, role, "correct horse").is_err());
+        assert!(add_user(&config, "bob", &projects, role, "short").is_err());
+        let settings = auth_section(&config).expect("reads").expect("has [auth]");
+        let rules = rules_of(&settings).expect("loads");
+        let ana = rules.user("ana").expect("ana");
+        assert!(tracehouse_web::session::password_matches(
+            &ana.password_argon2,
+            "correct horse"
+        ));
+        assert_eq!(ana.grant.projects.len(), 2);
+        Config::from_file(&config).expect("the whole configuration still loads");
     }
 
     #[test]

@@ -11,7 +11,9 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::Path;
-use tracehouse_model::access::{ApiTokenEntry, AuthSettings, IngestTokenEntry, SecretHash};
+use tracehouse_model::access::{
+    ApiTokenEntry, AuthSettings, IngestTokenEntry, Role, SecretHash, UserEntry,
+};
 use tracehouse_tests::{now_unix_nanos, TestApp};
 
 const PAYMENTS_INGEST: &str = "ingest-payments";
@@ -20,6 +22,10 @@ const SEARCH_INGEST: &str = "ingest-search";
 const READER: &str = "api-reader";
 /// Read-only, granted search only.
 const OTHER: &str = "api-other";
+
+/// An admin user granted payments and default, and a read user granted search.
+const ADMIN: (&str, &str) = ("root", "admin password 1");
+const READ_USER: (&str, &str) = ("ana", "reader password 1");
 
 const PAYMENTS_TRACE: &str = "aa000000000000000000000000000001";
 const SEARCH_TRACE: &str = "bb000000000000000000000000000002";
@@ -57,6 +63,13 @@ fn table() -> Vec<RouteCase> {
         public("/readyz", "/readyz"),
         public("/metrics", "/metrics"),
         public("/static/{name}", "/static/app.css"),
+        public("/login", "/login"),
+        RouteCase {
+            public: true,
+            ..case("/login", Method::POST, "/login")
+        },
+        public("/logout", "/logout"),
+        case("/logout", Method::POST, "/logout"),
         case("/", Method::GET, "/"),
         case("/functions", Method::GET, "/functions"),
         case("/functions/{name}", Method::GET, "/functions/charge"),
@@ -253,9 +266,89 @@ async fn start() -> anyhow::Result<TestApp> {
             api("reader", &["payments", "default"], READER),
             api("other", &["search"], OTHER),
         ],
+        users: vec![
+            user(ADMIN, &["payments", "default"], Role::Admin),
+            user(READ_USER, &["search"], Role::Read),
+        ],
         ..AuthSettings::default()
     };
     TestApp::start_with(|config| config.auth = Some(auth)).await
+}
+
+fn user((name, password): (&str, &str), projects: &[&str], role: Role) -> UserEntry {
+    UserEntry {
+        name: name.to_owned(),
+        password_argon2: tracehouse_web::session::hash_password(password).expect("hash"),
+        projects: projects.iter().map(|p| (*p).to_owned()).collect(),
+        role,
+    }
+}
+
+/// A client that does not follow redirects, so that they can be checked.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// The `name=value` of a `Set-Cookie` header called `name`.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with(&format!("{name}=")))
+        .map(|value| value.split(';').next().unwrap_or_default().to_owned())
+}
+
+/// Value of `name="..." value="..."` in a page.
+fn hidden_field(page: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker)? + marker.len();
+    page[start..].split('"').next().map(str::to_owned)
+}
+
+/// A logged-in session: its cookie and its CSRF token.
+struct Login {
+    cookie: String,
+    csrf: String,
+}
+
+async fn log_in(app: &TestApp, (name, password): (&str, &str)) -> anyhow::Result<Login> {
+    let http = client();
+    let form = http.get(format!("{}/login", app.http_url())).send().await?;
+    let login_cookie = set_cookie(&form, "tracehouse_login").expect("login cookie");
+    let csrf = hidden_field(&form.text().await?, "csrf_token").expect("csrf field");
+    let response = http
+        .post(format!("{}/login", app.http_url()))
+        .header("cookie", &login_cookie)
+        .form(&[
+            ("name", name),
+            ("password", password),
+            ("csrf_token", &csrf),
+        ])
+        .send()
+        .await?;
+    anyhow::ensure!(response.status() == 303, "login: {}", response.status());
+    let cookie = set_cookie(&response, "tracehouse_session").expect("session cookie");
+    let logout = http
+        .get(format!("{}/logout", app.http_url()))
+        .header("cookie", &cookie)
+        .send()
+        .await?;
+    let csrf = hidden_field(&logout.text().await?, "csrf_token").expect("session csrf");
+    Ok(Login { cookie, csrf })
+}
+
+/// The credentials of a request.
+#[derive(Clone, Copy)]
+enum Auth<'a> {
+    None,
+    Token(&'a str),
+    /// A session, with or without its CSRF token.
+    Session(&'a Login, bool),
 }
 
 /// One Lambda-style invocation of `function` in `service`, as OTLP/JSON.
@@ -292,13 +385,18 @@ async fn call(
     app: &TestApp,
     method: Method,
     url: &str,
-    token: Option<&str>,
+    auth: Auth<'_>,
 ) -> anyhow::Result<(u16, String)> {
-    let mut request = app
-        .http
-        .request(method.clone(), format!("{}{url}", app.http_url()));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
+    let mut request = client().request(method.clone(), format!("{}{url}", app.http_url()));
+    match auth {
+        Auth::None => {}
+        Auth::Token(token) => request = request.bearer_auth(token),
+        Auth::Session(login, with_csrf) => {
+            request = request.header("cookie", &login.cookie);
+            if with_csrf {
+                request = request.header("x-csrf-token", &login.csrf);
+            }
+        }
     }
     if method == Method::POST {
         request = request
@@ -307,6 +405,11 @@ async fn call(
     }
     let response = request.send().await?;
     Ok((response.status().as_u16(), response.text().await?))
+}
+
+/// Whether a route is a page (refused by a redirect to the login form).
+fn is_page(route: &str) -> bool {
+    !(route.starts_with("/api/") || route.starts_with("/jaeger/"))
 }
 
 /// Asks for the project `search` explicitly.
@@ -319,31 +422,48 @@ fn with_project(url: &str, project: &str) -> String {
 async fn every_route_checks_who_is_asking() -> anyhow::Result<()> {
     let app = start().await?;
     // The stylesheet's name carries its hash: take it from a page.
-    let (_, page) = call(&app, Method::GET, "/", Some(READER)).await?;
+    let (_, page) = call(&app, Method::GET, "/", Auth::Token(READER)).await?;
     let stylesheet = page
         .split('"')
         .find(|part| part.starts_with("/static/app.") && part.ends_with(".css"))
         .map(str::to_owned)
         .ok_or_else(|| anyhow::anyhow!("no stylesheet link in {page}"))?;
+    let admin = log_in(&app, ADMIN).await?;
+    let read_user = log_in(&app, READ_USER).await?;
     for mut case in table() {
         if case.route == "/static/{name}" {
             case.url = stylesheet.clone();
         }
         let what = format!("{} {}", case.method, case.url);
-        let (anonymous, _) = call(&app, case.method.clone(), &case.url, None).await?;
-        let (wrong, _) = call(&app, case.method.clone(), &case.url, Some("not-a-token")).await?;
+        let (anonymous, _) = call(&app, case.method.clone(), &case.url, Auth::None).await?;
+        let (wrong, _) = call(
+            &app,
+            case.method.clone(),
+            &case.url,
+            Auth::Token("not-a-token"),
+        )
+        .await?;
         if case.public {
-            assert!(anonymous == 200 || anonymous == 503, "{what}: {anonymous}");
+            let reachable = anonymous < 500 || anonymous == 503;
+            assert!(anonymous != 401 && reachable, "{what}: {anonymous}");
             assert_eq!(wrong, anonymous, "{what}");
             continue;
         }
-        assert_eq!(anonymous, 401, "{what} without credentials");
-        assert_eq!(wrong, 401, "{what} with a wrong token");
+        // Pages send the browser to the login form, APIs answer 401.
+        let refused = if is_page(case.route) { 303 } else { 401 };
+        assert_eq!(anonymous, refused, "{what} without credentials");
+        assert_eq!(wrong, refused, "{what} with a wrong token");
         // An ingest token is not an API token.
-        let (ingest_token, _) =
-            call(&app, case.method.clone(), &case.url, Some(PAYMENTS_INGEST)).await?;
-        assert_eq!(ingest_token, 401, "{what} with an ingest token");
-        let (reader, body) = call(&app, case.method.clone(), &case.url, Some(READER)).await?;
+        let (ingest_token, _) = call(
+            &app,
+            case.method.clone(),
+            &case.url,
+            Auth::Token(PAYMENTS_INGEST),
+        )
+        .await?;
+        assert_eq!(ingest_token, refused, "{what} with an ingest token");
+        let (reader, body) =
+            call(&app, case.method.clone(), &case.url, Auth::Token(READER)).await?;
         if case.method == Method::GET {
             assert!(
                 ![401, 403].contains(&reader) && reader < 500,
@@ -351,12 +471,48 @@ async fn every_route_checks_who_is_asking() -> anyhow::Result<()> {
             );
             // Another project's token asking for payments: not found.
             let other_url = with_project(&case.url, "payments");
-            let (other, _) = call(&app, Method::GET, &other_url, Some(OTHER)).await?;
+            let (other, _) = call(&app, Method::GET, &other_url, Auth::Token(OTHER)).await?;
             assert_eq!(other, 404, "{what} for payments with a search token");
+            let (session, _) =
+                call(&app, Method::GET, &case.url, Auth::Session(&admin, false)).await?;
+            assert!(
+                ![401, 403].contains(&session) && session < 500,
+                "{what} by session: {session}"
+            );
         } else {
-            assert_eq!(reader, 403, "{what}: a read-only token cannot change state");
+            if case.route != "/logout" {
+                assert_eq!(reader, 403, "{what}: a read-only token cannot change state");
+                let read_user = Auth::Session(&read_user, true);
+                let (status, _) = call(&app, case.method.clone(), &case.url, read_user).await?;
+                assert_eq!(status, 403, "{what}: a read user cannot change state");
+            }
+            let without_csrf = Auth::Session(&admin, false);
+            let (status, _) = call(&app, case.method.clone(), &case.url, without_csrf).await?;
+            assert_eq!(status, 403, "{what}: a session call without its CSRF token");
         }
     }
+    // With its CSRF token an admin may change state; logging out ends the session.
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        "/api/v1/alerts/reload",
+        Auth::Session(&admin, true),
+    )
+    .await?;
+    assert!(
+        ![401, 403].contains(&status) && status < 500,
+        "reload by admin: {status} {body}"
+    );
+    let (status, _) = call(&app, Method::POST, "/logout", Auth::Session(&admin, true)).await?;
+    assert_eq!(status, 303);
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        "/api/v1/map",
+        Auth::Session(&admin, true),
+    )
+    .await?;
+    assert_eq!(status, 401, "the session ended at logout");
     app.stop().await
 }
 
@@ -376,15 +532,18 @@ async fn reads_never_cross_projects() -> anyhow::Result<()> {
     )
     .await?;
     // Both stored before anything is asked.
+    // The trace copy (trace_spans) too: it is what a lookup by id reads.
     for (project, trace) in [("payments", PAYMENTS_TRACE), ("search", SEARCH_TRACE)] {
         let sql = format!(
-            "SELECT count() AS count FROM spans WHERE project = '{project}' AND trace_id = unhex('{trace}')"
+            "SELECT count() AS count FROM trace_spans WHERE project = '{project}' AND trace_id = unhex('{trace}')"
         );
         app.wait_for_rows(&sql, 1).await?;
+        app.wait_for_rows(&sql.replace("trace_spans", "spans"), 1)
+            .await?;
     }
     let get = |url: &'static str, token: &'static str| {
         let app = &app;
-        async move { call(app, Method::GET, url, Some(token)).await }
+        async move { call(app, Method::GET, url, Auth::Token(token)).await }
     };
     // By id: another project's trace is a 404, like an unknown one.
     for url in [
@@ -451,4 +610,57 @@ async fn an_open_dashboard_off_loopback_is_refused_naming_the_flag() -> anyhow::
     };
     assert!(error.contains("--insecure-open-dashboard"), "{error}");
     Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn users_log_in_with_their_password_and_see_their_projects() -> anyhow::Result<()> {
+    let app = start().await?;
+    ingest(
+        &app,
+        PAYMENTS_INGEST,
+        &invocation(PAYMENTS_TRACE, "checkout", "charge"),
+    )
+    .await?;
+    let sql =
+        format!("SELECT count() AS count FROM spans WHERE trace_id = unhex('{PAYMENTS_TRACE}')");
+    app.wait_for_rows(&sql, 1).await?;
+    // A wrong password, and a login form posted without its token.
+    assert!(log_in(&app, (ADMIN.0, "wrong password")).await.is_err());
+    let http = client();
+    let forged = http
+        .post(format!("{}/login", app.http_url()))
+        .form(&[
+            ("name", ADMIN.0),
+            ("password", ADMIN.1),
+            ("csrf_token", "x"),
+        ])
+        .send()
+        .await?;
+    assert_eq!(forged.status(), 403);
+    assert!(set_cookie(&forged, "tracehouse_session").is_none());
+    let form = http.get(format!("{}/login", app.http_url())).send().await?;
+    let login_cookie = form
+        .headers()
+        .get("set-cookie")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        login_cookie.contains("HttpOnly") && login_cookie.contains("SameSite=Lax"),
+        "{login_cookie}"
+    );
+
+    let admin = log_in(&app, ADMIN).await?;
+    let trace = format!("/api/v1/traces/{PAYMENTS_TRACE}");
+    let (status, _) = call(&app, Method::GET, &trace, Auth::Session(&admin, false)).await?;
+    assert_eq!(status, 200);
+    let ana = log_in(&app, READ_USER).await?;
+    let (status, _) = call(&app, Method::GET, &trace, Auth::Session(&ana, false)).await?;
+    assert_eq!(status, 404, "ana reads search only");
+    let (_, page) = call(&app, Method::GET, "/", Auth::Session(&ana, false)).await?;
+    assert!(
+        !page.contains("payments"),
+        "the selector offers payments to ana"
+    );
+    app.stop().await
 }

@@ -9,18 +9,29 @@
 //! answered as an unknown one (404), like a trace id of another project.
 
 use crate::error::ApiError;
+use crate::session::{self, same_token, SessionState, Sessions, CSRF_HEADER};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, Method, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
+use axum::response::Redirect;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::Router;
 use tracehouse_model::access::{bearer_token, AccessRules, Grant, Role, SharedAccess};
 use tracehouse_model::ProjectId;
 
-/// Paths anyone may reach: health for probes and scrapers, static assets.
-fn is_public(path: &str) -> bool {
-    matches!(path, "/healthz" | "/readyz" | "/metrics") || path.starts_with("/static/")
+/// Paths anyone may reach: health for probes and scrapers, static assets,
+/// the login form (it checks its own CSRF token) and the logout form.
+fn is_public(method: &Method, path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics" | "/login")
+        || path.starts_with("/static/")
+        || (path == "/logout" && method == Method::GET)
+}
+
+/// Whether a refused request is a page (sent to the login form) rather than an API call.
+fn is_page(path: &str) -> bool {
+    !(path.starts_with("/api/") || path.starts_with("/jaeger/"))
 }
 
 /// Who is asking.
@@ -84,69 +95,131 @@ impl<S: Send + Sync> FromRequestParts<S> for Scope {
 #[derive(Clone)]
 struct Gate {
     access: SharedAccess,
+    sessions: Sessions,
     /// Whether the router may be open when no users or API tokens exist
     /// (a loopback listener, or `--insecure-open-dashboard`).
     open_allowed: bool,
 }
 
-/// Checks the caller of every request to `router` but the public paths.
+/// Checks the caller of every request to `router` (and of the login and
+/// logout routes it adds) but the public paths.
 pub fn protect(router: Router, access: SharedAccess, open_allowed: bool) -> Router {
+    let sessions = Sessions::default();
+    let session_routes = Router::new()
+        .route("/login", get(session::login_page).post(session::login))
+        .route("/logout", get(session::logout_page).post(session::logout))
+        .with_state(SessionState {
+            access: access.clone(),
+            sessions: sessions.clone(),
+        });
     let gate = Gate {
         access,
+        sessions,
         open_allowed,
     };
-    router.layer(axum::middleware::from_fn_with_state(gate, check))
+    router
+        .merge(session_routes)
+        .layer(axum::middleware::from_fn_with_state(gate, check))
 }
 
-async fn check(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
-    if is_public(request.uri().path()) {
+async fn check(State(gate): State<Gate>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    if is_public(request.method(), &path) {
         return next.run(request).await;
     }
     let rules = gate.access.current();
-    let scope = identify(&rules, &request, gate.open_allowed).and_then(|caller| {
-        if is_state_changing(request.method()) && !caller.may_change_state() {
-            return Err(ApiError::forbidden(
-                "this call changes state: it needs an admin",
-            ));
+    let (caller, csrf) = match identify(&rules, &gate, request.headers()) {
+        Ok(identified) => identified,
+        Err(error) if is_page(&path) && error.status() == StatusCode::UNAUTHORIZED => {
+            return Redirect::to("/login").into_response();
         }
-        let project = scope_project(&caller, request.uri())?;
-        Ok(Scope { caller, project })
-    });
-    match scope {
-        Ok(scope) => {
-            request.extensions_mut().insert(scope);
+        Err(error) => return refusal(error),
+    };
+    let changes_state = is_state_changing(request.method());
+    // Logging out is open to every role; anything else that changes state needs an admin.
+    if changes_state && path != "/logout" && !caller.may_change_state() {
+        return refusal(ApiError::forbidden(
+            "this call changes state: it needs an admin",
+        ));
+    }
+    let mut request = match (changes_state, csrf) {
+        (true, Some(expected)) => match csrf_checked(request, &expected).await {
+            Ok(request) => request,
+            Err(error) => return refusal(error),
+        },
+        _ => request,
+    };
+    match scope_project(&caller, request.uri()) {
+        Ok(project) => {
+            request.extensions_mut().insert(Scope { caller, project });
             next.run(request).await
         }
         Err(error) => refusal(error),
     }
 }
 
-/// The caller, or 401 when credentials are needed and none are valid.
+/// The caller, with the session's CSRF token when it came by session; 401
+/// when credentials are needed and none are valid.
 fn identify(
     rules: &AccessRules,
-    request: &Request,
-    open_allowed: bool,
-) -> Result<Caller, ApiError> {
+    gate: &Gate,
+    headers: &HeaderMap,
+) -> Result<(Caller, Option<String>), ApiError> {
     if !rules.reads_require_credentials() {
-        return if open_allowed {
-            Ok(Caller::Open)
+        return if gate.open_allowed {
+            Ok((Caller::Open, None))
         } else {
             Err(ApiError::unauthorized(
                 "no users or API tokens are configured, and this listener is not on loopback",
             ))
         };
     }
-    let presented = request
-        .headers()
+    let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(bearer_token);
-    match presented.and_then(|token| rules.api_grant(token)) {
-        Some(grant) => Ok(Caller::Granted(grant.clone())),
-        None => Err(ApiError::unauthorized(
-            "credentials required: send `Authorization: Bearer <API token>`",
-        )),
+    if let Some(grant) = presented.and_then(|token| rules.api_grant(token)) {
+        return Ok((Caller::Granted(grant.clone()), None));
     }
+    if let Some(session) = gate.sessions.grant(rules, headers) {
+        return Ok((Caller::Granted(session.grant), Some(session.csrf)));
+    }
+    Err(ApiError::unauthorized(
+        "credentials required: log in, or send `Authorization: Bearer <API token>`",
+    ))
+}
+
+/// Form bodies larger than this are not searched for a CSRF token.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// The request, once its CSRF token (header, else form field) matches the session's.
+async fn csrf_checked(request: Request, expected: &str) -> Result<Request, ApiError> {
+    let refused = || ApiError::forbidden("the CSRF token is missing or wrong: reload the page");
+    if let Some(token) = request.headers().get(CSRF_HEADER) {
+        let matches = token
+            .to_str()
+            .is_ok_and(|token| same_token(token, expected));
+        return if matches { Ok(request) } else { Err(refused()) };
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+        .await
+        .map_err(|_| refused())?;
+    let field = form_field(&bytes, "csrf_token").ok_or_else(refused)?;
+    if !same_token(&field, expected) {
+        return Err(refused());
+    }
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+}
+
+/// A field of a form body (the CSRF token is hex: no decoding needed).
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    std::str::from_utf8(body)
+        .ok()?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
 }
 
 fn is_state_changing(method: &Method) -> bool {

@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod error;
 pub mod health;
 pub mod jaeger;
+pub mod session;
 
 pub use error::ApiError;
 
