@@ -208,6 +208,11 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUSE_INSECURE_OPEN_DASHBOARD")]
     #[serde(default)]
     pub insecure_open_dashboard: bool,
+    /// A listener of its own for `/healthz`, `/readyz` and `/metrics`; once set, these
+    /// need credentials on `http_addr` like every other path.
+    #[arg(long, env = "TRACEHOUSE_METRICS_ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_addr: Option<SocketAddr>,
     /// `[pricing]`: catalog file, free tier, region multipliers (file only).
     #[arg(skip)]
     #[serde(default)]

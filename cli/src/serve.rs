@@ -53,6 +53,8 @@ pub struct BoundAddresses {
     pub otlp_http: Option<SocketAddr>,
     /// Query API, dashboard, health and metrics.
     pub http: SocketAddr,
+    /// Health and metrics, when they have a listener of their own.
+    pub metrics: Option<SocketAddr>,
 }
 
 /// A running Tracehouse.
@@ -326,6 +328,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
         access: access.clone(),
     };
     let alerts_router = crate::alerts::router(&config, &client, alerts, &state);
+    let health_only = tracehouse_web::health_router(state.clone());
     let web_router = if config.runs(Role::Query) {
         tracehouse_web::router(state)
     } else {
@@ -335,7 +338,25 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
         Some(alerts_router) => alerts_router.merge(web_router),
         None => web_router,
     };
-    let web_router = tracehouse_web::access::protect(web_router, access, open_allowed);
+    let metrics = match config.metrics_addr {
+        Some(address) => {
+            let listener = bind(address, "health and metrics").await?;
+            let bound = listener.local_addr()?;
+            servers.spawn(serve_http(
+                listener,
+                health_only,
+                shutdown_receiver.clone(),
+                "metrics",
+            ));
+            Some(bound)
+        }
+        None => None,
+    };
+    let openness = tracehouse_web::access::Openness {
+        open_allowed,
+        health_public: metrics.is_none(),
+    };
+    let web_router = tracehouse_web::access::protect(web_router, access, openness);
     servers.spawn(serve_http(
         http_listener,
         web_router,
@@ -348,6 +369,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
             otlp_grpc,
             otlp_http,
             http,
+            metrics,
         },
         clickhouse,
         shutdown,

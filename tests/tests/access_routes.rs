@@ -664,3 +664,42 @@ async fn users_log_in_with_their_password_and_see_their_projects() -> anyhow::Re
     );
     app.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_and_metrics_can_have_a_listener_of_their_own() -> anyhow::Result<()> {
+    let app = TestApp::start_with(|config| {
+        config.metrics_addr = Some("127.0.0.1:0".parse().expect("address"));
+        config.auth = Some(AuthSettings {
+            api_tokens: vec![ApiTokenEntry {
+                name: "reader".to_owned(),
+                projects: vec!["default".to_owned()],
+                token_sha256: hash(READER),
+            }],
+            ..AuthSettings::default()
+        });
+    })
+    .await?;
+    let metrics_address = app
+        .running
+        .as_ref()
+        .and_then(|running| running.addresses.metrics)
+        .expect("metrics listener");
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        let own = client()
+            .get(format!("http://{metrics_address}{path}"))
+            .send()
+            .await?;
+        assert_eq!(own.status(), 200, "{path} on its own listener");
+        let (main, _) = call(&app, Method::GET, path, Auth::None).await?;
+        assert_eq!(main, 401, "{path} on http_addr without credentials");
+        let (main, _) = call(&app, Method::GET, path, Auth::Token(READER)).await?;
+        assert_eq!(main, 200, "{path} on http_addr with a token");
+    }
+    // Nothing else is served there.
+    let other = client()
+        .get(format!("http://{metrics_address}/api/v1/map"))
+        .send()
+        .await?;
+    assert_eq!(other.status(), 404);
+    app.stop().await
+}

@@ -21,17 +21,21 @@ use axum::Router;
 use tracehouse_model::access::{bearer_token, AccessRules, Grant, Role, SharedAccess};
 use tracehouse_model::ProjectId;
 
-/// Paths anyone may reach: health for probes and scrapers, static assets,
-/// the login form (it checks its own CSRF token) and the logout form.
-fn is_public(method: &Method, path: &str) -> bool {
-    matches!(path, "/healthz" | "/readyz" | "/metrics" | "/login")
+/// Paths anyone may reach: health for probes and scrapers (unless they have
+/// a listener of their own), static assets, the login form (it checks its
+/// own CSRF token) and the logout form.
+fn is_public(method: &Method, path: &str, health_public: bool) -> bool {
+    let health = matches!(path, "/healthz" | "/readyz" | "/metrics");
+    (health && health_public)
+        || path == "/login"
         || path.starts_with("/static/")
         || (path == "/logout" && method == Method::GET)
 }
 
 /// Whether a refused request is a page (sent to the login form) rather than an API call.
 fn is_page(path: &str) -> bool {
-    !(path.starts_with("/api/") || path.starts_with("/jaeger/"))
+    let machine = matches!(path, "/healthz" | "/readyz" | "/metrics");
+    !(machine || path.starts_with("/api/") || path.starts_with("/jaeger/"))
 }
 
 /// Who is asking.
@@ -99,11 +103,22 @@ struct Gate {
     /// Whether the router may be open when no users or API tokens exist
     /// (a loopback listener, or `--insecure-open-dashboard`).
     open_allowed: bool,
+    /// Whether health and metrics are open here (they have no listener of their own).
+    health_public: bool,
+}
+
+/// How [`protect`] treats open access.
+#[derive(Debug, Clone, Copy)]
+pub struct Openness {
+    /// The router may be open when no users or API tokens exist.
+    pub open_allowed: bool,
+    /// `/healthz`, `/readyz` and `/metrics` need no credentials.
+    pub health_public: bool,
 }
 
 /// Checks the caller of every request to `router` (and of the login and
 /// logout routes it adds) but the public paths.
-pub fn protect(router: Router, access: SharedAccess, open_allowed: bool) -> Router {
+pub fn protect(router: Router, access: SharedAccess, openness: Openness) -> Router {
     let sessions = Sessions::default();
     let session_routes = Router::new()
         .route("/login", get(session::login_page).post(session::login))
@@ -115,7 +130,8 @@ pub fn protect(router: Router, access: SharedAccess, open_allowed: bool) -> Rout
     let gate = Gate {
         access,
         sessions,
-        open_allowed,
+        open_allowed: openness.open_allowed,
+        health_public: openness.health_public,
     };
     router
         .merge(session_routes)
@@ -124,7 +140,7 @@ pub fn protect(router: Router, access: SharedAccess, open_allowed: bool) -> Rout
 
 async fn check(State(gate): State<Gate>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    if is_public(request.method(), &path) {
+    if is_public(request.method(), &path, gate.health_public) {
         return next.run(request).await;
     }
     let rules = gate.access.current();
