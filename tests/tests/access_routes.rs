@@ -703,3 +703,61 @@ async fn health_and_metrics_can_have_a_listener_of_their_own() -> anyhow::Result
     assert_eq!(other.status(), 404);
     app.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn injection_through_filters_and_path_parameters_is_refused_or_plain() -> anyhow::Result<()> {
+    let app = start().await?;
+    ingest(
+        &app,
+        PAYMENTS_INGEST,
+        &invocation(PAYMENTS_TRACE, "checkout", "charge"),
+    )
+    .await?;
+    let sql = format!(
+        "SELECT count() AS count FROM trace_spans WHERE trace_id = unhex('{PAYMENTS_TRACE}')"
+    );
+    app.wait_for_rows(&sql, 1).await?;
+    // x' OR 1=1 OR project != '
+    let encoded = "x%27%20OR%201%3D1%20OR%20project%20%21%3D%20%27";
+    // Refused: a project that is no project name, ids that are no ids.
+    for url in [
+        format!("/api/v1/map?project={encoded}"),
+        format!("/api/v1/traces/{encoded}"),
+        format!("/api/v1/chains/{encoded}"),
+        format!("/jaeger/api/traces/{encoded}"),
+    ] {
+        let (status, body) = call(&app, Method::GET, &url, Auth::Token(OTHER)).await?;
+        assert_eq!(status, 400, "{url}: {body}");
+    }
+    // Plain values: the search token finds nothing of payments through any filter.
+    for url in [
+        format!("/api/v1/traces?service={encoded}"),
+        format!("/api/v1/traces?operation={encoded}"),
+        format!("/api/v1/traces?attribute=k%3D{encoded}"),
+        format!("/api/v1/services/{encoded}/operations"),
+        format!("/api/v1/functions/{encoded}/timeseries"),
+        format!("/api/v1/coldstarts?function={encoded}"),
+        format!("/jaeger/api/traces?service={encoded}&limit=20"),
+        format!("/jaeger/api/operations?service={encoded}"),
+        format!("/functions/{encoded}"),
+        format!("/traces?service={encoded}"),
+    ] {
+        let (status, body) = call(&app, Method::GET, &url, Auth::Token(OTHER)).await?;
+        assert!(status < 500, "{url}: {status} {body}");
+        assert!(
+            !body.contains(PAYMENTS_TRACE) && !body.contains("charge"),
+            "{url}: {body}"
+        );
+    }
+    // The granted reader still finds the trace by a plain filter.
+    let (status, body) = call(
+        &app,
+        Method::GET,
+        "/jaeger/api/traces?service=checkout&limit=20&project=payments",
+        Auth::Token(READER),
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(PAYMENTS_TRACE), "{body}");
+    app.stop().await
+}
