@@ -290,6 +290,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
 
     let http_listener = bind(config.http_addr, "HTTP").await?;
     let http = http_listener.local_addr()?;
+    let access_metrics = tracehouse_web::access::AccessMetrics::register(&mut registry);
     let registry = Arc::new(registry);
     let query = tracehouse_query::QueryService::new(client.clone())
         .with_pricing(pricing)
@@ -356,7 +357,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
         open_allowed,
         health_public: metrics.is_none(),
     };
-    let web_router = tracehouse_web::access::protect(web_router, access, openness);
+    let web_router = tracehouse_web::access::protect(web_router, access, openness, access_metrics);
     servers.spawn(serve_http(
         http_listener,
         web_router,

@@ -513,6 +513,10 @@ async fn every_route_checks_who_is_asking() -> anyhow::Result<()> {
     )
     .await?;
     assert_eq!(status, 401, "the session ended at logout");
+    for reason in ["unauthenticated", "forbidden", "csrf"] {
+        let sample = format!("tracehouse_http_refused_requests_total{{reason=\"{reason}\"}}");
+        assert!(app.metric(&sample).await? >= 1.0, "{sample} not counted");
+    }
     app.stop().await
 }
 
@@ -662,6 +666,10 @@ async fn users_log_in_with_their_password_and_see_their_projects() -> anyhow::Re
         !page.contains("payments"),
         "the selector offers payments to ana"
     );
+    for reason in ["login_failed", "csrf"] {
+        let sample = format!("tracehouse_http_refused_requests_total{{reason=\"{reason}\"}}");
+        assert_eq!(app.metric(&sample).await?, 1.0, "{sample}");
+    }
     app.stop().await
 }
 

@@ -95,9 +95,43 @@ impl<S: Send + Sync> FromRequestParts<S> for Scope {
     }
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct RefusalLabels {
+    reason: &'static str,
+}
+
+/// Requests the access check refused, by reason: `unauthenticated`,
+/// `forbidden` (role or project), `csrf`, `login_failed`.
+#[derive(Debug, Clone, Default)]
+pub struct AccessMetrics {
+    refused: prometheus_client::metrics::family::Family<
+        RefusalLabels,
+        prometheus_client::metrics::counter::Counter,
+    >,
+}
+
+impl AccessMetrics {
+    /// Registers `tracehouse_http_refused_requests_total{reason}`.
+    pub fn register(registry: &mut prometheus_client::registry::Registry) -> Self {
+        let metrics = Self::default();
+        registry.register(
+            "tracehouse_http_refused_requests",
+            "HTTP requests refused by the access check, by reason",
+            metrics.refused.clone(),
+        );
+        metrics
+    }
+
+    /// Counts one refusal.
+    pub fn refused(&self, reason: &'static str) {
+        self.refused.get_or_create(&RefusalLabels { reason }).inc();
+    }
+}
+
 /// What the access check needs.
 #[derive(Clone)]
 struct Gate {
+    metrics: AccessMetrics,
     access: SharedAccess,
     sessions: Sessions,
     /// Whether the router may be open when no users or API tokens exist
@@ -118,7 +152,12 @@ pub struct Openness {
 
 /// Checks the caller of every request to `router` (and of the login and
 /// logout routes it adds) but the public paths.
-pub fn protect(router: Router, access: SharedAccess, openness: Openness) -> Router {
+pub fn protect(
+    router: Router,
+    access: SharedAccess,
+    openness: Openness,
+    metrics: AccessMetrics,
+) -> Router {
     let sessions = Sessions::default();
     let session_routes = Router::new()
         .route("/login", get(session::login_page).post(session::login))
@@ -126,8 +165,10 @@ pub fn protect(router: Router, access: SharedAccess, openness: Openness) -> Rout
         .with_state(SessionState {
             access: access.clone(),
             sessions: sessions.clone(),
+            metrics: metrics.clone(),
         });
     let gate = Gate {
+        metrics,
         access,
         sessions,
         open_allowed: openness.open_allowed,
@@ -147,13 +188,18 @@ async fn check(State(gate): State<Gate>, request: Request, next: Next) -> Respon
     let (caller, csrf) = match identify(&rules, &gate, request.headers()) {
         Ok(identified) => identified,
         Err(error) if is_page(&path) && error.status() == StatusCode::UNAUTHORIZED => {
+            gate.metrics.refused("unauthenticated");
             return Redirect::to("/login").into_response();
         }
-        Err(error) => return refusal(error),
+        Err(error) => {
+            gate.metrics.refused("unauthenticated");
+            return refusal(error);
+        }
     };
     let changes_state = is_state_changing(request.method());
     // Logging out is open to every role; anything else that changes state needs an admin.
     if changes_state && path != "/logout" && !caller.may_change_state() {
+        gate.metrics.refused("forbidden");
         return refusal(ApiError::forbidden(
             "this call changes state: it needs an admin",
         ));
@@ -161,7 +207,10 @@ async fn check(State(gate): State<Gate>, request: Request, next: Next) -> Respon
     let mut request = match (changes_state, csrf) {
         (true, Some(expected)) => match csrf_checked(request, &expected).await {
             Ok(request) => request,
-            Err(error) => return refusal(error),
+            Err(error) => {
+                gate.metrics.refused("csrf");
+                return refusal(error);
+            }
         },
         _ => request,
     };
@@ -170,7 +219,10 @@ async fn check(State(gate): State<Gate>, request: Request, next: Next) -> Respon
             request.extensions_mut().insert(Scope { caller, project });
             next.run(request).await
         }
-        Err(error) => refusal(error),
+        Err(error) => {
+            gate.metrics.refused("forbidden");
+            refusal(error)
+        }
     }
 }
 

@@ -142,6 +142,7 @@ fn set_cookie(headers: &HeaderMap, name: &str, value: &str, max_age: u64) -> Hea
 pub struct SessionState {
     pub access: SharedAccess,
     pub sessions: Sessions,
+    pub metrics: crate::access::AccessMetrics,
 }
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
@@ -204,6 +205,7 @@ pub async fn login(
 ) -> Response {
     let bound = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
     if bound.is_empty() || !same_token(&form.csrf_token, bound) {
+        state.metrics.refused("csrf");
         return login_with(
             &headers,
             StatusCode::FORBIDDEN,
@@ -215,6 +217,7 @@ pub async fn login(
         .user(&form.name)
         .is_some_and(|user| password_matches(&user.password_argon2, &form.password));
     if !verified {
+        state.metrics.refused("login_failed");
         tracing::info!(user = %form.name.chars().take(64).collect::<String>(), "login refused");
         return login_with(
             &headers,
