@@ -60,6 +60,10 @@ enum Command {
         /// Fetches of each page.
         #[arg(long, default_value_t = 10)]
         rounds: usize,
+        /// Existing ClickHouse to use (its database `bench_pages` is dropped
+        /// first); with a `query_log`, the slowest queries are listed too.
+        #[arg(long)]
+        clickhouse_url: Option<String>,
     },
 }
 
@@ -85,7 +89,11 @@ async fn main() -> anyhow::Result<()> {
             spans_per_request,
             concurrency,
         } => ingest::run(spans, spans_per_request.max(1), concurrency.max(1)).await,
-        Command::Pages { spans, rounds } => pages::run(spans, rounds).await,
+        Command::Pages {
+            spans,
+            rounds,
+            clickhouse_url,
+        } => pages::run(spans, rounds, clickhouse_url).await,
     }
 }
 

@@ -27,18 +27,32 @@ const PAGES: [&str; 10] = [
     "/map",
 ];
 
-/// Stores `spans`, then times each page `rounds` times.
-pub async fn run(spans: u64, rounds: usize) -> anyhow::Result<()> {
+const DATABASE: &str = "bench_pages";
+
+/// Stores `spans`, then times each page `rounds` times; on the server at
+/// `url` when given, else on a managed one.
+pub async fn run(spans: u64, rounds: usize, url: Option<String>) -> anyhow::Result<()> {
     let directory = tempfile::tempdir()?;
-    let server = ManagedClickHouse::start(ManagedOptions::in_directory(
-        directory.path().join("clickhouse"),
-    ))
-    .await?;
+    let managed;
+    let url = match url {
+        Some(url) => {
+            clickhouse_text(&url, &format!("DROP DATABASE IF EXISTS {DATABASE}")).await?;
+            url
+        }
+        None => {
+            managed = ManagedClickHouse::start(ManagedOptions::in_directory(
+                directory.path().join("clickhouse"),
+            ))
+            .await?;
+            managed.url()
+        }
+    };
+    let since_seconds = now_nanos() / 1_000_000_000;
     let data_dir = tempfile::tempdir()?;
     let running = tracehouse::serve(Config {
         data_dir: data_dir.path().to_owned(),
-        clickhouse_url: Some(server.url()),
-        clickhouse_database: "bench_pages".to_owned(),
+        clickhouse_url: Some(url.clone()),
+        clickhouse_database: DATABASE.to_owned(),
         otlp_grpc_addr: "127.0.0.1:0".parse()?,
         otlp_http_addr: "127.0.0.1:0".parse()?,
         http_addr: "127.0.0.1:0".parse()?,
@@ -75,7 +89,42 @@ pub async fn run(spans: u64, rounds: usize) -> anyhow::Result<()> {
         println!("  {path:<48} median {median:>8.1}  slowest {slowest:>8.1}");
     }
     running.shutdown().await?;
+    print_query_log(&url, since_seconds).await;
     Ok(())
+}
+
+/// The statements run since `since_seconds` other than inserts, named by
+/// their first line (a template's is its comment), by total time, from `system.query_log` when the server keeps one (a
+/// managed server does not; the columns are those of ClickHouse 18.16).
+async fn print_query_log(url: &str, since_seconds: u64) {
+    let _ = clickhouse_text(url, "SYSTEM FLUSH LOGS").await;
+    let sql = format!(
+        "SELECT count() AS runs, round(avg(query_duration_ms)) AS avg_ms, \
+         round(avg(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'OSCPUVirtualTimeMicroseconds')]) / 1000) AS avg_cpu_ms, \
+         round(avg(read_rows)) AS avg_rows_read, round(avg(memory_usage) / 1048576) AS avg_mib, \
+         substring(splitByChar('\\n', query)[1], 1, 100) AS statement \
+         FROM system.query_log WHERE type = 2 AND query_start_time >= toDateTime({since_seconds}) \
+         AND query NOT LIKE 'INSERT%' AND query NOT LIKE '%system.%' \
+         GROUP BY statement ORDER BY sum(query_duration_ms) DESC \
+         LIMIT 30 FORMAT PrettyCompactNoEscapes"
+    );
+    match clickhouse_text(url, &sql).await {
+        Ok(table) => println!("queries of the run, by total time:\n{table}"),
+        Err(error) => println!("no query log ({error})"),
+    }
+}
+
+/// The text answer of one statement on the server at `url`.
+async fn clickhouse_text(url: &str, sql: &str) -> anyhow::Result<String> {
+    let response = reqwest::Client::new()
+        .post(url)
+        .body(sql.to_owned())
+        .send()
+        .await?;
+    let status = response.status();
+    let text = response.text().await?;
+    anyhow::ensure!(status.is_success(), "{status}: {text}");
+    Ok(text)
 }
 
 /// Sends `spans` through OTLP/HTTP and waits until all are written.

@@ -203,6 +203,10 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUSE_MAX_FAILED_DELIVERIES",
         default_value_t = broken::DEFAULT_MAX_FAILED_DELIVERIES)]
     pub max_failed_deliveries: u32,
+    /// Directory of user dashboard files (`*.yaml`), served at `/dashboards/{name}`.
+    #[arg(long, env = "TRACEHOUSE_DASHBOARDS_DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dashboards_dir: Option<PathBuf>,
     /// Serve the dashboard and API on a non-loopback address without users
     /// or API tokens: anyone who reaches it reads every project.
     #[arg(long, env = "TRACEHOUSE_INSECURE_OPEN_DASHBOARD")]

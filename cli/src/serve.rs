@@ -290,6 +290,9 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
 
     let http_listener = bind(config.http_addr, "HTTP").await?;
     let http = http_listener.local_addr()?;
+    let dashboards =
+        tracehouse_web::dashboard::declared::Dashboards::load(config.dashboards_dir.as_deref());
+    dashboards.register_metrics(&mut registry);
     let access_metrics = tracehouse_web::access::AccessMetrics::register(&mut registry);
     let registry = Arc::new(registry);
     let query = tracehouse_query::QueryService::new(client.clone())
@@ -326,6 +329,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
                 .map(|address| format!("http://{address}"))
                 .unwrap_or_default(),
         },
+        dashboards: Arc::new(dashboards),
         access: access.clone(),
     };
     let alerts_router = crate::alerts::router(&config, &client, alerts, &state);

@@ -90,8 +90,8 @@ fn every_variable_and_role_in_the_deploy_kit_exists() {
 
 #[test]
 fn the_yaml_files_parse_into_what_their_tools_expect() {
-    let compose: serde_yaml::Value =
-        serde_yaml::from_str(&read("docker/docker-compose.yml")).expect("compose parses");
+    let compose: yaml_serde::Value =
+        yaml_serde::from_str(&read("docker/docker-compose.yml")).expect("compose parses");
     for service in ["clickhouse", "tracehouse"] {
         assert!(
             compose["services"][service].is_mapping(),
@@ -108,8 +108,8 @@ fn the_yaml_files_parse_into_what_their_tools_expect() {
     );
     let manifests = read("kubernetes/tracehouse.yaml");
     let mut kinds = Vec::new();
-    for document in serde_yaml::Deserializer::from_str(&manifests) {
-        let value = serde_yaml::Value::deserialize(document).expect("manifest parses");
+    for document in yaml_serde::Deserializer::from_str(&manifests) {
+        let value = yaml_serde::Value::deserialize(document).expect("manifest parses");
         assert!(value["apiVersion"].is_string(), "{value:?}");
         assert!(value["metadata"]["name"].is_string(), "{value:?}");
         let kind = value["kind"].as_str().expect("kind").to_owned();

@@ -7,3 +7,4 @@ SELECT
 FROM {effective_invocations} AS e
 GROUP BY le_ms
 ORDER BY le_ms
+LIMIT 1000001

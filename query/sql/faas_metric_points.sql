@@ -33,3 +33,4 @@ WHERE project = {project:String}
   AND time_unix_nano >= {from_ns:UInt64} AND time_unix_nano < {to_ns:UInt64}
   AND ({all_functions:UInt8} OR function IN (SELECT arrayJoin(CAST({functions:Array(String)} AS Array(String)))))
 ORDER BY time_unix_nano
+LIMIT 1000001

@@ -8,3 +8,4 @@ SELECT
 FROM {effective_invocations} AS e
 GROUP BY function, bucket, provider, region, arch, memory_mb, is_cold
 ORDER BY function, bucket
+LIMIT 1000001

@@ -7,3 +7,4 @@ SELECT
 FROM platform_reports
 WHERE project = {project:String} AND function = {function:String}
   AND timestamp >= toDateTime({from_s:UInt32}) AND timestamp <= toDateTime({to_s:UInt32})
+LIMIT 1

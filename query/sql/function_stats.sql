@@ -20,3 +20,4 @@ SELECT
 FROM {effective_invocations} AS e
 GROUP BY function
 ORDER BY function
+LIMIT 1000001

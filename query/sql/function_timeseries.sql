@@ -9,3 +9,4 @@ SELECT
 FROM {effective_invocations} AS e
 GROUP BY bucket
 ORDER BY bucket
+LIMIT 1000001

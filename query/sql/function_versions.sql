@@ -9,12 +9,6 @@ SELECT
     min(start_time_unix_nano) AS first_start_unix_nano,
     max(start_time_unix_nano) AS last_start_unix_nano
 FROM {effective_invocations} AS e
-ANY LEFT JOIN (
-    SELECT trace_id, span_id, any(function_version) AS function_version
-    FROM invocations
-    WHERE {invocation_scope}
-    GROUP BY trace_id, span_id
-) AS v USING (trace_id, span_id)
 GROUP BY version
 ORDER BY first_start_unix_nano
 LIMIT 50

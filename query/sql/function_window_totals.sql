@@ -6,3 +6,4 @@ SELECT
     toUInt64(sum(cold)) AS cold_starts,
     quantiles(0.5, 0.95)(duration_ns / 1000000) AS duration_quantiles_ms
 FROM {effective_invocations} AS e
+LIMIT 1

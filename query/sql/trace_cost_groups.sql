@@ -8,3 +8,4 @@ SELECT
 FROM {effective_invocations} AS e
 GROUP BY trace_hex, function, provider, region, arch, memory_mb, is_cold
 ORDER BY trace_hex
+LIMIT 1000001

@@ -10,6 +10,7 @@ pub mod chains;
 pub mod error;
 pub mod health;
 pub mod map;
+pub mod panels;
 pub mod pricing;
 pub mod search;
 pub mod serverless;

@@ -206,11 +206,9 @@ class TracehouseProcess:
         return self.process.returncode
 
 
-def start_tracehouse(
-    work_dir: pathlib.Path | None = None, extra_args: tuple[str, ...] = ()
-) -> TracehouseProcess:
-    """Starts the binary in `work_dir` (a new temp dir by default) with
-    `extra_args` for `serve`, and waits until it is ready."""
+def start_tracehouse(work_dir: pathlib.Path | None = None, extra_args: tuple[str, ...] = ()) -> TracehouseProcess:
+    """Starts the binary in `work_dir` (a new temp dir by default), with `extra_args` after
+    `serve`'s own, and waits until it is ready."""
     if work_dir is None:
         work_dir = pathlib.Path(tempfile.mkdtemp(prefix="tracehouse-e2e-"))
     server = TracehouseProcess(tracehouse_binary(), work_dir, extra_args)

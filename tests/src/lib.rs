@@ -204,6 +204,23 @@ impl TestApp {
         Ok((status, body))
     }
 
+    /// GET a page: status, its Content-Security-Policy header and body.
+    pub async fn get_page(&self, path: &str) -> anyhow::Result<(u16, String, String)> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.http_url()))
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let policy = response
+            .headers()
+            .get("content-security-policy")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        Ok((status, policy, response.text().await?))
+    }
+
     /// GET a path of the query API as text.
     pub async fn get_text(&self, path: &str) -> anyhow::Result<(u16, String)> {
         let response = self

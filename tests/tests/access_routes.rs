@@ -87,6 +87,8 @@ fn table() -> Vec<RouteCase> {
         ),
         case("/map", Method::GET, "/map"),
         case("/alerts", Method::GET, "/alerts"),
+        case("/dashboards", Method::GET, "/dashboards"),
+        case("/dashboards/{name}", Method::GET, "/dashboards/team"),
         case(
             "/api/v1/traces/{trace_id}",
             Method::GET,

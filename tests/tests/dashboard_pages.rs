@@ -158,19 +158,7 @@ async fn fill(app: &TestApp) -> anyhow::Result<()> {
 
 /// GET a page: status, Content-Security-Policy and body.
 async fn page(app: &TestApp, path: &str) -> anyhow::Result<(u16, String, String)> {
-    let response = app
-        .http
-        .get(format!("{}{path}", app.http_url()))
-        .send()
-        .await?;
-    let status = response.status().as_u16();
-    let policy = response
-        .headers()
-        .get("content-security-policy")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    Ok((status, policy, response.text().await?))
+    app.get_page(path).await
 }
 
 /// What every page must hold: the policy, the frame, and no telemetry left unescaped.

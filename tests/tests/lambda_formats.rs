@@ -355,3 +355,130 @@ async fn lambda_layer_faas_metrics_are_counted_and_priced() -> anyhow::Result<()
     );
     app.stop().await
 }
+
+/// The REPORT line as the OpenTelemetry Lambda collector extension writes it
+/// with `log_report: true` (`createPlatformReportMessage` of its
+/// `telemetryapireceiver`): `REPORT RequestId: %s`, then ` Duration: %.2f ms`,
+/// ` Billed Duration: %.0f ms`, ` Memory Size: %.0f MB`, ` Max Memory Used:
+/// %.0f MB`, ` Init Duration: %.2f ms` when there was one, and ` Status: %s`
+/// unless the status is success; single spaces, not Lambda's tabs.
+fn extension_report(
+    request_id: &str,
+    duration_ms: f64,
+    billed_ms: f64,
+    init_ms: Option<f64>,
+    status: &str,
+) -> String {
+    let mut line = format!(
+        "REPORT RequestId: {request_id} Duration: {duration_ms:.2} ms Billed Duration: {billed_ms:.0} ms Memory Size: 512 MB Max Memory Used: 91 MB"
+    );
+    if let Some(init) = init_ms {
+        line.push_str(&format!(" Init Duration: {init:.2} ms"));
+    }
+    if status != "success" {
+        line.push_str(&format!(" Status: {status}"));
+    }
+    line
+}
+
+/// The extension's log records: a `type` attribute naming the Telemetry API
+/// event, `faas.invocation_id`, and the resource it builds from the Lambda
+/// environment (`faas.invoked_provider`, `faas.max_memory` as a string of MB).
+fn extension_logs_request(records: Vec<(u64, &str, String)>) -> Value {
+    let records: Vec<Value> = records
+        .into_iter()
+        .map(|(time, request_id, body)| {
+            json!({
+                "timeUnixNano": time.to_string(),
+                "severityNumber": 9,
+                "severityText": "Info",
+                "attributes": [
+                    attribute("type", json!("platform.report")),
+                    attribute("faas.invocation_id", json!(request_id)),
+                ],
+                "body": {"stringValue": body},
+            })
+        })
+        .collect();
+    json!({"resourceLogs": [{
+        "resource": {"attributes": [
+            attribute("faas.invoked_provider", json!("aws")),
+            attribute("service.name", json!("extension-fn")),
+            attribute("faas.name", json!("extension-fn")),
+            attribute("faas.max_memory", json!("512")),
+            attribute("faas.version", json!("$LATEST")),
+            attribute("faas.invoked_region", json!("eu-west-1")),
+        ]},
+        "scopeLogs": [{
+            "scope": {"name": "github.com/open-telemetry/opentelemetry-lambda/collector/receiver/telemetryapi"},
+            "logRecords": records,
+        }],
+    }]})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn platform_report_of_the_lambda_extension() -> anyhow::Result<()> {
+    let app = TestApp::start().await?;
+    let base = now_unix_nanos() - 10 * 60 * SECOND;
+    let (cold_id, timeout_id) = (
+        "8f5e2e4a-0f9c-4d0e-9b1a-3c2d1e0f9a8b",
+        "1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9",
+    );
+    // A cold invocation of 102.25 ms (init 250.12 ms) and one that timed out
+    // after 3000 ms; the spans themselves say nothing of either.
+    let spans = json!({"resourceSpans": [{
+        "resource": {"attributes": [
+            attribute("service.name", json!("extension-fn")),
+            attribute("faas.name", json!("extension-fn")),
+            attribute("cloud.provider", json!("aws")),
+            attribute("cloud.region", json!("eu-west-1")),
+            attribute("host.arch", json!("x86_64")),
+        ]},
+        "scopeSpans": [{"spans": [
+            {"traceId": format!("{:032x}", 0xe1), "spanId": format!("{:016x}", 0xe1), "name": "handler",
+             "kind": 2, "startTimeUnixNano": base.to_string(),
+             "endTimeUnixNano": (base + 102_250_000).to_string(),
+             "attributes": [attribute("faas.invocation_id", json!(cold_id))]},
+            {"traceId": format!("{:032x}", 0xe2), "spanId": format!("{:016x}", 0xe2), "name": "handler",
+             "kind": 2, "startTimeUnixNano": (base + 60 * SECOND).to_string(),
+             "endTimeUnixNano": (base + 63 * SECOND).to_string(),
+             "attributes": [attribute("faas.invocation_id", json!(timeout_id))]},
+        ]}],
+    }]});
+    post_json(&app, "/v1/traces", &spans).await?;
+    let logs = extension_logs_request(vec![
+        (
+            base + SECOND,
+            cold_id,
+            extension_report(cold_id, 102.25, 103.0, Some(250.12), "success"),
+        ),
+        (
+            base + 64 * SECOND,
+            timeout_id,
+            extension_report(timeout_id, 3000.0, 3000.0, None, "timeout"),
+        ),
+    ]);
+    post_json(&app, "/v1/logs", &logs).await?;
+
+    let listed = app
+        .wait_for_json("/api/v1/functions?from=now-1h", |body| {
+            listed_function(body, "extension-fn").is_some_and(|function| {
+                function["invocations"] == 2
+                    && function["errors"] == 1
+                    && function["cold_starts"] == 1
+            })
+        })
+        .await?;
+    let function = listed_function(&listed, "extension-fn").expect("listed");
+    assert_eq!(function["memory_mb"], 512, "Memory Size of the reports");
+    assert_close(&function["init_duration_ms"]["p50"], 250.12, "init p50");
+    // Billed 103 + 3000 ms at 512 MB = 0.5 GB: 1.5515 GB-s.
+    let gb_seconds = 3.103 * 0.5;
+    assert_close(&function["gb_seconds"], gb_seconds, "GB-s");
+    assert_close(
+        &function["cost_usd"],
+        2.0 * REQUEST_PRICE + gb_seconds * X86_RATE,
+        "cost",
+    );
+    app.stop().await
+}

@@ -28,6 +28,8 @@ pub struct AppState {
     pub endpoints: Endpoints,
     /// The access rules in force (see [`access::protect`]).
     pub access: tracehouse_model::access::SharedAccess,
+    /// The declared dashboards: overview, function page, user dashboards.
+    pub dashboards: Arc<dashboard::declared::Dashboards>,
 }
 
 /// Where the receivers listen, as shown to users.

@@ -39,6 +39,10 @@ pub const FRAGMENTS: &[Fragment] = &[
         text: include_str!("../../sql/fragments/billing_units.sql"),
     },
     Fragment {
+        name: "instance_first_spans",
+        text: include_str!("../../sql/fragments/instance_first_spans.sql"),
+    },
+    Fragment {
         name: "effective_invocations",
         text: include_str!("../../sql/fragments/effective_invocations.sql"),
     },

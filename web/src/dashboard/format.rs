@@ -105,7 +105,7 @@ impl Trend {
 /// A change against a previous value, as shown next to a figure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
-    /// `▲ 12.0%`, `▼ 3.1%`, `new`, or `no change`.
+    /// `▲ 12.0%`, `▼ 3.1%`, `▲ ×389` (tenfold and more), `new`, or `no change`.
     pub text: String,
     pub trend: Trend,
 }
@@ -135,8 +135,14 @@ pub fn change(current: f64, previous: f64, higher_is_worse: bool) -> Change {
     }
     let arrow = if relative > 0.0 { "▲" } else { "▼" };
     let worse = (relative > 0.0) == higher_is_worse;
+    // Past tenfold a percentage stops reading well (`▲ 38874.2%`): say `×389`.
+    let text = if relative >= 9.0 {
+        format!("{arrow} ×{:.0}", current / previous)
+    } else {
+        format!("{arrow} {:.1}%", relative.abs() * 100.0)
+    };
     Change {
-        text: format!("{arrow} {:.1}%", relative.abs() * 100.0),
+        text,
         trend: if worse { Trend::Worse } else { Trend::Better },
     }
 }
@@ -197,6 +203,8 @@ mod tests {
         assert_eq!(down.text, "▼ 20.0%");
         assert_eq!(down.trend, Trend::Better);
         assert_eq!(change(5.0, 0.0, true).text, "new");
+        assert_eq!(change(38_875.0, 100.0, true).text, "▲ ×389");
+        assert_eq!(change(999.0, 100.0, true).text, "▲ 899.0%");
         assert_eq!(change(0.0, 0.0, true).trend, Trend::Same);
         assert_eq!(change(100.0, 100.0, false).text, "no change");
     }

@@ -26,16 +26,18 @@ pub enum Section {
     BrokenChains,
     Map,
     Alerts,
+    Dashboards,
     None,
 }
 
-const NAVIGATION: [(Section, &str, &str); 6] = [
+const NAVIGATION: [(Section, &str, &str); 7] = [
     (Section::Overview, "Overview", "/"),
     (Section::Functions, "Functions", "/functions"),
     (Section::Traces, "Traces", "/traces"),
     (Section::BrokenChains, "Broken chains", "/chains/broken"),
     (Section::Map, "Map", "/map"),
     (Section::Alerts, "Alerts", "/alerts"),
+    (Section::Dashboards, "Dashboards", "/dashboards"),
 ];
 
 /// Time-range presets: label and `from`.
@@ -369,7 +371,7 @@ mod tests {
         );
         assert!(presets[2].current && frame.is_preset());
         let navigation = frame.navigation();
-        assert_eq!(navigation.len(), 6);
+        assert_eq!(navigation.len(), 7);
         assert!(navigation[1].current);
         assert_eq!(
             navigation[5].href,

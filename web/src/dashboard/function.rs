@@ -1,24 +1,26 @@
-//! `/functions/{name}`: one function. Charts over time, cold against warm
-//! latency, what its cold starts cost, its versions side by side (which
-//! deploy made it slower), and its failed, slowest and cold invocations,
-//! each linking to its trace.
+//! `/functions/{name}`: one function. Its charts over time and cold against
+//! warm latency are the panels of `dashboards/function.yaml`; the page adds
+//! what its cold starts cost, its versions side by side (which deploy made
+//! it slower), and its failed, slowest and cold invocations, each linking
+//! to its trace.
 
-use super::charts::{self, HistogramBin, Series, Svg, TimeChart, TimeKind, Unit};
+use super::declared::page::refused;
+use super::declared::render::{self, RowView};
+use super::declared::spec::Dashboard;
 use super::format::{self, Change};
 use super::frame::{encode, Frame, FrameParams, Section};
-use super::{page_frame, render, ErrorPage};
+use super::{page_frame, render as render_page, ErrorPage};
 use crate::access::Scope;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use tracehouse_query::panels::PanelReads;
 use tracehouse_query::serverless::detail::{
     InvocationOrder, InvocationView, ReportMemory, VersionStats,
 };
-use tracehouse_query::serverless::{
-    ColdStarts, FunctionSummary, FunctionTimeseries, TimeseriesBucket,
-};
+use tracehouse_query::serverless::{ColdStarts, FunctionSummary};
 use tracehouse_query::QueryError;
 
 /// Rows of each invocation list.
@@ -64,8 +66,8 @@ struct FunctionPage {
     traces_href: String,
     facts: Vec<Fact>,
     cold_story: String,
-    charts: Vec<Svg>,
-    histogram: Svg,
+    /// The panels of `dashboards/function.yaml`.
+    rows: Vec<RowView>,
     versions: Vec<VersionRow>,
     failed: Vec<InvocationRow>,
     slowest: Vec<InvocationRow>,
@@ -74,7 +76,7 @@ struct FunctionPage {
 
 struct FunctionData {
     summary: FunctionSummary,
-    series: FunctionTimeseries,
+    rows: Vec<RowView>,
     cold: ColdStarts,
     versions: Vec<VersionStats>,
     failed: Vec<InvocationView>,
@@ -82,13 +84,20 @@ struct FunctionData {
     memory: Option<ReportMemory>,
 }
 
-async fn read(state: &AppState, frame: &Frame, name: &str) -> Result<FunctionData, QueryError> {
+/// The page's own reads and its panels, all at once.
+async fn read(
+    state: &AppState,
+    frame: &Frame,
+    dashboard: &Dashboard,
+    name: &str,
+) -> Result<FunctionData, QueryError> {
     let (project, window) = (&frame.project, &frame.window);
     let query = &state.query;
-    let (list, series, cold, versions, failed, slowest, memory) = tokio::join!(
-        query.functions(project, window),
-        query.function_timeseries(project, name, window, frame.chart_step_seconds()),
-        query.cold_starts(project, name, window),
+    let reads: PanelReads<'_> = render::reads(query, frame);
+    let (list, rows, cold, versions, failed, slowest, memory) = tokio::join!(
+        reads.functions(),
+        render::draw(&reads, frame, dashboard, Some(name)),
+        reads.cold_starts(name),
         query.function_versions(project, name, window),
         query.function_invocations(
             project,
@@ -102,12 +111,13 @@ async fn read(state: &AppState, frame: &Frame, name: &str) -> Result<FunctionDat
     );
     let summary = list?
         .functions
-        .into_iter()
+        .iter()
         .find(|summary| summary.function == name)
+        .cloned()
         .ok_or_else(|| QueryError::NotFound(format!("function {name:?}")))?;
     Ok(FunctionData {
         summary,
-        series: series?,
+        rows: rows?,
         cold: cold?,
         versions: versions?,
         failed: failed?,
@@ -128,7 +138,11 @@ pub async fn function_page(
         Ok(frame) => frame,
         Err(page) => return page,
     };
-    let data = match read(&state, &frame, &name).await {
+    let dashboard = match state.dashboards.function() {
+        Ok(dashboard) => dashboard,
+        Err(error) => return refused(error).into_page(frame),
+    };
+    let data = match read(&state, &frame, dashboard, &name).await {
         Ok(data) => data,
         Err(QueryError::NotFound(_)) => {
             return ErrorPage {
@@ -144,13 +158,11 @@ pub async fn function_page(
         }
         Err(error) => return ErrorPage::from(error).into_page(frame),
     };
-    let step_ms = u64::from(frame.chart_step_seconds()) * 1000;
-    render(&FunctionPage {
+    render_page(&FunctionPage {
         traces_href: frame.href_with("/traces", &[("function", &name)]),
         facts: facts(&data.summary, data.memory.as_ref()),
         cold_story: cold_story(&data.summary),
-        charts: function_charts(&data.series.buckets, step_ms),
-        histogram: latency_histogram(&data.cold),
+        rows: data.rows,
         versions: versions(&data.versions),
         failed: invocation_rows(&frame, &data.failed),
         slowest: invocation_rows(&frame, &data.slowest),
@@ -287,114 +299,6 @@ fn cold_story(summary: &FunctionSummary) -> String {
         ));
     }
     story
-}
-
-fn chart(
-    title: &str,
-    unit: Unit,
-    kind: TimeKind,
-    buckets: &[TimeseriesBucket],
-    step_ms: u64,
-    series: Vec<Series>,
-) -> Svg {
-    charts::time_chart(&TimeChart {
-        title: title.to_owned(),
-        unit,
-        kind,
-        times_ms: buckets.iter().map(|bucket| bucket.time).collect(),
-        step_ms,
-        series,
-    })
-}
-
-fn series(
-    label: &str,
-    buckets: &[TimeseriesBucket],
-    pick: impl Fn(&TimeseriesBucket) -> Option<f64>,
-) -> Series {
-    Series {
-        label: label.to_owned(),
-        values: buckets.iter().map(pick).collect(),
-    }
-}
-
-fn function_charts(buckets: &[TimeseriesBucket], step_ms: u64) -> Vec<Svg> {
-    let rate = |part: u64, whole: u64| (whole > 0).then(|| part as f64 / whole as f64);
-    // Empty buckets carry no latency: a gap, not a zero.
-    let latency = |pick: fn(&TimeseriesBucket) -> Option<f64>| {
-        move |bucket: &TimeseriesBucket| pick(bucket).filter(|_| bucket.invocations > 0)
-    };
-    vec![
-        chart(
-            "Invocations and errors",
-            Unit::Count,
-            TimeKind::Stacked,
-            buckets,
-            step_ms,
-            vec![
-                series("succeeded", buckets, |b| {
-                    Some(b.invocations.saturating_sub(b.errors) as f64)
-                }),
-                series("failed", buckets, |b| Some(b.errors as f64)),
-            ],
-        ),
-        chart(
-            "Latency",
-            Unit::Ms,
-            TimeKind::Line,
-            buckets,
-            step_ms,
-            vec![
-                series("p50", buckets, latency(|b| b.p50_ms)),
-                series("p95", buckets, latency(|b| b.p95_ms)),
-            ],
-        ),
-        chart(
-            "Cold starts",
-            Unit::Count,
-            TimeKind::Stacked,
-            buckets,
-            step_ms,
-            vec![series("cold starts", buckets, |b| {
-                Some(b.cold_starts as f64)
-            })],
-        ),
-        chart(
-            "Cold-start rate",
-            Unit::Ratio,
-            TimeKind::Line,
-            buckets,
-            step_ms,
-            vec![series("cold-start rate", buckets, |b| {
-                rate(b.cold_starts, b.invocations)
-            })],
-        ),
-        chart(
-            "Cost",
-            Unit::Usd,
-            TimeKind::Stacked,
-            buckets,
-            step_ms,
-            vec![series("cost", buckets, |b| b.cost_usd)],
-        ),
-    ]
-}
-
-fn latency_histogram(cold: &ColdStarts) -> Svg {
-    let bins: Vec<HistogramBin> = cold
-        .histogram
-        .iter()
-        .map(|bucket| HistogramBin {
-            upper_bound: bucket.le_ms,
-            counts: vec![bucket.cold, bucket.warm],
-        })
-        .collect();
-    charts::histogram(
-        "Latency, cold against warm",
-        &["cold", "warm"],
-        &bins,
-        Unit::Ms,
-    )
 }
 
 fn versions(stats: &[VersionStats]) -> Vec<VersionRow> {

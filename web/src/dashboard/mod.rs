@@ -9,6 +9,7 @@ pub mod broken;
 pub mod chain;
 pub mod chain_graph;
 pub mod charts;
+pub mod declared;
 pub mod format;
 pub mod frame;
 pub mod function;
@@ -39,6 +40,8 @@ pub fn routes() -> Router<AppState> {
         .route("/chains/broken", get(broken::broken_page))
         .route("/chains/{trace_id}", get(chain::chain_page))
         .route("/map", get(map::map_page))
+        .route("/dashboards", get(declared::page::index_page))
+        .route("/dashboards/{name}", get(declared::page::dashboard_page))
         .route("/static/{name}", get(assets::asset))
 }
 

@@ -1,11 +1,13 @@
 //! `/`: the overview. Headline tiles with sparklines and the change against
-//! the previous window, charts over time, and the top-5 lists that answer
-//! "what costs most, what fails, whose cold starts hurt, what broke".
+//! the previous window and charts over time (the panels of
+//! `dashboards/overview.yaml`), and the top-5 lists that answer "what costs
+//! most, what fails, whose cold starts hurt, what broke".
 
-use super::charts::{self, Series, Svg, TimeChart, TimeKind, Unit};
-use super::format::{self, Change, Trend};
+use super::declared::page::refused;
+use super::declared::render::{self, RowView};
+use super::format;
 use super::frame::{Frame, FrameParams, Section};
-use super::{page_frame, render, ErrorPage};
+use super::{page_frame, render as render_page, ErrorPage};
 use crate::access::Scope;
 use crate::AppState;
 use askama::Template;
@@ -13,18 +15,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use tracehouse_model::time::now_unix_nano;
 use tracehouse_query::chains::broken::BrokenHandOffView;
-use tracehouse_query::serverless::detail::{CostByFunction, WindowTotals};
-use tracehouse_query::serverless::InvocationScope;
-use tracehouse_query::serverless::{FunctionList, FunctionSummary, FunctionTimeseries};
-use tracehouse_query::QueryError;
-
-/// One headline figure.
-pub struct Tile {
-    pub label: &'static str,
-    pub value: String,
-    pub change: Change,
-    pub sparkline: Svg,
-}
+use tracehouse_query::serverless::FunctionSummary;
 
 /// One entry of a top-5 list.
 pub struct TopItem {
@@ -42,8 +33,8 @@ struct OverviewPage {
     ready: bool,
     otlp_grpc: String,
     otlp_http: String,
-    tiles: Vec<Tile>,
-    charts: Vec<Svg>,
+    /// The panels of `dashboards/overview.yaml`.
+    rows: Vec<RowView>,
     most_expensive: Vec<TopItem>,
     highest_error_rate: Vec<TopItem>,
     worst_cold_starts: Vec<TopItem>,
@@ -52,44 +43,7 @@ struct OverviewPage {
     firing: Result<Vec<TopItem>, String>,
 }
 
-/// What the overview reads, all at once.
-struct OverviewData {
-    list: FunctionList,
-    /// The previous window's cost (or why it is unknown).
-    previous_cost: Result<f64, String>,
-    totals: WindowTotals,
-    previous_totals: WindowTotals,
-    series: FunctionTimeseries,
-    costs: CostByFunction,
-    broken: Vec<BrokenHandOffView>,
-}
-
-async fn read(state: &AppState, frame: &Frame) -> Result<OverviewData, QueryError> {
-    let (project, window, previous) = (&frame.project, &frame.window, frame.previous_window());
-    let step = frame.chart_step_seconds();
-    let query = &state.query;
-    let previous_scope = InvocationScope::window(project, &previous);
-    let (list, previous_list, totals, previous_totals, series, costs, broken) = tokio::join!(
-        query.functions(project, window),
-        query.invocation_totals(&previous_scope),
-        query.window_totals(project, window),
-        query.window_totals(project, &previous),
-        query.window_timeseries(project, window, step, "every function"),
-        query.cost_by_function(project, window, step),
-        query.broken_chains(project, *window, now_unix_nano(), 5),
-    );
-    Ok(OverviewData {
-        list: list?,
-        previous_cost: previous_list?.usd(),
-        totals: totals?,
-        previous_totals: previous_totals?,
-        series: series?,
-        costs: costs?,
-        broken: broken?.broken,
-    })
-}
-
-/// `GET /`.
+/// `GET /`: the declared panels and the page's own lists, read together.
 pub async fn overview_page(
     State(state): State<AppState>,
     scope: Scope,
@@ -99,14 +53,25 @@ pub async fn overview_page(
         Ok(frame) => frame,
         Err(page) => return page,
     };
-    let data = match read(&state, &frame).await {
-        Ok(data) => data,
+    let dashboard = match state.dashboards.overview() {
+        Ok(dashboard) => dashboard,
+        Err(error) => return refused(error).into_page(frame),
+    };
+    let reads = render::reads(&state.query, &frame);
+    let query = &state.query;
+    let (list, totals, chains, rows, readiness, firing) = tokio::join!(
+        reads.functions(),
+        reads.totals(),
+        query.broken_chains(&frame.project, frame.window, now_unix_nano(), 5),
+        render::draw(&reads, &frame, dashboard, None),
+        query.readiness(),
+        tracehouse_alerting::firing_alerts(query.client(), &frame.project)
+    );
+    let read = list.and_then(|list| Ok((list, totals?, chains?.broken, rows?)));
+    let (list, totals, broken_chains, rows) = match read {
+        Ok(read) => read,
         Err(error) => return ErrorPage::from(error).into_page(frame),
     };
-    let (readiness, firing) = tokio::join!(
-        state.query.readiness(),
-        tracehouse_alerting::firing_alerts(state.query.client(), &frame.project)
-    );
     let firing = firing
         .map(|alerts| firing_items(&frame, &alerts))
         .map_err(|error| {
@@ -115,19 +80,18 @@ pub async fn overview_page(
         });
     let page = OverviewPage {
         firing,
-        empty: data.list.functions.is_empty() && data.totals.invocations == 0,
+        empty: list.functions.is_empty() && totals.invocations == 0,
         ready: readiness.ready,
         otlp_grpc: state.endpoints.otlp_grpc.clone(),
         otlp_http: state.endpoints.otlp_http.clone(),
-        tiles: tiles(&data),
-        charts: overview_charts(&data, frame.chart_step_seconds()),
-        most_expensive: most_expensive(&frame, &data.list.functions),
-        highest_error_rate: highest_error_rate(&frame, &data.list.functions),
-        worst_cold_starts: worst_cold_starts(&frame, &data.list.functions),
-        broken: broken(&frame, &data.broken),
+        rows,
+        most_expensive: most_expensive(&frame, &list.functions),
+        highest_error_rate: highest_error_rate(&frame, &list.functions),
+        worst_cold_starts: worst_cold_starts(&frame, &list.functions),
+        broken: broken(&frame, &broken_chains),
         frame,
     };
-    render(&page)
+    render_page(&page)
 }
 
 /// Firing alerts as overview items, each linking to the alerts page.
@@ -148,189 +112,6 @@ fn firing_items(frame: &Frame, alerts: &[tracehouse_alerting::FiringAlert]) -> V
             detail: format!("since {}: {}", alert.since, alert.summary),
         })
         .collect()
-}
-
-fn ratio(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 / whole as f64
-    }
-}
-
-fn bucket_values(
-    data: &OverviewData,
-    pick: impl Fn(&tracehouse_query::serverless::TimeseriesBucket) -> f64,
-) -> Vec<f64> {
-    data.series.buckets.iter().map(pick).collect()
-}
-
-fn tiles(data: &OverviewData) -> Vec<Tile> {
-    let (now, before) = (&data.totals, &data.previous_totals);
-    let neutral = |mut change: Change| {
-        change.trend = Trend::Same;
-        change
-    };
-    let cost = data.list.totals.cost_usd;
-    let cost_change = match (cost, &data.previous_cost) {
-        (Some(current), Ok(previous)) => format::change(current, *previous, true),
-        _ => format::change(0.0, 0.0, true),
-    };
-    vec![
-        Tile {
-            label: "Invocations",
-            value: format::count(now.invocations),
-            change: neutral(format::change(
-                now.invocations as f64,
-                before.invocations as f64,
-                false,
-            )),
-            sparkline: charts::sparkline(
-                "Invocations",
-                &bucket_values(data, |b| b.invocations as f64),
-                Unit::Count,
-            ),
-        },
-        Tile {
-            label: "Error rate",
-            value: format::percent(ratio(now.errors, now.invocations)),
-            change: format::change(
-                ratio(now.errors, now.invocations),
-                ratio(before.errors, before.invocations),
-                true,
-            ),
-            sparkline: charts::sparkline(
-                "Error rate",
-                &bucket_values(data, |b| ratio(b.errors, b.invocations)),
-                Unit::Ratio,
-            ),
-        },
-        Tile {
-            label: "Cold-start rate",
-            value: format::percent(ratio(now.cold_starts, now.invocations)),
-            change: format::change(
-                ratio(now.cold_starts, now.invocations),
-                ratio(before.cold_starts, before.invocations),
-                true,
-            ),
-            sparkline: charts::sparkline(
-                "Cold-start rate",
-                &bucket_values(data, |b| ratio(b.cold_starts, b.invocations)),
-                Unit::Ratio,
-            ),
-        },
-        Tile {
-            label: "p95 latency",
-            value: format::ms(now.p95_ms),
-            change: format::change(
-                now.p95_ms.unwrap_or(0.0),
-                before.p95_ms.unwrap_or(0.0),
-                true,
-            ),
-            sparkline: charts::sparkline(
-                "p95 latency",
-                &bucket_values(data, |b| b.p95_ms.unwrap_or(0.0)),
-                Unit::Ms,
-            ),
-        },
-        Tile {
-            label: "Cost in window",
-            value: format::usd(cost),
-            change: cost_change.clone(),
-            sparkline: charts::sparkline(
-                "Cost",
-                &bucket_values(data, |b| b.cost_usd.unwrap_or(0.0)),
-                Unit::Usd,
-            ),
-        },
-        Tile {
-            label: "Projected monthly",
-            value: format::usd(data.list.totals.projected_monthly_cost_usd),
-            change: cost_change,
-            sparkline: charts::sparkline(
-                "Cost",
-                &bucket_values(data, |b| b.cost_usd.unwrap_or(0.0)),
-                Unit::Usd,
-            ),
-        },
-    ]
-}
-
-fn overview_charts(data: &OverviewData, step_seconds: u32) -> Vec<Svg> {
-    let step_ms = u64::from(step_seconds) * 1000;
-    let buckets = data.series.buckets.as_slice();
-    let times: Vec<u64> = buckets.iter().map(|bucket| bucket.time).collect();
-    let invocations = TimeChart {
-        title: "Invocations and errors".to_owned(),
-        unit: Unit::Count,
-        kind: TimeKind::Stacked,
-        times_ms: times.clone(),
-        step_ms,
-        series: vec![
-            Series {
-                label: "succeeded".to_owned(),
-                values: buckets
-                    .iter()
-                    .map(|b| Some(b.invocations.saturating_sub(b.errors) as f64))
-                    .collect(),
-            },
-            Series {
-                label: "failed".to_owned(),
-                values: buckets.iter().map(|b| Some(b.errors as f64)).collect(),
-            },
-        ],
-    };
-    let cold = TimeChart {
-        title: "Cold starts".to_owned(),
-        unit: Unit::Count,
-        kind: TimeKind::Line,
-        times_ms: times,
-        step_ms,
-        series: vec![Series {
-            label: "cold starts".to_owned(),
-            values: buckets.iter().map(|b| Some(b.cold_starts as f64)).collect(),
-        }],
-    };
-    vec![
-        charts::time_chart(&invocations),
-        charts::time_chart(&cost_chart(&data.costs, step_ms)),
-        charts::time_chart(&cold),
-    ]
-}
-
-/// Cost by function: the five most expensive and everything else as "other".
-pub fn cost_chart(costs: &CostByFunction, step_ms: u64) -> TimeChart {
-    let mut series: Vec<Series> = costs
-        .functions
-        .iter()
-        .take(5)
-        .map(|function| Series {
-            label: function.function.clone(),
-            values: function.buckets.clone(),
-        })
-        .collect();
-    let rest = costs.functions.get(5..).unwrap_or_default();
-    if !rest.is_empty() {
-        let values = (0..costs.times_ms.len())
-            .map(|bucket| {
-                rest.iter()
-                    .map(|function| function.buckets.get(bucket).copied().flatten())
-                    .sum::<Option<f64>>()
-            })
-            .collect();
-        series.push(Series {
-            label: "other".to_owned(),
-            values,
-        });
-    }
-    TimeChart {
-        title: "Cost by function".to_owned(),
-        unit: Unit::Usd,
-        kind: TimeKind::Stacked,
-        times_ms: costs.times_ms.clone(),
-        step_ms,
-        series,
-    }
 }
 
 fn most_expensive(frame: &Frame, functions: &[FunctionSummary]) -> Vec<TopItem> {

@@ -6,7 +6,8 @@ use super::{data_table, nice_ceiling, Svg, Unit};
 
 const WIDTH: f64 = 600.0;
 const HEIGHT: f64 = 180.0;
-const LEFT: f64 = 40.0;
+/// Room for the count axis label up to `100,000`.
+const LEFT: f64 = 60.0;
 const BOTTOM: f64 = 22.0;
 const TOP: f64 = 8.0;
 

@@ -19,13 +19,16 @@ pub use time::{time_chart, Series, TimeChart, TimeKind};
 
 use super::format;
 
-/// What a chart's values measure, for labels and titles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a chart's values measure, for labels and titles; in dashboard
+/// files `count`, `ms`, `usd` or `percent`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Unit {
     Count,
     Ms,
     Usd,
     /// A ratio shown as a percentage.
+    #[serde(rename = "percent")]
     Ratio,
 }
 
