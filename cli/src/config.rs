@@ -271,6 +271,16 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUSE_QUERY_MAX_CONCURRENCY",
         default_value_t = tracehouse_web::guard::DEFAULT_MAX_CONCURRENCY)]
     pub query_max_concurrency: usize,
+    /// Serve the dashboard and API on a non-loopback address without users
+    /// or API tokens: anyone who reaches it reads every project.
+    #[arg(long, env = "TRACEHOUSE_INSECURE_OPEN_DASHBOARD")]
+    #[serde(default)]
+    pub insecure_open_dashboard: bool,
+    /// A listener of its own for `/healthz`, `/readyz` and `/metrics`; once set, these
+    /// need credentials on `http_addr` like every other path.
+    #[arg(long, env = "TRACEHOUSE_METRICS_ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_addr: Option<SocketAddr>,
     /// `[pricing]`: catalog file, free tier, region multipliers (file only).
     #[arg(skip)]
     #[serde(default)]
@@ -284,6 +294,11 @@ pub struct Config {
     #[arg(skip)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts: Option<toml::Table>,
+    /// `[auth]`: ingest tokens, read-only API tokens and users, or a file
+    /// holding them (file only; see `docs/access.md`).
+    #[arg(skip)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<tracehouse_model::access::AuthSettings>,
     /// The file the configuration came from, re-read when alert rules reload.
     #[arg(skip)]
     #[serde(skip)]
@@ -531,7 +546,7 @@ mod tests {
     use super::*;
 
     /// Keys of the file that are tables without a flag.
-    const FILE_ONLY_TABLES: &[&str] = &["pricing", "functions", "alerts"];
+    const FILE_ONLY_TABLES: &[&str] = &["pricing", "functions", "alerts", "auth"];
 
     fn write_file(text: &str) -> tempfile::NamedTempFile {
         let mut file = tempfile::NamedTempFile::new().expect("temp file");
@@ -741,6 +756,14 @@ mod tests {
                 toml::Table::try_from(all_function).expect("function"),
             ),
             (
+                "auth",
+                toml::Table::try_from(tracehouse_model::access::AuthSettings {
+                    file: Some(PathBuf::new()),
+                    ..Default::default()
+                })
+                .expect("auth"),
+            ),
+            (
                 "alerts",
                 toml::from_str(
                     "interval = \"30s\"\nrepeat_interval = \"4h\"\nexternal_url = \"\"\n\
@@ -756,7 +779,8 @@ mod tests {
                 let dotted = format!("`{table}.{key}`");
                 assert!(docs.contains(&dotted), "docs lack {dotted}");
                 assert!(
-                    example_text.contains(&format!("{key} =")),
+                    example_text.contains(&format!("{key} ="))
+                        || example_text.contains(&format!("[[{table}.{key}]]")),
                     "example config lacks {table}.{key}"
                 );
             }

@@ -1,6 +1,7 @@
 //! The `tracehouse` binary's library: configuration and the wiring of
 //! `tracehouse serve`. It only connects the crates; logic lives in them.
 
+pub mod access;
 pub mod alerts;
 pub mod config;
 pub mod data_dir;

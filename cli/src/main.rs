@@ -21,6 +21,49 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Drive a simulated serverless application against a Tracehouse over OTLP/gRPC.
     Demo(DemoArgs),
+    /// Manage ingest tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage dashboard users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `tracehouse user ...`.
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user: reads the password from the first line of standard input
+    /// and appends the user with its argon2 hash to the file `auth.file`
+    /// names (else to the configuration file).
+    Add {
+        /// The login name.
+        #[arg(long)]
+        name: String,
+        /// A project the user may read; repeat for more.
+        #[arg(long = "project", required = true)]
+        projects: Vec<String>,
+        /// `read` or `admin` (admins may also change state: silences, reloads).
+        #[arg(long, default_value = "read")]
+        role: String,
+        /// The configuration file.
+        #[arg(long, env = "TRACEHOUSE_CONFIG")]
+        config: std::path::PathBuf,
+    },
+}
+
+/// `tracehouse token ...`.
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an ingest token for a project: prints it once and appends its
+    /// SHA-256 to the file `auth.file` names (else to the configuration file).
+    Create {
+        /// The project the token writes into.
+        #[arg(long)]
+        project: String,
+        /// The configuration file.
+        #[arg(long, env = "TRACEHOUSE_CONFIG")]
+        config: std::path::PathBuf,
+    },
 }
 
 /// `tracehouse demo`: what to simulate and where to send it.
@@ -80,6 +123,14 @@ async fn main() -> std::process::ExitCode {
             Ok(args) => run_demo(&args).await,
             Err(error) => error.exit(),
         },
+        Some(("user", user_matches)) => match UserCommand::from_arg_matches(user_matches) {
+            Ok(command) => run_user(command),
+            Err(error) => error.exit(),
+        },
+        Some(("token", token_matches)) => match TokenCommand::from_arg_matches(token_matches) {
+            Ok(command) => run_token(command),
+            Err(error) => error.exit(),
+        },
         _ => {
             let _ = Cli::command().print_help();
             return std::process::ExitCode::FAILURE;
@@ -100,6 +151,44 @@ async fn run_demo(args: &DemoArgs) -> anyhow::Result<()> {
         spans = summary.spans,
         requests = summary.requests,
         "demo finished"
+    );
+    Ok(())
+}
+
+fn run_token(command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create { project, config } => {
+            let (token, file) = tracehouse::access::create_ingest_token(&config, &project)?;
+            eprintln!(
+                "added an ingest token for project {project} to {} (a running Tracehouse picks it up); \
+                 it is shown only this once:",
+                file.display()
+            );
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+fn run_user(command: UserCommand) -> anyhow::Result<()> {
+    let UserCommand::Add {
+        name,
+        projects,
+        role,
+        config,
+    } = command;
+    let role = match role.as_str() {
+        "read" => tracehouse_model::access::Role::Read,
+        "admin" => tracehouse_model::access::Role::Admin,
+        other => anyhow::bail!("--role: {other:?} is not read or admin"),
+    };
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    let file = tracehouse::access::add_user(&config, &name, &projects, role, password)?;
+    eprintln!(
+        "added user {name} to {} (a running Tracehouse picks it up)",
+        file.display()
     );
     Ok(())
 }

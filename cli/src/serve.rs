@@ -53,6 +53,8 @@ pub struct BoundAddresses {
     pub otlp_http: Option<SocketAddr>,
     /// Query API, dashboard, health and metrics.
     pub http: SocketAddr,
+    /// Health and metrics, when they have a listener of their own.
+    pub metrics: Option<SocketAddr>,
 }
 
 /// A running Tracehouse.
@@ -173,6 +175,9 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
 /// [`serve`] with other intervals and timeouts.
 pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Result<Running> {
     config.validate()?;
+    let (shutdown, shutdown_receiver) = watch::channel(false);
+    let access = crate::access::start(&config, shutdown_receiver.clone())?;
+    let open_allowed = crate::access::check_open_dashboard(&config, &access.current())?;
     let pricing = crate::serverless::pricing(&config)?;
     let data_dir_lock = crate::data_dir::claim(&config.data_dir)?;
 
@@ -187,7 +192,6 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     let alert_metrics = config
         .runs(Role::Alerts)
         .then(|| tracehouse_alerting::AlertMetrics::register(&mut registry));
-    let (shutdown, shutdown_receiver) = watch::channel(false);
     let mut servers = JoinSet::new();
     let mut writer_handles = Vec::new();
     let mut otlp_grpc = None;
@@ -257,6 +261,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
             traces: traces.clone(),
             metrics: metrics.clone(),
             logs: logs.clone(),
+            access: access.clone(),
         };
         let stop = wait_for_shutdown(shutdown_receiver.clone());
         servers.spawn(async move {
@@ -271,7 +276,15 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
             traces,
             metrics,
             logs,
+            access: access.clone(),
         });
+        crate::access::warn_about_open_ingest(
+            &access.current(),
+            &[
+                ("OTLP/gRPC", config.otlp_grpc_addr),
+                ("OTLP/HTTP", config.otlp_http_addr),
+            ],
+        );
         servers.spawn(serve_http(
             http_listener,
             otlp_router,
@@ -297,6 +310,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
         config.query_timeout.0,
         config.query_max_concurrency,
     );
+    let access_metrics = tracehouse_web::access::AccessMetrics::register(&mut registry);
     let registry = Arc::new(registry);
     let query_limits = config.query_limits().map_err(anyhow::Error::msg)?;
     let query = tracehouse_query::QueryService::new(reader.client()?)
@@ -336,8 +350,10 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
                 .unwrap_or_default(),
         },
         dashboards: Arc::new(dashboards),
+        access: access.clone(),
     };
     let alerts_router = crate::alerts::router(&config, &client, alerts, &state);
+    let health_only = tracehouse_web::health_router(state.clone());
     let web_router = if config.runs(Role::Query) {
         tracehouse_web::router(state, &query_guard)
     } else {
@@ -347,6 +363,25 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
         Some(alerts_router) => alerts_router.merge(web_router),
         None => web_router,
     };
+    let metrics = match config.metrics_addr {
+        Some(address) => {
+            let listener = bind(address, "health and metrics").await?;
+            let bound = listener.local_addr()?;
+            servers.spawn(serve_http(
+                listener,
+                health_only,
+                shutdown_receiver.clone(),
+                "metrics",
+            ));
+            Some(bound)
+        }
+        None => None,
+    };
+    let openness = tracehouse_web::access::Openness {
+        open_allowed,
+        health_public: metrics.is_none(),
+    };
+    let web_router = tracehouse_web::access::protect(web_router, access, openness, access_metrics);
     servers.spawn(serve_http(
         http_listener,
         web_router,
@@ -359,6 +394,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
             otlp_grpc,
             otlp_http,
             http,
+            metrics,
         },
         clickhouse,
         shutdown,

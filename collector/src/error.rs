@@ -29,6 +29,9 @@ pub enum IngestError {
     /// The process is shutting down.
     #[error("the collector is shutting down, retry later")]
     ShuttingDown,
+    /// A token is required and the request has no valid one; nothing was read.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(tracehouse_model::access::IngestRefusal),
     /// A bug or an unexpected failure; details are logged, not returned.
     #[error("internal error")]
     Internal(String),
@@ -45,6 +48,7 @@ impl IngestError {
             Self::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             // 503 with Retry-After is retryable for OTLP/HTTP clients.
             Self::Saturated | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -71,6 +75,7 @@ impl IngestError {
             Self::BodyTimeout { .. } => tonic::Status::deadline_exceeded(message),
             // UNAVAILABLE is retryable for OTLP/gRPC clients.
             Self::Saturated | Self::ShuttingDown => tonic::Status::unavailable(message),
+            Self::Unauthenticated(_) => tonic::Status::unauthenticated(message),
             Self::Internal(_) => tonic::Status::internal(message),
         }
     }

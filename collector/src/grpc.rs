@@ -3,6 +3,7 @@
 //! way: a body that does not decode is answered with `INVALID_ARGUMENT`
 //! (what OTLP asks for malformed data) rather than tonic's `INTERNAL`.
 
+use crate::access::request_project;
 use crate::error::IngestError;
 use crate::logs::LogIngest;
 use crate::metric_points::MetricIngest;
@@ -20,6 +21,7 @@ use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EnabledCompre
 use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
+use tracehouse_model::access::SharedAccess;
 use tracehouse_model::ProjectId;
 
 const TRANSPORT: &str = "grpc";
@@ -30,6 +32,7 @@ pub struct OtlpGrpcService<S> {
     max_decoding_message_size: usize,
     /// Requests in progress, shared by the services of one server.
     in_progress: Arc<Semaphore>,
+    access: SharedAccess,
 }
 
 impl<S: Clone> Clone for OtlpGrpcService<S> {
@@ -38,17 +41,25 @@ impl<S: Clone> Clone for OtlpGrpcService<S> {
             service: self.service.clone(),
             max_decoding_message_size: self.max_decoding_message_size,
             in_progress: self.in_progress.clone(),
+            access: self.access.clone(),
         }
     }
 }
 
 impl<S: OtlpService> OtlpGrpcService<S> {
     /// Serves `service`, refusing messages larger than `max_decoding_message_size`
-    /// and answering `UNAVAILABLE` while `in_progress` has no permit left.
-    pub fn new(service: S, max_decoding_message_size: usize, in_progress: Arc<Semaphore>) -> Self {
+    /// and requests without a token `access` accepts, and answering
+    /// `UNAVAILABLE` while `in_progress` has no permit left.
+    pub fn new(
+        service: S,
+        max_decoding_message_size: usize,
+        access: SharedAccess,
+        in_progress: Arc<Semaphore>,
+    ) -> Self {
         Self {
             service,
             max_decoding_message_size,
+            access,
             in_progress,
         }
     }
@@ -82,6 +93,18 @@ where
         if !is_export {
             return Box::pin(async { Ok(Status::unimplemented("unknown method").into_http()) });
         }
+        let project = match request_project(&self.access, request.headers()) {
+            Ok(project) => project,
+            Err(error) => {
+                error.log();
+                let outcome = outcome_label(Err(&error));
+                self.service
+                    .metrics()
+                    .request(S::SIGNAL, TRANSPORT, outcome);
+                let status = error.grpc_status();
+                return Box::pin(async move { Ok(status.into_http()) });
+            }
+        };
         let Ok(permit) = self.in_progress.clone().try_acquire_owned() else {
             self.service.metrics().request(
                 S::SIGNAL,
@@ -90,7 +113,7 @@ where
             );
             return Box::pin(async { Ok(IngestError::Saturated.grpc_status().into_http()) });
         };
-        let method = ExportMethod(self.service.clone());
+        let method = ExportMethod(self.service.clone(), project);
         let service = self.service.clone();
         let max_decoding_message_size = self.max_decoding_message_size;
         Box::pin(async move {
@@ -132,7 +155,7 @@ fn has_grpc_status<B>(response: &http::Response<B>, code: tonic::Code) -> bool {
 }
 
 /// Calls the ingest service and maps its result to gRPC.
-struct ExportMethod<S>(S);
+struct ExportMethod<S>(S, ProjectId);
 
 impl<S: OtlpService> UnaryService<S::Request> for ExportMethod<S> {
     type Response = S::Response;
@@ -140,10 +163,9 @@ impl<S: OtlpService> UnaryService<S::Request> for ExportMethod<S> {
 
     fn call(&mut self, request: Request<S::Request>) -> Self::Future {
         let service = self.0.clone();
+        let project = self.1.clone();
         Box::pin(async move {
-            let result = service
-                .export(ProjectId::default(), request.into_inner())
-                .await;
+            let result = service.export(project, request.into_inner()).await;
             service
                 .metrics()
                 .request(S::SIGNAL, TRANSPORT, outcome_label(result.as_ref()));
@@ -206,6 +228,8 @@ pub struct GrpcReceivers {
     pub traces: TraceIngest,
     pub metrics: MetricIngest,
     pub logs: LogIngest,
+    /// The ingest tokens in force.
+    pub access: SharedAccess,
 }
 
 /// Serves OTLP/gRPC on `listener` until `shutdown` resolves, then finishes
@@ -222,16 +246,19 @@ pub async fn serve(
         .add_service(OtlpGrpcService::new(
             receivers.traces,
             max_message_bytes,
+            receivers.access.clone(),
             in_progress.clone(),
         ))
         .add_service(OtlpGrpcService::new(
             receivers.metrics,
             max_message_bytes,
+            receivers.access.clone(),
             in_progress.clone(),
         ))
         .add_service(OtlpGrpcService::new(
             receivers.logs,
             max_message_bytes,
+            receivers.access,
             in_progress,
         ))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)

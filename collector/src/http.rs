@@ -1,6 +1,7 @@
 //! OTLP/HTTP transport: `POST /v1/traces` (and the other signals), protobuf
 //! or JSON, optionally gzip-compressed; responses in the request's format.
 
+use crate::access::request_project;
 use crate::error::{IngestError, RETRY_AFTER_SECONDS};
 use crate::logs::LogIngest;
 use crate::metric_points::MetricIngest;
@@ -20,6 +21,7 @@ use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
+use tracehouse_model::access::SharedAccess;
 use tracehouse_model::ProjectId;
 
 const TRANSPORT: &str = "http";
@@ -39,6 +41,8 @@ pub struct HttpReceivers {
     pub traces: TraceIngest,
     pub metrics: MetricIngest,
     pub logs: LogIngest,
+    /// The ingest tokens in force.
+    pub access: SharedAccess,
 }
 
 /// The OTLP/HTTP routes.
@@ -52,6 +56,7 @@ pub fn router(receivers: HttpReceivers) -> Router {
         max_request_bytes,
         body_read_timeout,
         in_progress,
+        access: receivers.access.clone(),
     };
     Router::new()
         .route(
@@ -74,6 +79,8 @@ struct Receiver {
     max_request_bytes: usize,
     body_read_timeout: Duration,
     in_progress: Arc<Semaphore>,
+    /// The ingest tokens in force.
+    access: SharedAccess,
 }
 
 impl Receiver {
@@ -101,10 +108,14 @@ async fn export_http<S: OtlpService>(
     let response_format = format.as_ref().copied().unwrap_or(BodyFormat::Json);
     // Over the concurrency limit: "retry later", before reading the body.
     let permit = state.receiver.in_progress.clone().try_acquire_owned();
-    let result = match (format, permit) {
-        (_, Err(_no_room)) => Err(IngestError::Saturated),
-        (Ok(format), Ok(_permit)) => export_body(&state, &headers, body, format).await,
-        (Err(error), Ok(_)) => Err(error),
+    let project = request_project(&state.receiver.access, &headers);
+    let result = match (project, format, permit) {
+        (Err(error), _, _) => Err(error),
+        (_, _, Err(_no_room)) => Err(IngestError::Saturated),
+        (Ok(project), Ok(format), Ok(_permit)) => {
+            export_body(&state, project, &headers, body, format).await
+        }
+        (_, Err(error), Ok(_)) => Err(error),
     };
     state.service.metrics().request(
         S::SIGNAL,
@@ -119,6 +130,7 @@ async fn export_http<S: OtlpService>(
 
 async fn export_body<S: OtlpService>(
     state: &HttpState<S>,
+    project: ProjectId,
     headers: &HeaderMap,
     body: Body,
     format: BodyFormat,
@@ -142,7 +154,7 @@ async fn export_body<S: OtlpService>(
         .await
         .map_err(|error| IngestError::Internal(format!("decode task failed: {error}")))??,
     };
-    let outcome = state.service.export(ProjectId::default(), request).await?;
+    let outcome = state.service.export(project, request).await?;
     let response = S::response(&outcome);
     Ok((outcome, response))
 }
@@ -186,6 +198,11 @@ fn error_response(error: &IngestError, format: BodyFormat) -> Response {
         message: error.public_message(),
     };
     let mut response = encoded_response(error.http_status(), &status, format);
+    if matches!(error, IngestError::Unauthenticated(_)) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
     if error.is_retryable() {
         response
             .headers_mut()

@@ -8,6 +8,7 @@
 //! status OTLP defines, so clients back off instead of the process growing.
 //! This crate never depends on the query side.
 
+pub mod access;
 pub mod config;
 pub mod error;
 pub mod grpc;

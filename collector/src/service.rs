@@ -63,6 +63,9 @@ pub trait OtlpService: Clone + Send + Sync + 'static {
 /// The outcome label of a request over the size limit.
 pub const OUTCOME_TOO_LARGE: &str = "too_large";
 
+/// The outcome label of a request without a valid ingest token.
+pub const OUTCOME_UNAUTHENTICATED: &str = "unauthenticated";
+
 /// The request outcome label for metrics.
 pub fn outcome_label(result: Result<&ExportOutcome, &IngestError>) -> &'static str {
     match result {
@@ -76,6 +79,7 @@ pub fn outcome_label(result: Result<&ExportOutcome, &IngestError>) -> &'static s
         Err(IngestError::PayloadTooLarge { .. }) => OUTCOME_TOO_LARGE,
         Err(IngestError::BodyTimeout { .. }) => "timeout",
         Err(IngestError::Saturated | IngestError::ShuttingDown) => "saturated",
+        Err(IngestError::Unauthenticated(_)) => OUTCOME_UNAUTHENTICATED,
         Err(IngestError::Internal(_)) => "error",
     }
 }

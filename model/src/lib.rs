@@ -5,6 +5,7 @@
 //! ClickHouse rows, and the query side returns them. They carry no protobuf
 //! or storage types, so each side can change without touching the others.
 
+pub mod access;
 pub mod attributes;
 pub mod duration;
 pub mod ids;

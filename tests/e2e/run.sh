@@ -162,7 +162,7 @@ run_pytest_suite() {
 }
 
 run_pytest_suite python-sdk python
-run_suite node-sdk bash -c "cd '$NODE_DIR' && exec node --test --test-reporter=spec otlp_sdk.test.js sending_data.test.js"
+run_suite node-sdk bash -c "cd '$NODE_DIR' && exec node --test --test-reporter=spec otlp_sdk.test.js sending_data.test.js otlp_auth.test.js"
 node_passed=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$ARTIFACTS/node-sdk.log" | tail -1)
 node_failed=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$ARTIFACTS/node-sdk.log" | tail -1)
 total_passed=$((total_passed + ${node_passed:-0}))

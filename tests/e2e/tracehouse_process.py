@@ -179,6 +179,13 @@ class TracehouseProcess:
         """One sample's value; 0 when the series does not exist yet."""
         return self.metrics().get(sample, 0.0)
 
+    def clickhouse_count(self, sql: str) -> int:
+        """The single number `sql` answers on the managed ClickHouse (database `tracehouse`)."""
+        url = self.urls["clickhouse"].rstrip("/") + "/?database=tracehouse"
+        request = urllib.request.Request(url, data=sql.encode(), method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.read().decode().strip() or 0)
+
     def log_tail(self, lines: int = 40) -> str:
         self._log_file.flush()
         text = self.log_path.read_text(errors="replace").splitlines()

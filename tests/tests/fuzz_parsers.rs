@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 use tracehouse_collector::otlp::convert::{convert_resource_spans, count_spans, TimeWindow};
 use tracehouse_collector::otlp::decode::{decode_message, BodyFormat};
+use tracehouse_collector::SpanLimits;
 use tracehouse_model::platform_report::PlatformReport;
 use tracehouse_query::QueryLimits;
 use tracehouse_web::api::search::parse_search;
@@ -127,7 +128,11 @@ fn request_strategy() -> impl Strategy<Value = ExportTraceServiceRequest> {
 /// Converts a decoded request; every span is kept or rejected, none lost.
 fn convert_checked(request: ExportTraceServiceRequest) {
     let total = count_spans(&request.resource_spans);
-    let converted = convert_resource_spans(request.resource_spans, ingest_window());
+    let converted = convert_resource_spans(
+        request.resource_spans,
+        ingest_window(),
+        &SpanLimits::default(),
+    );
     assert_eq!(
         converted.spans.len() as u64 + converted.rejected_count(),
         total

@@ -42,6 +42,30 @@ impl ApiError {
         self.status
     }
 
+    /// 401: the request has no valid credentials.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            message: message.into(),
+        }
+    }
+
+    /// 403: the caller may not do this.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            message: message.into(),
+        }
+    }
+
+    /// 500 without details (they are logged where the error arises).
+    pub fn internal() -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: "internal error".to_owned(),
+        }
+    }
+
     /// 404 for `what`.
     pub fn not_found(what: impl Into<String>) -> Self {
         Self {

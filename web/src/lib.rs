@@ -1,12 +1,14 @@
 //! The HTTP face of the read side: the JSON query API, health and metrics
 //! endpoints, and the server-rendered dashboard.
 
+pub mod access;
 pub mod api;
 pub mod dashboard;
 pub mod error;
 pub mod guard;
 pub mod health;
 pub mod jaeger;
+pub mod session;
 
 pub use error::ApiError;
 pub use guard::QueryGuard;
@@ -26,6 +28,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// Addresses shown on the dashboard's home page.
     pub endpoints: Endpoints,
+    /// The access rules in force (see [`access::protect`]).
+    pub access: tracehouse_model::access::SharedAccess,
     /// The declared dashboards: overview, function page, user dashboards.
     pub dashboards: Arc<dashboard::declared::Dashboards>,
     /// The writer tasks' states, for `/readyz` (none without the collector role).

@@ -82,7 +82,7 @@ function parseJsonExact(text) {
 }
 
 class Tracehouse {
-  constructor(workDir) {
+  constructor(workDir, extraArgs = []) {
     this.workDir = workDir;
     this.dataDir = path.join(workDir, 'data');
     this.logPath = path.join(workDir, 'tracehouse.log');
@@ -97,6 +97,7 @@ class Tracehouse {
         '--http-addr', '127.0.0.1:0',
         '--otlp-grpc-addr', '127.0.0.1:0',
         '--otlp-http-addr', '127.0.0.1:0',
+        ...extraArgs,
       ],
       { stdio: ['ignore', 'pipe', log], env: childEnvironment() },
     );
@@ -168,6 +169,15 @@ class Tracehouse {
     return samples;
   }
 
+  /** The single number `sql` answers on the managed ClickHouse (database `tracehouse`). */
+  async clickhouseCount(sql) {
+    const url = new URL('/?database=tracehouse', this.urls.clickhouse);
+    const response = await fetch(url, { method: 'POST', body: sql });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`clickhouse answered ${response.status}: ${text}`);
+    return Number(text.trim() || 0);
+  }
+
   logTail(lines = 40) {
     const text = fs.readFileSync(this.logPath, 'utf8').split('\n');
     return ['--- tracehouse stderr (tail) ---', ...text.slice(-lines)].join('\n');
@@ -198,11 +208,14 @@ class Tracehouse {
 /**
  * Starts the binary in a new directory (under $TRACEHOUSE_E2E_ARTIFACTS when
  * set, so its log lands beside the other artifacts) and waits until it is ready.
+ * `extraArgs` go to `serve`, and so do the arguments `prepare(workDir)` returns.
  */
-async function startTracehouse() {
+async function startTracehouse({ extraArgs = [], prepare } = {}) {
   const parent = process.env.TRACEHOUSE_E2E_ARTIFACTS || os.tmpdir();
   const workDir = fs.mkdtempSync(path.join(parent, 'tracehouse-node-'));
-  const server = new Tracehouse(workDir);
+  // `prepare` writes files the arguments name (a configuration file) into the work dir.
+  const args = prepare ? [...extraArgs, ...prepare(workDir)] : extraArgs;
+  const server = new Tracehouse(workDir, args);
   try {
     await server.waitUntilReady();
   } catch (error) {

@@ -29,6 +29,8 @@ pub struct AlertsState {
 
 /// The alerts API and page.
 pub fn router(state: AlertsState) -> Router {
+    // The store's project is a valid name: it was made from a ProjectId.
+    let project = tracehouse_model::ProjectId::new(state.store.project()).unwrap_or_default();
     Router::new()
         .route("/api/v1/alerts", get(list_alerts))
         .route("/api/v1/alerts/history", get(history))
@@ -40,6 +42,27 @@ pub fn router(state: AlertsState) -> Router {
         .route("/api/v1/alerts/reload", post(reload))
         .route("/alerts", get(crate::dashboard::alerts::alerts_page))
         .with_state(state)
+        .route_layer(axum::middleware::from_fn_with_state(
+            project,
+            require_alerts_project,
+        ))
+}
+
+/// Alert state belongs to one project: callers not granted it see nothing (404).
+async fn require_alerts_project(
+    State(project): State<tracehouse_model::ProjectId>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let allowed = request
+        .extensions()
+        .get::<crate::access::Scope>()
+        .is_some_and(|scope| scope.caller.allows(&project));
+    if allowed {
+        next.run(request).await
+    } else {
+        crate::ApiError::not_found("path").into_response()
+    }
 }
 
 /// `?rule=&limit=` of the listings.

@@ -3,12 +3,12 @@
 
 use super::step::parse_step;
 use super::window::WindowParams;
+use crate::access::Scope;
 use crate::error::ApiError;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use tracehouse_model::ProjectId;
 use tracehouse_query::serverless::{ColdStarts, FunctionList, FunctionTimeseries};
 
 /// Parameters of every function endpoint.
@@ -18,20 +18,9 @@ pub struct FunctionParams {
     pub to: Option<String>,
     pub step: Option<String>,
     pub function: Option<String>,
-    /// Defaults to `default`. There is no authentication yet, so every
-    /// caller may read every project.
-    pub project: Option<String>,
 }
 
 impl FunctionParams {
-    fn project(&self) -> Result<ProjectId, ApiError> {
-        match &self.project {
-            None => Ok(ProjectId::default()),
-            Some(name) => ProjectId::new(name)
-                .map_err(|error| ApiError::bad_request(format!("project: {error}"))),
-        }
-    }
-
     fn window(&self) -> WindowParams {
         WindowParams {
             from: self.from.clone(),
@@ -54,10 +43,11 @@ pub struct Windowed<T: Serialize> {
 /// Every function with invocations in the window.
 pub async fn list_functions(
     State(state): State<AppState>,
+    scope: Scope,
     Query(params): Query<FunctionParams>,
 ) -> Result<Json<Windowed<FunctionList>>, ApiError> {
     let range = params.window().resolve(state.query.limits())?;
-    let list = state.query.functions(&params.project()?, &range).await?;
+    let list = state.query.functions(&scope.project, &range).await?;
     Ok(Json(Windowed {
         from: range.start_unix_nano / NANOS_PER_MILLI,
         to: range.end_unix_nano / NANOS_PER_MILLI,
@@ -68,6 +58,7 @@ pub async fn list_functions(
 /// One function per time bucket; 404 when it has no invocations in the window.
 pub async fn function_timeseries(
     State(state): State<AppState>,
+    scope: Scope,
     Path(function): Path<String>,
     Query(params): Query<FunctionParams>,
 ) -> Result<Json<Windowed<FunctionTimeseries>>, ApiError> {
@@ -75,7 +66,7 @@ pub async fn function_timeseries(
     let step = parse_step(params.step.as_deref(), &range)?;
     let series = state
         .query
-        .function_timeseries(&params.project()?, &function, &range, step)
+        .function_timeseries(&scope.project, &function, &range, step)
         .await?;
     Ok(Json(Windowed {
         from: range.start_unix_nano / NANOS_PER_MILLI,
@@ -87,6 +78,7 @@ pub async fn function_timeseries(
 /// Cold starts of `?function=`; 400 without it, 404 for an unknown function.
 pub async fn cold_starts(
     State(state): State<AppState>,
+    scope: Scope,
     Query(params): Query<FunctionParams>,
 ) -> Result<Json<Windowed<ColdStarts>>, ApiError> {
     let range = params.window().resolve(state.query.limits())?;
@@ -97,7 +89,7 @@ pub async fn cold_starts(
         .ok_or_else(|| ApiError::bad_request("function: required"))?;
     let cold_starts = state
         .query
-        .cold_starts(&params.project()?, function, &range)
+        .cold_starts(&scope.project, function, &range)
         .await?;
     Ok(Json(Windowed {
         from: range.start_unix_nano / NANOS_PER_MILLI,

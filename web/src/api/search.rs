@@ -1,12 +1,12 @@
 //! `GET /api/v1/traces`: trace search.
 
 use super::window::resolve_window;
+use crate::access::Scope;
 use crate::error::ApiError;
 use crate::AppState;
 use axum::extract::{Query, State};
 use axum::Json;
 use tracehouse_model::time::now_unix_nano;
-use tracehouse_model::ProjectId;
 use tracehouse_query::search::{
     SearchCursor, TraceSearch, TraceSearchView, DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT,
 };
@@ -15,6 +15,7 @@ use tracehouse_query::QueryLimits;
 /// Traces matching the filters, newest first; `next_cursor` pages on.
 pub async fn search_traces(
     State(state): State<AppState>,
+    scope: Scope,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Json<TraceSearchView>, ApiError> {
     let search = parse_search(&params, now_unix_nano(), state.query.limits())?;
@@ -24,7 +25,7 @@ pub async fn search_traces(
     Ok(Json(
         state
             .query
-            .search_traces(&ProjectId::default(), &search, window)
+            .search_traces(&scope.project, &search, window)
             .await?,
     ))
 }

@@ -1,12 +1,12 @@
 //! `GET /api/v1/services` and `GET /api/v1/services/{service}/operations`.
 
 use super::window::WindowParams;
+use crate::access::Scope;
 use crate::error::ApiError;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::Serialize;
-use tracehouse_model::ProjectId;
 use tracehouse_query::services::OperationView;
 
 /// The services answer.
@@ -25,24 +25,26 @@ pub struct OperationsView {
 /// Services with spans in the window.
 pub async fn get_services(
     State(state): State<AppState>,
+    scope: Scope,
     Query(window): Query<WindowParams>,
 ) -> Result<Json<ServicesView>, ApiError> {
     let window = window.resolve(state.query.limits())?;
     Ok(Json(ServicesView {
-        services: state.query.services(&ProjectId::default(), window).await?,
+        services: state.query.services(&scope.project, window).await?,
     }))
 }
 
 /// Operations of one service in the window.
 pub async fn get_operations(
     State(state): State<AppState>,
+    scope: Scope,
     Path(service): Path<String>,
     Query(window): Query<WindowParams>,
 ) -> Result<Json<OperationsView>, ApiError> {
     let window = window.resolve(state.query.limits())?;
     let operations = state
         .query
-        .operations(&ProjectId::default(), &service, window)
+        .operations(&scope.project, &service, window)
         .await?;
     Ok(Json(OperationsView {
         service,

@@ -3,6 +3,7 @@
 
 use super::frame::{Frame, FrameParams, Section};
 use super::{page_frame, render};
+use crate::access::Scope;
 use crate::api::alerts::AlertsState;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -125,9 +126,10 @@ async fn stored_groups(state: &AlertsState, errors: &mut Vec<String>) -> Vec<Gro
 /// `GET /alerts`.
 pub async fn alerts_page(
     State(state): State<AlertsState>,
+    scope: Scope,
     Query(params): Query<FrameParams>,
 ) -> Response {
-    let frame = match page_frame(&state.app, &params, Section::Alerts, "/alerts").await {
+    let frame = match page_frame(&state.app, &scope, &params, Section::Alerts, "/alerts").await {
         Ok(frame) => frame,
         Err(page) => return page,
     };

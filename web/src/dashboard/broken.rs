@@ -5,6 +5,7 @@
 use super::format;
 use super::frame::{Frame, FrameParams, Section};
 use super::{page_frame, render, ErrorPage};
+use crate::access::Scope;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -39,9 +40,18 @@ struct BrokenPage {
 /// `GET /chains/broken`.
 pub async fn broken_page(
     State(state): State<AppState>,
+    scope: Scope,
     Query(params): Query<FrameParams>,
 ) -> Response {
-    let frame = match page_frame(&state, &params, Section::BrokenChains, "/chains/broken").await {
+    let frame = match page_frame(
+        &state,
+        &scope,
+        &params,
+        Section::BrokenChains,
+        "/chains/broken",
+    )
+    .await
+    {
         Ok(frame) => frame,
         Err(page) => return page,
     };

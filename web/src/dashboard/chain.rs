@@ -7,6 +7,7 @@ use super::charts::Svg;
 use super::format;
 use super::frame::{Frame, FrameParams, Section};
 use super::{page_frame, parse_trace_id, render, ErrorPage};
+use crate::access::Scope;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -84,11 +85,12 @@ async fn chain_traces(
 /// The chain page; a readable 400/404 page for bad or unknown ids.
 pub async fn chain_page(
     State(state): State<AppState>,
+    scope: Scope,
     Path(trace_id): Path<String>,
     Query(params): Query<FrameParams>,
 ) -> Response {
     let path = format!("/chains/{}", super::frame::encode(&trace_id));
-    let frame = match page_frame(&state, &params, Section::BrokenChains, &path).await {
+    let frame = match page_frame(&state, &scope, &params, Section::BrokenChains, &path).await {
         Ok(frame) => frame,
         Err(page) => return page,
     };

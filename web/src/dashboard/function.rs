@@ -10,6 +10,7 @@ use super::declared::spec::Dashboard;
 use super::format::{self, Change};
 use super::frame::{encode, Frame, FrameParams, Section};
 use super::{page_frame, render as render_page, ErrorPage};
+use crate::access::Scope;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -122,11 +123,12 @@ async fn read(
 /// `GET /functions/{name}`; 404 with a page for a function without invocations in the range.
 pub async fn function_page(
     State(state): State<AppState>,
+    scope: Scope,
     Path(name): Path<String>,
     Query(params): Query<FrameParams>,
 ) -> Response {
     let path = format!("/functions/{}", encode(&name));
-    let frame = match page_frame(&state, &params, Section::Functions, &path).await {
+    let frame = match page_frame(&state, &scope, &params, Section::Functions, &path).await {
         Ok(frame) => frame,
         Err(page) => return page,
     };

@@ -6,6 +6,7 @@ use super::charts::{self, Svg, Unit};
 use super::format;
 use super::frame::{Frame, FrameParams, Section};
 use super::{page_frame, render, ErrorPage};
+use crate::access::Scope;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -247,9 +248,17 @@ fn headings(
 /// `GET /functions?sort=&dir=&name=&provider=&region=`.
 pub async fn functions_page(
     State(state): State<AppState>,
+    scope: Scope,
     Query(params): Query<FunctionsParams>,
 ) -> Response {
-    let mut frame = match page_frame(&state, &params.frame, Section::Functions, "/functions").await
+    let mut frame = match page_frame(
+        &state,
+        &scope,
+        &params.frame,
+        Section::Functions,
+        "/functions",
+    )
+    .await
     {
         Ok(frame) => frame,
         Err(page) => return page,

@@ -5,6 +5,7 @@ use super::format;
 use super::frame::{Frame, FrameParams, Section};
 use super::map_graph::{map_graph, Shading};
 use super::{charts::Svg, page_frame, render, ErrorPage};
+use crate::access::Scope;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -85,8 +86,12 @@ fn costs(list: &FunctionList) -> HashMap<String, f64> {
 }
 
 /// `GET /map?color=error_rate|cost`.
-pub async fn map_page(State(state): State<AppState>, Query(params): Query<MapParams>) -> Response {
-    let mut frame = match page_frame(&state, &params.frame, Section::Map, "/map").await {
+pub async fn map_page(
+    State(state): State<AppState>,
+    scope: Scope,
+    Query(params): Query<MapParams>,
+) -> Response {
+    let mut frame = match page_frame(&state, &scope, &params.frame, Section::Map, "/map").await {
         Ok(frame) => frame,
         Err(page) => return page,
     };

@@ -125,6 +125,7 @@ impl From<tracehouse_query::QueryError> for ErrorPage {
 /// 503 page when its parameters are bad or storage is down.
 pub(crate) async fn page_frame(
     state: &AppState,
+    scope: &crate::access::Scope,
     params: &FrameParams,
     section: Section,
     path: &str,
@@ -133,8 +134,19 @@ pub(crate) async fn page_frame(
         Frame::resolve(params, section, path, state.query.limits()).map_err(|error| {
             ErrorPage::bad_request(error.0).into_page(Frame::fallback(section, path))
         })?;
+    // The scope's project is the one granted for `?project=` (checked
+    // before the handler ran), and the selector offers granted projects only.
+    frame.project = scope.project.clone();
     match state.query.projects(&frame.window).await {
-        Ok(projects) => frame.offer_projects(projects),
+        Ok(projects) => frame.offer_projects(
+            projects
+                .into_iter()
+                .filter(|name| {
+                    tracehouse_model::ProjectId::new(name)
+                        .is_ok_and(|project| scope.caller.allows(&project))
+                })
+                .collect(),
+        ),
         Err(error) => return Err(ErrorPage::from(error).into_page(frame)),
     }
     Ok(frame)

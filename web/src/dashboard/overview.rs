@@ -8,6 +8,7 @@ use super::declared::render::{self, RowView};
 use super::format;
 use super::frame::{Frame, FrameParams, Section};
 use super::{page_frame, render as render_page, ErrorPage};
+use crate::access::Scope;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -45,9 +46,10 @@ struct OverviewPage {
 /// `GET /`: the declared panels and the page's own lists, read together.
 pub async fn overview_page(
     State(state): State<AppState>,
+    scope: Scope,
     Query(params): Query<FrameParams>,
 ) -> Response {
-    let frame = match page_frame(&state, &params, Section::Overview, "/").await {
+    let frame = match page_frame(&state, &scope, &params, Section::Overview, "/").await {
         Ok(frame) => frame,
         Err(page) => return page,
     };

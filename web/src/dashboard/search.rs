@@ -5,6 +5,7 @@
 use super::format;
 use super::frame::{Frame, FrameParams, Section};
 use super::{page_frame, parse_trace_id, render, ErrorPage};
+use crate::access::Scope;
 use crate::api::search::parse_search;
 use crate::AppState;
 use askama::Template;
@@ -114,12 +115,14 @@ struct SearchPage {
 /// `GET /traces?service=&function=&operation=&status=&min_ms=&max_ms=&attribute=&cursor=`, or `?id=` to jump.
 pub async fn search_page(
     State(state): State<AppState>,
+    scope: Scope,
     Query(params): Query<SearchParams>,
 ) -> Response {
-    let mut frame = match page_frame(&state, &params.frame, Section::Traces, "/traces").await {
-        Ok(frame) => frame,
-        Err(page) => return page,
-    };
+    let mut frame =
+        match page_frame(&state, &scope, &params.frame, Section::Traces, "/traces").await {
+            Ok(frame) => frame,
+            Err(page) => return page,
+        };
     if let Some(id) = params
         .id
         .as_deref()

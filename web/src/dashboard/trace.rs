@@ -7,6 +7,7 @@ use super::format;
 use super::frame::{Frame, FrameParams, Section};
 use super::waterfall::{extent, layout, services, WaterfallRow, SCALE};
 use super::{page_frame, parse_trace_id, render, ErrorPage};
+use crate::access::Scope;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -138,11 +139,12 @@ fn connections(
 /// `GET /traces/{trace_id}?rows=`; a readable 400/404 page for bad or unknown ids.
 pub async fn trace_page(
     State(state): State<AppState>,
+    scope: Scope,
     Path(trace_id): Path<String>,
     Query(params): Query<TraceParams>,
 ) -> Response {
     let path = format!("/traces/{}", super::frame::encode(&trace_id));
-    let frame = match page_frame(&state, &params.frame, Section::Traces, &path).await {
+    let frame = match page_frame(&state, &scope, &params.frame, Section::Traces, &path).await {
         Ok(frame) => frame,
         Err(page) => return page,
     };

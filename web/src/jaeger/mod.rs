@@ -5,6 +5,7 @@
 pub mod model;
 pub mod params;
 
+use crate::access::Scope;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -14,7 +15,7 @@ use axum::{Json, Router};
 use model::{jaeger_trace, Dependency, Envelope, EnvelopeError, JaegerTrace, Operation};
 use std::collections::HashMap;
 use tracehouse_model::time::now_unix_nano;
-use tracehouse_model::{ProjectId, TraceId};
+use tracehouse_model::TraceId;
 use tracehouse_query::map::MapEdgeKind;
 use tracehouse_query::{QueryError, QueryLimits, TimeWindow};
 
@@ -84,10 +85,10 @@ fn listing_window(limits: &QueryLimits) -> TimeWindow {
     }
 }
 
-async fn services(State(state): State<AppState>) -> JaegerResult<Vec<String>> {
+async fn services(State(state): State<AppState>, scope: Scope) -> JaegerResult<Vec<String>> {
     let services = state
         .query
-        .services(&ProjectId::default(), listing_window(state.query.limits()))
+        .services(&scope.project, listing_window(state.query.limits()))
         .await?;
     let total = services.len();
     Ok(Json(Envelope::new(services, total)))
@@ -95,12 +96,13 @@ async fn services(State(state): State<AppState>) -> JaegerResult<Vec<String>> {
 
 async fn service_operations(
     State(state): State<AppState>,
+    scope: Scope,
     Path(service): Path<String>,
 ) -> JaegerResult<Vec<String>> {
     let mut names: Vec<String> = state
         .query
         .operations(
-            &ProjectId::default(),
+            &scope.project,
             &service,
             listing_window(state.query.limits()),
         )
@@ -115,6 +117,7 @@ async fn service_operations(
 
 async fn operations(
     State(state): State<AppState>,
+    scope: Scope,
     Query(params): Query<HashMap<String, String>>,
 ) -> JaegerResult<Vec<Operation>> {
     let service = params
@@ -125,7 +128,7 @@ async fn operations(
     let operations: Vec<Operation> = state
         .query
         .operations(
-            &ProjectId::default(),
+            &scope.project,
             service,
             listing_window(state.query.limits()),
         )
@@ -143,17 +146,19 @@ async fn operations(
 
 async fn trace(
     State(state): State<AppState>,
+    scope: Scope,
     Path(trace_id): Path<String>,
 ) -> JaegerResult<Vec<JaegerTrace>> {
     let trace_id: TraceId = trace_id
         .parse()
         .map_err(|error| JaegerError::bad_request(format!("trace_id: {error}")))?;
-    let trace = state.query.trace(&ProjectId::default(), trace_id).await?;
+    let trace = state.query.trace(&scope.project, trace_id).await?;
     Ok(Json(Envelope::new(vec![jaeger_trace(trace)], 1)))
 }
 
 async fn find_traces(
     State(state): State<AppState>,
+    scope: Scope,
     Query(raw): Query<Vec<(String, String)>>,
 ) -> JaegerResult<Vec<JaegerTrace>> {
     let search = params::trace_search(&raw, now_unix_nano(), state.query.limits())
@@ -161,7 +166,7 @@ async fn find_traces(
     let window = search
         .window
         .ok_or_else(|| JaegerError::bad_request("start: no window"))?;
-    let project = ProjectId::default();
+    let project = scope.project;
     let found = state.query.search_traces(&project, &search, window).await?;
     let trace_ids: Vec<TraceId> = found
         .traces
@@ -181,13 +186,14 @@ async fn find_traces(
 
 async fn dependencies(
     State(state): State<AppState>,
+    scope: Scope,
     Query(params): Query<HashMap<String, String>>,
 ) -> JaegerResult<Vec<Dependency>> {
     let window = params::dependencies_window(&params, now_unix_nano(), state.query.limits())
         .map_err(JaegerError::bad_request)?;
     let dependencies: Vec<Dependency> = state
         .query
-        .service_map(&ProjectId::default(), window)
+        .service_map(&scope.project, window)
         .await?
         .edges
         .into_iter()

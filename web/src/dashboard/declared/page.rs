@@ -4,6 +4,7 @@
 
 use super::render::{self, RowView};
 use super::spec::{Dashboard, DashboardError};
+use crate::access::Scope;
 use crate::dashboard::frame::{encode, Frame, FrameParams, Section};
 use crate::dashboard::{page_frame, render as render_page, ErrorPage};
 use crate::AppState;
@@ -55,9 +56,11 @@ pub(crate) fn refused(error: &DashboardError) -> ErrorPage {
 /// `GET /dashboards`.
 pub async fn index_page(
     State(state): State<AppState>,
+    scope: Scope,
     Query(params): Query<FrameParams>,
 ) -> Response {
-    let frame = match page_frame(&state, &params, Section::Dashboards, "/dashboards").await {
+    let frame = match page_frame(&state, &scope, &params, Section::Dashboards, "/dashboards").await
+    {
         Ok(frame) => frame,
         Err(page) => return page,
     };
@@ -79,12 +82,13 @@ pub async fn index_page(
 /// `GET /dashboards/{name}`.
 pub async fn dashboard_page(
     State(state): State<AppState>,
+    scope: Scope,
     Path(name): Path<String>,
     Query(params): Query<FrameParams>,
     Query(own): Query<DashboardParams>,
 ) -> Response {
     let path = format!("/dashboards/{}", encode(&name));
-    let mut frame = match page_frame(&state, &params, Section::Dashboards, &path).await {
+    let mut frame = match page_frame(&state, &scope, &params, Section::Dashboards, &path).await {
         Ok(frame) => frame,
         Err(page) => return page,
     };
