@@ -1,27 +1,28 @@
 //! `tracehouse-bench pages`: server time of every dashboard page at a
-//! given number of stored spans. Spans (FaaS-shaped, 10 per trace, eight
-//! functions) go through Tracehouse over OTLP/HTTP; then each page is
+//! given number of stored spans. The spans are the simulator's application
+//! (the demo's generator and the ingest benchmark's workload), replayed with
+//! new trace ids, and go through Tracehouse over OTLP/HTTP; then each page is
 //! fetched `rounds` times over loopback and the median and slowest times
 //! are printed. The time is the whole request on loopback, so it bounds
 //! the server time from above.
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use prost::Message;
 use std::time::{Duration, Instant};
 use tracehouse::Config;
 use tracehouse_schema::{ManagedClickHouse, ManagedOptions};
+use tracehouse_simulator::Workload;
 
-const SPANS_PER_REQUEST: u64 = 2_000;
+const SPANS_PER_REQUEST: usize = 2_000;
+/// Spans of the simulator's application generated once, then replayed with
+/// new trace ids until the wanted number is stored.
+const POOL_SPANS: u64 = 100_000;
 
 /// The pages measured, and the functions API for comparison; `{trace}` is a stored trace id.
 const PAGES: [&str; 10] = [
     "/api/v1/functions",
     "/",
     "/functions",
-    "/functions/function-0",
+    "/functions/{function}",
     "/traces",
     "/traces?status=error",
     "/traces/{trace}",
@@ -74,12 +75,16 @@ pub async fn run(spans: u64, rounds: usize, url: Option<String>) -> anyhow::Resu
             .otlp_http
             .unwrap_or(running.addresses.http)
     );
-    store(&http, &otlp, &base, spans).await?;
-    // Trace 0 of `request`: its id is 1 then 0x5bd1e995, big-endian.
-    let trace = format!("{:016x}{:016x}", 1u64, 0x5bd1_e995u64);
+    let workload = Workload::generate(7, POOL_SPANS.min(spans), SPANS_PER_REQUEST, now_nanos());
+    let stored = store(&http, &otlp, &base, &workload, spans).await?;
+    let trace = first_trace_id(&workload)?;
+    let function = most_invoked_function(&http, &base).await?;
+    let spans = stored;
     println!("pages at {spans} stored spans, {rounds} rounds each (loopback request time, ms):");
     for path in PAGES {
-        let path = path.replace("{trace}", &trace);
+        let path = path
+            .replace("{trace}", &trace)
+            .replace("{function}", &function);
         let mut times = Vec::with_capacity(rounds);
         for _ in 0..rounds.max(1) {
             let started = Instant::now();
@@ -133,12 +138,22 @@ async fn clickhouse_text(url: &str, sql: &str) -> anyhow::Result<String> {
     Ok(text)
 }
 
-/// Sends `spans` through OTLP/HTTP and waits until all are written.
-async fn store(http: &reqwest::Client, otlp: &str, base: &str, spans: u64) -> anyhow::Result<()> {
-    let now = now_nanos();
-    let requests = spans.div_ceil(SPANS_PER_REQUEST);
-    for number in 0..requests {
-        let body = request(number, SPANS_PER_REQUEST, now).encode_to_vec();
+/// Sends requests of `workload` through OTLP/HTTP until at least `spans`
+/// are sent, waits until all are written, and returns how many were sent.
+async fn store(
+    http: &reqwest::Client,
+    otlp: &str,
+    base: &str,
+    workload: &Workload,
+    spans: u64,
+) -> anyhow::Result<u64> {
+    let mut sent = 0;
+    let mut index = 0;
+    while sent < spans {
+        let request = workload
+            .request(index)
+            .ok_or_else(|| anyhow::anyhow!("the simulator made no spans"))?;
+        let body = request.encode_to_vec();
         loop {
             let response = http
                 .post(otlp)
@@ -151,124 +166,67 @@ async fn store(http: &reqwest::Client, otlp: &str, base: &str, spans: u64) -> an
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        sent += workload.spans_in(index);
+        index += 1;
     }
-    let wanted = requests * SPANS_PER_REQUEST;
-    loop {
-        let text = http
-            .get(format!("{base}/metrics"))
-            .send()
-            .await?
-            .text()
-            .await?;
-        let written = text
-            .lines()
-            .find_map(|line| {
-                line.strip_prefix("tracehouse_writer_rows_written_total{table=\"spans\"} ")
-            })
-            .and_then(|value| value.trim().parse::<f64>().ok())
-            .unwrap_or(0.0);
-        if written as u64 >= wanted {
-            return Ok(());
-        }
+    while written_spans(http, base).await? < sent {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    Ok(sent)
 }
 
-fn string_value(key: &str, value: String) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(value)),
-        }),
-        ..Default::default()
-    }
-}
-
-fn int_value(key: &str, value: i64) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::IntValue(value)),
-        }),
-        ..Default::default()
-    }
-}
-
-/// One request of `spans_per_request` spans shaped like a function's
-/// telemetry: 10-span traces, HTTP and FaaS attributes, a resource of five.
-fn request(
-    request_number: u64,
-    spans_per_request: u64,
-    now_nanos: u64,
-) -> ExportTraceServiceRequest {
-    let spans = (0..spans_per_request)
-        .map(|index| {
-            let number = request_number * spans_per_request + index;
-            let trace = number / 10;
-            let mut trace_id = [0u8; 16];
-            trace_id[..8].copy_from_slice(&(trace + 1).to_be_bytes());
-            trace_id[8..].copy_from_slice(&(trace ^ 0x5bd1_e995).to_be_bytes());
-            let start = now_nanos - 60_000_000_000 + number * 1_000;
-            Span {
-                trace_id: trace_id.to_vec(),
-                span_id: (number + 1).to_be_bytes().to_vec(),
-                parent_span_id: if number.is_multiple_of(10) {
-                    vec![]
-                } else {
-                    (number - number % 10 + 1).to_be_bytes().to_vec()
-                },
-                name: format!("operation-{}", number % 20),
-                kind: if number.is_multiple_of(10) { 2 } else { 3 },
-                start_time_unix_nano: start,
-                end_time_unix_nano: start + 2_500_000 + (number % 97) * 10_000,
-                attributes: vec![
-                    string_value("http.request.method", "POST".to_owned()),
-                    string_value("http.route", format!("/api/v1/items/{}", number % 50)),
-                    int_value(
-                        "http.response.status_code",
-                        if number.is_multiple_of(50) { 500 } else { 200 },
-                    ),
-                    string_value("faas.invocation_id", format!("{:032x}", trace)),
-                    string_value("faas.trigger", "http".to_owned()),
-                    string_value("db.system", "dynamodb".to_owned()),
-                    int_value("messaging.batch.message_count", (number % 7) as i64),
-                    string_value(
-                        "user_agent.original",
-                        "Mozilla/5.0 (X11; Linux x86_64)".to_owned(),
-                    ),
-                ],
-                status: (number.is_multiple_of(50)).then(|| Status {
-                    code: 2,
-                    message: "upstream timed out".to_owned(),
-                }),
-                ..Default::default()
-            }
+/// Span rows written so far, from `/metrics`.
+async fn written_spans(http: &reqwest::Client, base: &str) -> anyhow::Result<u64> {
+    let text = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    Ok(text
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("tracehouse_writer_rows_written_total{table=\"spans\"} ")
         })
-        .collect();
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![
-                    string_value("service.name", format!("function-{}", request_number % 8)),
-                    string_value("cloud.provider", "aws".to_owned()),
-                    string_value("cloud.region", "eu-west-1".to_owned()),
-                    string_value("faas.name", format!("function-{}", request_number % 8)),
-                    int_value("faas.max_memory", 536_870_912),
-                ],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                scope: Some(InstrumentationScope {
-                    name: "bench".to_owned(),
-                    version: "1.0".to_owned(),
-                    ..Default::default()
-                }),
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .unwrap_or(0.0) as u64)
+}
+
+/// The trace id of the first span of the first request, in hex.
+fn first_trace_id(workload: &Workload) -> anyhow::Result<String> {
+    let request = workload
+        .request(0)
+        .ok_or_else(|| anyhow::anyhow!("the simulator made no spans"))?;
+    let span = request
+        .resource_spans
+        .iter()
+        .flat_map(|resource| &resource.scope_spans)
+        .flat_map(|scope| &scope.spans)
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("the first request has no span"))?;
+    Ok(span
+        .trace_id
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect())
+}
+
+/// The function with the most invocations, from the functions API.
+async fn most_invoked_function(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+    let list: serde_json::Value = http
+        .get(format!("{base}/api/v1/functions"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    list["functions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .max_by_key(|function| function["invocations"].as_u64().unwrap_or(0))
+        .and_then(|function| function["function"].as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no function in /api/v1/functions"))
 }
 
 fn now_nanos() -> u64 {
