@@ -128,6 +128,12 @@ pub struct Config {
         default_value = "tracehouse"
     )]
     pub clickhouse_database: String,
+    /// Cluster of the servers' `remote_servers` to run on (scale-out mode):
+    /// sharded, replicated tables behind `Distributed` ones; `clickhouse_url`
+    /// may point at any of its nodes. Without it, one server.
+    #[arg(long, env = "TRACEHOUSE_CLICKHOUSE_CLUSTER")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clickhouse_cluster: Option<String>,
     /// OTLP/gRPC listen address; port 0 picks a free port.
     #[arg(
         long,
@@ -482,6 +488,9 @@ impl Config {
                 "must be letters, digits and '_', not starting with a digit",
             );
         }
+        if let Err(message) = self.layout() {
+            return invalid("clickhouse_cluster", &message);
+        }
         if let Some(multipliers) = &self.pricing.region_multipliers {
             if multipliers
                 .values()
@@ -533,6 +542,20 @@ impl Config {
             max_rows_to_read: self.query_max_rows_to_read,
             max_result_rows: self.query_max_result_rows,
         })
+    }
+
+    /// One server, or the cluster `clickhouse_cluster` names. A cluster
+    /// needs an existing server (`clickhouse_url`).
+    pub fn layout(&self) -> Result<tracehouse_schema::Layout, String> {
+        let Some(name) = &self.clickhouse_cluster else {
+            return Ok(tracehouse_schema::Layout::SingleNode);
+        };
+        if self.clickhouse_url.is_none() {
+            return Err("needs clickhouse_url: managed mode runs one server".to_owned());
+        }
+        tracehouse_schema::Cluster::new(name, &self.clickhouse_database)
+            .map(tracehouse_schema::Layout::Cluster)
+            .map_err(|error| error.to_string())
     }
 
     /// Whether this process runs `role`.
@@ -674,6 +697,13 @@ mod tests {
                 c.query_max_execution = Duration::ZERO.into()
             }),
             ("query_max_rows_to_read", |c| c.query_max_rows_to_read = 0),
+            ("clickhouse_cluster", |c| {
+                c.clickhouse_cluster = Some("tracehouse".to_owned())
+            }),
+            ("clickhouse_cluster", |c| {
+                c.clickhouse_url = Some("http://127.0.0.1:8123".to_owned());
+                c.clickhouse_cluster = Some("bad-name".to_owned());
+            }),
             ("query_max_result_rows", |c| c.query_max_result_rows = 0),
             ("query_timeout_secs", |c| {
                 c.query_timeout = Duration::ZERO.into()

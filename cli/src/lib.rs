@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod alerts;
+pub mod cluster;
 pub mod config;
 pub mod data_dir;
 pub mod demo;

@@ -20,7 +20,7 @@ use tracehouse_collector::{
     BatchWriter, IngestLimits, IngestMetrics, LogIngest, MetricIngest, SpanLimits, TraceIngest,
     WriterConfig, WriterMetrics,
 };
-use tracehouse_schema::{ClickHouseSettings, ManagedClickHouse, ManagedOptions};
+use tracehouse_schema::{ClickHouseSettings, Layout, ManagedClickHouse, ManagedOptions};
 
 /// How often retention runs.
 const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
@@ -181,9 +181,10 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     let pricing = crate::serverless::pricing(&config)?;
     let data_dir_lock = crate::data_dir::claim(&config.data_dir)?;
 
-    let (managed, clickhouse, reader) = connect_clickhouse(&config).await?;
-    let client = clickhouse.client()?;
-    let schema_version = tracehouse_schema::apply_migrations(&client)
+    let layout = config.layout().map_err(anyhow::Error::msg)?;
+    let (managed, clickhouse, reader) = connect_clickhouse(&config, &layout).await?;
+    let client = clickhouse.client_in(&layout)?;
+    let schema_version = tracehouse_schema::apply_migrations_in(&client, &layout)
         .await
         .context("applying schema migrations")?;
     tracing::info!(schema_version, database = %clickhouse.database, "schema is up to date");
@@ -291,9 +292,17 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
             shutdown_receiver.clone(),
             "OTLP/HTTP",
         ));
-
+    }
+    // One server: every collector prunes its own. A cluster: the one process
+    // that runs alerts drops partitions on every shard.
+    let runs_retention = match layout {
+        Layout::SingleNode => config.runs(Role::Collector),
+        Layout::Cluster(_) => config.runs(Role::Alerts),
+    };
+    if runs_retention {
         servers.spawn(run_retention(
             client.clone(),
+            layout.clone(),
             config.retention_days,
             timings.retention_interval,
             shutdown_receiver.clone(),
@@ -313,7 +322,16 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     let access_metrics = tracehouse_web::access::AccessMetrics::register(&mut registry);
     let registry = Arc::new(registry);
     let query_limits = config.query_limits().map_err(anyhow::Error::msg)?;
-    let query = tracehouse_query::QueryService::new(reader.client()?)
+    let reader_client = reader.reader_in(&layout)?;
+    let shard_watch = match &layout {
+        Layout::Cluster(cluster) => Some(crate::cluster::spawn_shard_watch(
+            reader_client.clone(),
+            cluster.clone(),
+            shutdown_receiver.clone(),
+        )),
+        Layout::SingleNode => None,
+    };
+    let query = tracehouse_query::QueryService::new(reader_client)
         .with_limits(query_limits)
         .with_pricing(pricing)
         .with_chain_settings(
@@ -382,6 +400,10 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
         health_public: metrics.is_none(),
     };
     let web_router = tracehouse_web::access::protect(web_router, access, openness, access_metrics);
+    let web_router = match shard_watch {
+        Some(watch) => crate::cluster::mark_partial(web_router, watch),
+        None => web_router,
+    };
     servers.spawn(serve_http(
         http_listener,
         web_router,
@@ -410,6 +432,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
 /// managed mode a read-only user of its own, else the configured user.
 async fn connect_clickhouse(
     config: &Config,
+    layout: &Layout,
 ) -> anyhow::Result<(
     Option<ManagedClickHouse>,
     ClickHouseSettings,
@@ -423,7 +446,7 @@ async fn connect_clickhouse(
                 password: config.clickhouse_password.clone(),
                 database: config.clickhouse_database.clone(),
             };
-            wait_for_database(&settings).await?;
+            wait_for_database(&settings, layout).await?;
             Ok((None, settings.clone(), settings))
         }
         None => {
@@ -441,10 +464,10 @@ async fn connect_clickhouse(
 }
 
 /// An external server may still be starting (containers, say): retry for a while.
-async fn wait_for_database(settings: &ClickHouseSettings) -> anyhow::Result<()> {
+async fn wait_for_database(settings: &ClickHouseSettings, layout: &Layout) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + EXTERNAL_CLICKHOUSE_WAIT;
     loop {
-        match settings.ensure_database().await {
+        match settings.ensure_database_in(layout).await {
             Ok(()) => return Ok(()),
             Err(error) if tokio::time::Instant::now() < deadline => {
                 tracing::warn!(%error, url = %settings.url, "clickhouse not reachable yet, retrying");
@@ -482,12 +505,19 @@ async fn serve_http(
 
 async fn run_retention(
     client: clickhouse::Client,
+    layout: Layout,
     retention_days: u32,
     interval: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     loop {
-        match tracehouse_schema::retention::drop_expired_partitions(&client, retention_days).await {
+        match tracehouse_schema::retention::drop_expired_partitions_in(
+            &client,
+            &layout,
+            retention_days,
+        )
+        .await
+        {
             Ok(dropped) if !dropped.is_empty() => {
                 tracing::info!(count = dropped.len(), "retention dropped partitions")
             }

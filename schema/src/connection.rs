@@ -1,5 +1,6 @@
 //! Connecting to ClickHouse.
 
+use crate::cluster::Layout;
 use crate::error::SchemaError;
 use clickhouse::Client;
 
@@ -48,14 +49,62 @@ impl ClickHouseSettings {
 
     /// Creates the database when it does not exist.
     pub async fn ensure_database(&self) -> Result<(), SchemaError> {
+        self.ensure_database_in(&Layout::SingleNode).await
+    }
+
+    /// Creates the database when it does not exist, on every node of a cluster.
+    pub async fn ensure_database_in(&self, layout: &Layout) -> Result<(), SchemaError> {
         validate_identifier(&self.database)?;
-        self.server_client()
-            .query(crate::sql::CREATE_DATABASE)
-            .bind(clickhouse::sql::Identifier(&self.database))
+        let database = clickhouse::sql::Identifier(&self.database);
+        let query = match layout {
+            Layout::SingleNode => self
+                .server_client()
+                .query(crate::sql::CREATE_DATABASE)
+                .bind(database),
+            Layout::Cluster(cluster) => cluster_ddl(self.server_client())
+                .query(crate::sql::cluster::CREATE_DATABASE)
+                .bind(database)
+                .bind(clickhouse::sql::Identifier(cluster.name())),
+        };
+        query
             .execute()
             .await
             .map_err(SchemaError::query("create database"))
     }
+
+    /// The client of migrations, writers, retention and alerts for
+    /// `layout`: on a cluster, DDL answers once every node did it (an error of
+    /// any node fails the statement, not a trailing line of a streamed
+    /// answer), and subqueries on `Distributed` tables run once (`GLOBAL`).
+    /// Reads fail while a shard is down: alerts do not judge partial data.
+    pub fn client_in(&self, layout: &Layout) -> Result<Client, SchemaError> {
+        let client = self.client()?;
+        Ok(match layout {
+            Layout::SingleNode => client,
+            Layout::Cluster(_) => {
+                cluster_ddl(client).with_setting("distributed_product_mode", "global")
+            }
+        })
+    }
+
+    /// The read-side client for `layout`: on a cluster, shards that are down
+    /// are skipped (answers are partial, see [`crate::cluster::reachable_shards`])
+    /// and a subquery on a `Distributed` table inside a query on another runs
+    /// once, its result sent to every shard (`GLOBAL IN`, `GLOBAL JOIN`).
+    pub fn reader_in(&self, layout: &Layout) -> Result<Client, SchemaError> {
+        let client = self.client()?;
+        Ok(match layout {
+            Layout::SingleNode => client,
+            Layout::Cluster(_) => client
+                .with_setting("skip_unavailable_shards", "1")
+                .with_setting("distributed_product_mode", "global"),
+        })
+    }
+}
+
+/// DDL of cluster mode waits for the end of the query before answering.
+fn cluster_ddl(client: Client) -> Client {
+    client.with_setting("wait_end_of_query", "1")
 }
 
 /// Accepts `[A-Za-z_][A-Za-z0-9_]*`, at most 64 characters.

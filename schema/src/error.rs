@@ -15,6 +15,12 @@ pub enum SchemaError {
     /// The database name is not a plain identifier.
     #[error("database name {0:?} must be letters, digits and '_' and not start with a digit")]
     InvalidDatabaseName(String),
+    /// The cluster name is not a plain identifier.
+    #[error("cluster name {0:?} must be letters, digits and '_' and not start with a digit")]
+    InvalidClusterName(String),
+    /// A migration statement has no rendering for a cluster.
+    #[error("no cluster rendering for the statement starting {0:?}")]
+    UnsupportedForCluster(String),
     /// No ClickHouse binary was found for managed mode.
     #[error(
         "no ClickHouse server found on PATH: install one (Debian: apt-get install clickhouse-server) \

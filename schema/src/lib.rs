@@ -5,6 +5,8 @@
 //! releases (see `docs/clickhouse-dialect.md`).
 
 pub mod attribute_codec;
+pub mod cluster;
+pub mod cluster_shards;
 pub mod connection;
 pub mod error;
 pub mod managed;
@@ -17,9 +19,11 @@ pub mod signal_rows;
 pub mod sql;
 pub mod tables;
 
+pub use cluster::{Cluster, Layout};
 pub use connection::ClickHouseSettings;
 pub use error::SchemaError;
 pub use managed::{ManagedClickHouse, ManagedOptions};
 pub use migrations::{
-    applied_version, applied_versions, apply_migrations, pending_migrations, MIGRATIONS,
+    applied_version, applied_versions, apply_migrations, apply_migrations_in, pending_migrations,
+    MIGRATIONS,
 };

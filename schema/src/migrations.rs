@@ -6,6 +6,7 @@
 //! Migrations are applied by the set of recorded versions, so one numbered
 //! below an applied one still runs.
 
+use crate::cluster::{Layout, Statement};
 use crate::error::SchemaError;
 use crate::tables::{PLATFORM_REPORTS, SCHEMA_MIGRATIONS};
 use clickhouse::Client;
@@ -46,7 +47,7 @@ macro_rules! migration {
 }
 
 /// Creates the table that records applied migrations.
-const BOOTSTRAP: &str = include_str!("../migrations/0000_schema_migrations.sql");
+pub(crate) const BOOTSTRAP: &str = include_str!("../migrations/0000_schema_migrations.sql");
 
 /// All migrations in order. Numbers are never reused or renumbered: a
 /// recorded version means applied, so renumbering would re-run or skip
@@ -127,48 +128,116 @@ pub async fn pending_migrations(client: &Client) -> Result<Vec<&'static Migratio
         .collect())
 }
 
-/// Applies every migration not recorded as applied, in order. Idempotent.
-/// Returns the highest version the database is at afterwards.
+/// Applies every migration not recorded as applied, in order, to one
+/// server. Idempotent. Returns the highest version the database is at afterwards.
 pub async fn apply_migrations(client: &Client) -> Result<u32, SchemaError> {
-    client
-        .query(BOOTSTRAP)
-        .execute()
-        .await
-        .map_err(SchemaError::query("create schema_migrations"))?;
-    let current = applied_version(client).await?;
-    for migration in pending_migrations(client).await? {
+    apply_migrations_in(client, &Layout::SingleNode).await
+}
+
+/// [`apply_migrations`] for `layout`: on a cluster, the same migrations
+/// rendered by [`crate::cluster`], run `ON CLUSTER` from the node `client`
+/// talks to. Several processes may migrate at once: every statement is
+/// `IF NOT EXISTS`, and a column migration another process ran first is
+/// recognised by its columns.
+pub async fn apply_migrations_in(client: &Client, layout: &Layout) -> Result<u32, SchemaError> {
+    let (bootstrap, rendered) = plan(layout)?;
+    for statement in &bootstrap {
+        execute(client, &statement.sql, "create schema_migrations").await?;
+    }
+    let applied = applied_versions(client).await?;
+    let current = applied.last().copied().unwrap_or(0);
+    for (migration, statements) in MIGRATIONS.iter().zip(&rendered) {
+        if applied.contains(&migration.version) {
+            continue;
+        }
         tracing::info!(
             version = migration.version,
             name = migration.name,
             "applying migration"
         );
-        if !already_applied(client, migration).await? {
-            client
-                .query(migration.sql)
-                .execute()
-                .await
-                .map_err(SchemaError::query(format!("migration {}", migration.name)))?;
+        for statement in statements {
+            apply_statement(client, migration, statement).await?;
         }
-        let mut insert = client
-            .insert::<MigrationRecord<'_>>(SCHEMA_MIGRATIONS)
-            .await
-            .map_err(SchemaError::query("record migration"))?;
-        insert
-            .write(&MigrationRecord {
-                version: migration.version,
-                name: migration.name,
-                applied_at: tracehouse_model::time::now_unix_seconds(),
-            })
-            .await
-            .map_err(SchemaError::query("record migration"))?;
-        insert
-            .end()
-            .await
-            .map_err(SchemaError::query("record migration"))?;
+        record(client, migration).await?;
     }
     Ok(MIGRATIONS
         .last()
         .map_or(current, |migration| migration.version.max(current)))
+}
+
+/// The bootstrap statements and those of each migration, for `layout`. On
+/// one server they are the files as they are.
+fn plan(layout: &Layout) -> Result<(Vec<Statement>, Vec<Vec<Statement>>), SchemaError> {
+    match layout {
+        Layout::SingleNode => {
+            let bootstrap = vec![Statement {
+                sql: BOOTSTRAP.to_owned(),
+                alters: None,
+            }];
+            let migrations = MIGRATIONS
+                .iter()
+                .map(|migration| {
+                    vec![Statement {
+                        sql: migration.sql.to_owned(),
+                        alters: migration.adds_columns.map(|(table, _)| table.to_owned()),
+                    }]
+                })
+                .collect();
+            Ok((bootstrap, migrations))
+        }
+        Layout::Cluster(cluster) => {
+            let files: Vec<&str> = MIGRATIONS.iter().map(|migration| migration.sql).collect();
+            crate::cluster::render_all(cluster, BOOTSTRAP, &files)
+        }
+    }
+}
+
+async fn execute(client: &Client, sql: &str, context: &str) -> Result<(), SchemaError> {
+    client
+        .query(sql)
+        .execute()
+        .await
+        .map_err(SchemaError::query(context))
+}
+
+/// Runs one statement of `migration` unless its columns already exist; a
+/// failure is no failure when another process added them meanwhile.
+async fn apply_statement(
+    client: &Client,
+    migration: &Migration,
+    statement: &Statement,
+) -> Result<(), SchemaError> {
+    if already_applied(client, migration, statement).await? {
+        return Ok(());
+    }
+    let context = format!("migration {}", migration.name);
+    match execute(client, &statement.sql, &context).await {
+        Ok(()) => Ok(()),
+        Err(error) if already_applied(client, migration, statement).await? => {
+            tracing::info!(%error, "the columns were added by another process");
+            Ok(())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+async fn record(client: &Client, migration: &Migration) -> Result<(), SchemaError> {
+    let mut insert = client
+        .insert::<MigrationRecord<'_>>(SCHEMA_MIGRATIONS)
+        .await
+        .map_err(SchemaError::query("record migration"))?;
+    insert
+        .write(&MigrationRecord {
+            version: migration.version,
+            name: migration.name,
+            applied_at: tracehouse_model::time::now_unix_seconds(),
+        })
+        .await
+        .map_err(SchemaError::query("record migration"))?;
+    insert
+        .end()
+        .await
+        .map_err(SchemaError::query("record migration"))
 }
 
 #[derive(clickhouse::Row, serde::Deserialize)]
@@ -176,10 +245,15 @@ struct CountRow {
     count: u64,
 }
 
-/// Whether the schema change of `migration` is already there: true only for
-/// column migrations whose columns all exist.
-async fn already_applied(client: &Client, migration: &Migration) -> Result<bool, SchemaError> {
-    let Some((table, columns)) = migration.adds_columns else {
+/// Whether the schema change of `statement` is already there: true only for
+/// column statements whose columns all exist on the table they alter.
+async fn already_applied(
+    client: &Client,
+    migration: &Migration,
+    statement: &Statement,
+) -> Result<bool, SchemaError> {
+    let (Some((_, columns)), Some(table)) = (migration.adds_columns, statement.alters.as_deref())
+    else {
         return Ok(false);
     };
     let rows: Vec<CountRow> = client

@@ -1,6 +1,7 @@
 //! Retention by dropping whole day partitions, which works on every
 //! ClickHouse version (TTL does not exist on 18.16).
 
+use crate::cluster::{Cluster, Layout};
 use crate::error::SchemaError;
 use crate::sql;
 use crate::tables::{DAY_PARTITIONED, INSTANCE_FIRST_STARTS, INVOCATIONS};
@@ -34,21 +35,25 @@ pub async fn drop_expired_partitions(
     client: &Client,
     retention_days: u32,
 ) -> Result<Vec<DroppedPartition>, SchemaError> {
+    drop_expired_partitions_in(client, &Layout::SingleNode, retention_days).await
+}
+
+/// [`drop_expired_partitions`] for `layout`: on a cluster, the partitions of
+/// the local tables on every node, each dropped `ON CLUSTER`.
+pub async fn drop_expired_partitions_in(
+    client: &Client,
+    layout: &Layout,
+    retention_days: u32,
+) -> Result<Vec<DroppedPartition>, SchemaError> {
     // Partitions are days of the server's time zone (`toYYYYMMDD` of a
     // DateTime), so today is the server's today, not UTC's.
     let oldest_kept = oldest_kept_day(server_today(client).await?, retention_days);
-    let partitions: Vec<PartitionRow> = client
-        .query(sql::DAY_PARTITIONS)
-        .bind(DAY_PARTITIONED)
-        .fetch_all()
-        .await
-        .map_err(SchemaError::query("list partitions"))?;
     let mut dropped = Vec::new();
-    for partition in partitions {
+    for partition in list_partitions(client, layout).await? {
         // Only day partitions of our own tables; anything else is left alone.
         let Some(table) = DAY_PARTITIONED
             .iter()
-            .find(|name| **name == partition.table)
+            .find(|name| stored_name(layout, name) == partition.table)
         else {
             continue;
         };
@@ -58,16 +63,7 @@ pub async fn drop_expired_partitions(
         if day >= oldest_kept {
             continue;
         }
-        client
-            .query(sql::DROP_PARTITION)
-            .bind(Identifier(table))
-            .bind(partition.partition_id.as_str())
-            .execute()
-            .await
-            .map_err(SchemaError::query(format!(
-                "drop partition {} of {table}",
-                partition.partition_id
-            )))?;
+        drop_partition(client, layout, table, &partition.partition_id).await?;
         tracing::info!(table, partition = %partition.partition_id, "dropped expired partition");
         dropped.push(DroppedPartition {
             table: (*table).to_owned(),
@@ -78,9 +74,64 @@ pub async fn drop_expired_partitions(
         .iter()
         .any(|partition| partition.table == INVOCATIONS)
     {
-        forget_expired_instances(client).await?;
+        forget_expired_instances(client, layout).await?;
     }
     Ok(dropped)
+}
+
+/// The table holding the rows of `table`: itself, or its local table on a cluster.
+fn stored_name(layout: &Layout, table: &str) -> String {
+    match layout {
+        Layout::SingleNode => table.to_owned(),
+        Layout::Cluster(_) => Cluster::local_table(table),
+    }
+}
+
+async fn list_partitions(
+    client: &Client,
+    layout: &Layout,
+) -> Result<Vec<PartitionRow>, SchemaError> {
+    let query = match layout {
+        Layout::SingleNode => client.query(sql::DAY_PARTITIONS).bind(DAY_PARTITIONED),
+        Layout::Cluster(cluster) => {
+            let local: Vec<String> = DAY_PARTITIONED
+                .iter()
+                .map(|table| Cluster::local_table(table))
+                .collect();
+            client
+                .query(sql::cluster::DAY_PARTITIONS)
+                .bind(Identifier(cluster.name()))
+                .bind(cluster.database())
+                .bind(local)
+        }
+    };
+    query
+        .fetch_all()
+        .await
+        .map_err(SchemaError::query("list partitions"))
+}
+
+async fn drop_partition(
+    client: &Client,
+    layout: &Layout,
+    table: &str,
+    partition_id: &str,
+) -> Result<(), SchemaError> {
+    let query = match layout {
+        Layout::SingleNode => client.query(sql::DROP_PARTITION).bind(Identifier(table)),
+        Layout::Cluster(cluster) => client
+            .query(sql::cluster::DROP_PARTITION)
+            .bind(Identifier(cluster.database()))
+            .bind(Identifier(&Cluster::local_table(table)))
+            .bind(Identifier(cluster.name())),
+    };
+    query
+        .bind(partition_id)
+        .execute()
+        .await
+        .map_err(SchemaError::query(format!(
+            "drop partition {partition_id} of {table}"
+        )))
 }
 
 #[derive(clickhouse::Row, serde::Deserialize)]
@@ -106,16 +157,28 @@ async fn server_today(client: &Client) -> Result<chrono::NaiveDate, SchemaError>
 /// first start is then older than the retention window, so no query can
 /// ask about it; an instance idle for the whole window and then invoked
 /// again would count that invocation as its cold start.
-async fn forget_expired_instances(client: &Client) -> Result<(), SchemaError> {
-    client
-        .query(sql::FORGET_EXPIRED_INSTANCES)
-        .bind(Identifier(INSTANCE_FIRST_STARTS))
-        .bind(Identifier(INVOCATIONS))
-        .execute()
-        .await
-        .map_err(SchemaError::query(
-            "forget instances without kept invocations",
-        ))?;
+///
+/// On a cluster each shard forgets the states its own invocations made.
+async fn forget_expired_instances(client: &Client, layout: &Layout) -> Result<(), SchemaError> {
+    let query = match layout {
+        Layout::SingleNode => client
+            .query(sql::FORGET_EXPIRED_INSTANCES)
+            .bind(Identifier(INSTANCE_FIRST_STARTS))
+            .bind(Identifier(INVOCATIONS)),
+        Layout::Cluster(cluster) => {
+            let database = Identifier(cluster.database());
+            client
+                .query(sql::cluster::FORGET_EXPIRED_INSTANCES)
+                .bind(database)
+                .bind(Identifier(&Cluster::local_table(INSTANCE_FIRST_STARTS)))
+                .bind(Identifier(cluster.name()))
+                .bind(database)
+                .bind(Identifier(&Cluster::local_table(INVOCATIONS)))
+        }
+    };
+    query.execute().await.map_err(SchemaError::query(
+        "forget instances without kept invocations",
+    ))?;
     tracing::info!("instances without kept invocations are being forgotten");
     Ok(())
 }

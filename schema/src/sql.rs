@@ -19,6 +19,22 @@ pub const SERVER_TODAY: &str = include_str!("../sql/server_today.sql");
 /// Forgets the first starts of instances without kept invocations.
 pub const FORGET_EXPIRED_INSTANCES: &str = include_str!("../sql/forget_expired_instances.sql");
 
+/// Statements of cluster mode, in `schema/sql/cluster/` (chDB has no
+/// cluster; the live cluster test runs them on 18.16).
+pub mod cluster {
+    /// `CREATE DATABASE IF NOT EXISTS ? ON CLUSTER ?`.
+    pub const CREATE_DATABASE: &str = include_str!("../sql/cluster/create_database.sql");
+    /// The active partitions of the given local tables on every node.
+    pub const DAY_PARTITIONS: &str = include_str!("../sql/cluster/day_partitions.sql");
+    /// Drops one partition of a local table on every shard.
+    pub const DROP_PARTITION: &str = include_str!("../sql/cluster/drop_partition.sql");
+    /// How many shards the cluster has and how many answer.
+    pub const SHARDS: &str = include_str!("../sql/cluster/shards.sql");
+    /// Forgets, on every shard, the first starts without kept invocations there.
+    pub const FORGET_EXPIRED_INSTANCES: &str =
+        include_str!("../sql/cluster/forget_expired_instances.sql");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,6 +69,11 @@ mod tests {
             DROP_PARTITION,
             SERVER_TODAY,
             FORGET_EXPIRED_INSTANCES,
+            cluster::CREATE_DATABASE,
+            cluster::DAY_PARTITIONS,
+            cluster::DROP_PARTITION,
+            cluster::FORGET_EXPIRED_INSTANCES,
+            cluster::SHARDS,
         ] {
             let samples = sql
                 .lines()

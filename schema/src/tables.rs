@@ -39,3 +39,13 @@ pub const DAY_PARTITIONED: &[&str] = &[
     LOGS,
     METRIC_POINTS,
 ];
+
+/// Small tables that, on a cluster, keep one replica on every node instead
+/// of being sharded: migration bookkeeping and alert state, read in full by
+/// every process and written by one.
+pub const REPLICATED_EVERYWHERE: &[&str] = &[
+    SCHEMA_MIGRATIONS,
+    ALERT_EVENTS,
+    ALERT_DELIVERY_ATTEMPTS,
+    ALERT_SILENCES,
+];
