@@ -16,7 +16,8 @@
 //! - A small table of [`REPLICATED_EVERYWHERE`] (migration bookkeeping, alert
 //!   state) keeps its plain name and one replica on every node: readable in
 //!   full from any node, also while another shard is down.
-//! - `ALTER TABLE t` alters `t_local` and then the `Distributed` table `t`.
+//! - `ALTER TABLE t` alters `t_local`, then makes the `Distributed` table
+//!   `t` again over it.
 //!
 //! Aggregating tables fed by a view (`instance_first_starts`) hold, on each
 //! shard, the states of the invocations stored there. An instance whose
@@ -145,10 +146,7 @@ impl Cluster {
             plain(format!(
                 "CREATE TABLE IF NOT EXISTS {db}.{local} ON CLUSTER {cluster} {body}"
             )),
-            plain(format!(
-                "CREATE TABLE IF NOT EXISTS {db}.{name} ON CLUSTER {cluster} AS {db}.{local} \
-                 ENGINE = Distributed({cluster}, {db}, {local}, {key})"
-            )),
+            plain(self.distributed(name, &key)),
         ];
         catalog
             .tables
@@ -167,6 +165,11 @@ impl Cluster {
         ))])
     }
 
+    /// The local table is altered; the `Distributed` table is made again
+    /// over it (18.16 refuses `ALTER ... ON CLUSTER` of a `Distributed` table
+    /// on shards with internal replication). Writes to it fail in between and
+    /// are retried; rows it still queued for a shard that is down would be
+    /// dropped with it, so a column migration wants every shard up.
     fn alter_table(&self, catalog: &Catalog, rest: &str) -> Option<Vec<Statement>> {
         let (name, tail) = split_identifier(rest)?;
         let (db, cluster) = (&self.database, &self.name);
@@ -174,12 +177,31 @@ impl Cluster {
             sql: format!("ALTER TABLE {db}.{table} ON CLUSTER {cluster}{tail}"),
             alters: Some(table),
         };
-        match catalog.tables.get(name)? {
-            Placement::Everywhere => Some(vec![alter(name.to_owned())]),
-            Placement::Sharded { .. } => {
-                Some(vec![alter(Self::local_table(name)), alter(name.to_owned())])
-            }
-        }
+        let Placement::Sharded { key } = catalog.tables.get(name)? else {
+            return Some(vec![alter(name.to_owned())]);
+        };
+        let local = Self::local_table(name);
+        let remade = |sql: String| Statement {
+            sql,
+            alters: Some(name.to_owned()),
+        };
+        Some(vec![
+            alter(local.clone()),
+            remade(format!(
+                "DROP TABLE IF EXISTS {db}.{name} ON CLUSTER {cluster}"
+            )),
+            remade(self.distributed(name, key)),
+        ])
+    }
+
+    /// The `Distributed` table `name` over its local table.
+    fn distributed(&self, name: &str, key: &str) -> String {
+        let (db, cluster) = (&self.database, &self.name);
+        let local = Self::local_table(name);
+        format!(
+            "CREATE TABLE IF NOT EXISTS {db}.{name} ON CLUSTER {cluster} AS {db}.{local} \
+             ENGINE = Distributed({cluster}, {db}, {local}, {key})"
+        )
     }
 
     /// The table a statement reads or writes the rows of `table` in: its
@@ -439,14 +461,25 @@ mod tests {
     }
 
     #[test]
-    fn column_migrations_alter_the_local_and_the_distributed_table() {
+    fn column_migrations_alter_the_local_table_and_make_the_distributed_one_again() {
         let (_, migrations) = rendered();
         let last = migrations.last().expect("a migration");
         let altered: Vec<Option<&str>> = last.iter().map(|s| s.alters.as_deref()).collect();
         assert_eq!(
             altered,
-            [Some("platform_reports_local"), Some("platform_reports")]
+            [
+                Some("platform_reports_local"),
+                Some("platform_reports"),
+                Some("platform_reports")
+            ]
         );
+        assert_eq!(
+            last[1].sql,
+            "DROP TABLE IF EXISTS th.platform_reports ON CLUSTER tracehouse"
+        );
+        assert!(last[2]
+            .sql
+            .contains("ENGINE = Distributed(tracehouse, th, platform_reports_local, rand())"));
         assert!(last[0].sql.starts_with(
             "ALTER TABLE th.platform_reports_local ON CLUSTER tracehouse\n    ADD COLUMN restore_duration_ms"
         ));
