@@ -33,6 +33,16 @@ ensure_clickhouse() {
     as_root service clickhouse-server stop >/dev/null 2>&1 || true
 }
 
+# ZooKeeper for the cluster test (tests/tests/cluster.rs): Debian's package, run by the test itself
+# (java on the jars in /usr/share/java), never as a system service.
+ensure_zookeeper() {
+    if [ -f /usr/share/java/zookeeper.jar ] && command -v java >/dev/null; then
+        return 0
+    fi
+    apt_install zookeeper
+    as_root service zookeeper stop >/dev/null 2>&1 || true
+}
+
 # A Python virtual environment for the test tools, in the cache directory.
 ensure_python_venv() {
     local venv="$TRACEHOUSE_CACHE/python"

@@ -5,7 +5,17 @@
 mod cluster_support;
 
 use cluster_support::{LoopbackCluster, CLUSTER};
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use serde_json::Value;
+use std::time::Duration;
+use tracehouse::Role;
 use tracehouse_schema::{ClickHouseSettings, Cluster, Layout};
+use tracehouse_tests::TestApp;
 
 fn settings(cluster: &LoopbackCluster, node: usize, database: &str) -> ClickHouseSettings {
     ClickHouseSettings {
@@ -73,5 +83,417 @@ async fn migrations_apply_on_the_cluster_from_two_nodes_at_once() -> anyhow::Res
             cluster.query(0, probe).await.map(|t| t.trim().to_owned())
         );
     }
+    Ok(())
+}
+
+/// The simulator's application for `minutes` minutes ending at `end`, as
+/// OTLP requests of 20 s steps.
+fn workload(seed: u64, end: u64, minutes: u64) -> Vec<Requests> {
+    let step = 20 * SECOND;
+    let from = end - minutes * 60 * SECOND;
+    let mut app = tracehouse_simulator::App::new(seed, from + (end - from) / 2);
+    (0..minutes * 3)
+        .map(|index| {
+            let at = from + index * step;
+            app.step(at, at + step, 0.6).into_requests()
+        })
+        .collect()
+}
+
+type Requests = (
+    Option<ExportTraceServiceRequest>,
+    Option<ExportLogsServiceRequest>,
+    Option<ExportMetricsServiceRequest>,
+);
+
+const SECOND: u64 = 1_000_000_000;
+
+/// Splits a trace request: resources with a consumer span (the consumers
+/// of every queue) in the second, the others (their producers) in the first.
+fn split_consumers(
+    request: &ExportTraceServiceRequest,
+) -> (ExportTraceServiceRequest, ExportTraceServiceRequest) {
+    let consumer = opentelemetry_proto::tonic::trace::v1::span::SpanKind::Consumer as i32;
+    let (consumers, others) = request
+        .resource_spans
+        .iter()
+        .cloned()
+        .partition(|resource| {
+            resource
+                .scope_spans
+                .iter()
+                .flat_map(|scope| &scope.spans)
+                .any(|span| span.kind == consumer)
+        });
+    (
+        ExportTraceServiceRequest {
+            resource_spans: others,
+        },
+        ExportTraceServiceRequest {
+            resource_spans: consumers,
+        },
+    )
+}
+
+/// OTLP/gRPC clients of one collector; every export retries "unavailable".
+#[derive(Clone)]
+struct Exporter {
+    traces: TraceServiceClient<tonic::transport::Channel>,
+    logs: LogsServiceClient<tonic::transport::Channel>,
+    metrics: MetricsServiceClient<tonic::transport::Channel>,
+}
+
+impl Exporter {
+    async fn connect(url: String) -> anyhow::Result<Self> {
+        let channel = tonic::transport::Endpoint::from_shared(url)?
+            .connect()
+            .await?;
+        Ok(Self {
+            traces: TraceServiceClient::new(channel.clone()),
+            logs: LogsServiceClient::new(channel.clone()),
+            metrics: MetricsServiceClient::new(channel),
+        })
+    }
+
+    async fn traces(&self, request: ExportTraceServiceRequest) -> anyhow::Result<()> {
+        if request.resource_spans.is_empty() {
+            return Ok(());
+        }
+        retry(|| {
+            let (mut client, request) = (self.traces.clone(), request.clone());
+            async move { client.export(request).await.map(drop) }
+        })
+        .await
+    }
+
+    async fn logs(&self, request: ExportLogsServiceRequest) -> anyhow::Result<()> {
+        retry(|| {
+            let (mut client, request) = (self.logs.clone(), request.clone());
+            async move { client.export(request).await.map(drop) }
+        })
+        .await
+    }
+
+    async fn metrics(&self, request: ExportMetricsServiceRequest) -> anyhow::Result<()> {
+        retry(|| {
+            let (mut client, request) = (self.metrics.clone(), request.clone());
+            async move { client.export(request).await.map(drop) }
+        })
+        .await
+    }
+}
+
+async fn retry<F, Fut>(mut attempt: F) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), tonic::Status>>,
+{
+    for _ in 0..600 {
+        match attempt().await {
+            Ok(()) => return Ok(()),
+            Err(status) if status.code() == tonic::Code::Unavailable => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(status) => return Err(status.into()),
+        }
+    }
+    anyhow::bail!("still unavailable after 60 s")
+}
+
+/// Sends everything to one exporter.
+async fn send_all(exporter: &Exporter, requests: &[Requests]) -> anyhow::Result<()> {
+    for (traces, logs, metrics) in requests.iter().cloned() {
+        if let Some(traces) = traces {
+            exporter.traces(traces).await?;
+        }
+        if let Some(logs) = logs {
+            exporter.logs(logs).await?;
+        }
+        if let Some(metrics) = metrics {
+            exporter.metrics(metrics).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Producers, logs and metrics through `first`; consumers through `second`.
+async fn send_split(
+    first: &Exporter,
+    second: &Exporter,
+    requests: &[Requests],
+) -> anyhow::Result<()> {
+    for (traces, logs, metrics) in requests.iter().cloned() {
+        if let Some(traces) = traces {
+            let (producers, consumers) = split_consumers(&traces);
+            let (a, b) = tokio::join!(first.traces(producers), second.traces(consumers));
+            a?;
+            b?;
+        }
+        if let Some(logs) = logs {
+            first.logs(logs).await?;
+        }
+        if let Some(metrics) = metrics {
+            second.metrics(metrics).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A Tracehouse process on node `node` of the cluster, running `roles`.
+async fn cluster_app(
+    cluster: &LoopbackCluster,
+    node: usize,
+    database: &str,
+    roles: Vec<Role>,
+) -> anyhow::Result<TestApp> {
+    let url = cluster.url(node);
+    let mut app = TestApp::start_with(|config| {
+        config.clickhouse_url = Some(url.clone());
+        config.clickhouse_database = database.to_owned();
+        config.clickhouse_user = "default".to_owned();
+        config.clickhouse_password = String::new();
+        config.clickhouse_cluster = Some(CLUSTER.to_owned());
+        config.roles = roles;
+    })
+    .await?;
+    app.clickhouse = settings(cluster, node, database);
+    Ok(app)
+}
+
+const STORED_TABLES: &[&str] = &[
+    "spans",
+    "trace_spans",
+    "invocations",
+    "platform_reports",
+    "logs",
+    "metric_points",
+    "messaging_spans",
+    "span_links_by_linked_trace",
+];
+
+/// Waits until both hold every span sent and then, table by table, the
+/// same number of rows (the Distributed tables forward asynchronously).
+async fn wait_for_same_rows(
+    single: &TestApp,
+    cluster: &TestApp,
+    spans: u64,
+) -> anyhow::Result<Vec<(String, u64)>> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut counts = Vec::new();
+    for table in STORED_TABLES {
+        let sql = format!("SELECT count() AS count FROM {table}");
+        loop {
+            let (on_one, on_cluster) = (
+                single.count_rows(&sql).await?,
+                cluster.count_rows(&sql).await?,
+            );
+            let complete = *table != "spans" || on_one == spans;
+            if complete && on_one == on_cluster {
+                counts.push(((*table).to_owned(), on_one));
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                let distinct =
+                    format!("SELECT count() - uniqExact(trace_id, span_id) AS count FROM {table}");
+                anyhow::bail!(
+                    "{table}: {on_cluster} rows on the cluster, {on_one} on one server (repeated ids: {} and {})",
+                    cluster.count_rows(&distinct).await.unwrap_or(0),
+                    single.count_rows(&distinct).await.unwrap_or(0),
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    Ok(counts)
+}
+
+fn spans_in(requests: &[Requests]) -> u64 {
+    requests
+        .iter()
+        .filter_map(|(traces, _, _)| traces.as_ref())
+        .map(tracehouse_simulator::span_count)
+        .sum()
+}
+
+/// The paths whose answers are compared: every read of the query API and of
+/// the Jaeger API over the window, per function, per service and per trace.
+async fn paths_to_compare(
+    single: &TestApp,
+    from_ms: u64,
+    to_ms: u64,
+) -> anyhow::Result<Vec<String>> {
+    let window = format!("from={from_ms}&to={to_ms}");
+    let mut paths = vec![
+        format!("/api/v1/functions?{window}"),
+        format!("/api/v1/services?{window}"),
+        format!("/api/v1/map?{window}"),
+        format!("/api/v1/chains/broken?{window}"),
+        format!("/api/v1/traces?{window}&limit=100"),
+        format!("/api/v1/traces?{window}&status=error&limit=50"),
+        "/jaeger/api/services".to_owned(),
+        format!(
+            "/jaeger/api/dependencies?endTs={to_ms}&lookback={}",
+            to_ms - from_ms
+        ),
+    ];
+    let (_, functions) = single
+        .get_json(&format!("/api/v1/functions?{window}"))
+        .await?;
+    for function in functions["functions"].as_array().into_iter().flatten() {
+        let name = function["function"].as_str().unwrap_or_default();
+        paths.push(format!(
+            "/api/v1/functions/{name}/timeseries?{window}&step=1m"
+        ));
+        paths.push(format!("/api/v1/coldstarts?function={name}&{window}"));
+    }
+    let (_, services) = single.get_json("/jaeger/api/services").await?;
+    for service in services["data"].as_array().into_iter().flatten() {
+        let service = service.as_str().unwrap_or_default();
+        paths.push(format!("/api/v1/services/{service}/operations?{window}"));
+        paths.push(format!(
+            "/jaeger/api/traces?service={service}&start={}&end={}&limit=20",
+            from_ms * 1000,
+            to_ms * 1000
+        ));
+    }
+    let (_, traces) = single
+        .get_json(&format!("/api/v1/traces?{window}&limit=40"))
+        .await?;
+    for trace in traces["traces"].as_array().into_iter().flatten().take(40) {
+        let id = trace["trace_id"].as_str().unwrap_or_default();
+        paths.push(format!("/api/v1/traces/{id}"));
+        paths.push(format!("/api/v1/chains/{id}"));
+        paths.push(format!("/jaeger/api/traces/{id}"));
+    }
+    Ok(paths)
+}
+
+/// Every answer of the cluster equals the one server's for the same data.
+async fn assert_same_answers(
+    single: &TestApp,
+    cluster: &TestApp,
+    paths: &[String],
+) -> anyhow::Result<()> {
+    let mut differing = Vec::new();
+    for path in paths {
+        let (single_status, single_body) = single.get_json(path).await?;
+        let (cluster_status, cluster_body) = cluster.get_json(path).await?;
+        assert_eq!(single_status, 200, "{path}: {single_body}");
+        if single_status != cluster_status || !same_json(&single_body, &cluster_body, "") {
+            differing.push(format!(
+                "{path}:\n  one server {single_status}: {}\n  cluster    {cluster_status}: {}",
+                excerpt(&single_body),
+                excerpt(&cluster_body)
+            ));
+        }
+    }
+    assert!(
+        differing.is_empty(),
+        "{} of {} answers differ:\n{}",
+        differing.len(),
+        paths.len(),
+        differing.join("\n")
+    );
+    Ok(())
+}
+
+/// Equal JSON, numbers within a relative 1e-9 (sums of partial sums from
+/// each shard round differently in the last digits). `waited_ms` counts to
+/// the clock of the answer, so it may differ by the time between the two
+/// questions (a minute at most).
+fn same_json(left: &Value, right: &Value, key: &str) -> bool {
+    match (left, right) {
+        (Value::Number(a), Value::Number(b)) => {
+            let (a, b) = (
+                a.as_f64().unwrap_or(f64::NAN),
+                b.as_f64().unwrap_or(f64::NAN),
+            );
+            let tolerance = if key == "waited_ms" {
+                60_000.0
+            } else {
+                1e-9 * a.abs().max(b.abs()).max(1.0)
+            };
+            a == b || (a - b).abs() <= tolerance
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_json(a, b, key))
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len()
+                && a.iter().all(|(name, value)| {
+                    b.get(name)
+                        .is_some_and(|other| same_json(value, other, name))
+                })
+        }
+        _ => left == right,
+    }
+}
+
+fn excerpt(body: &Value) -> String {
+    let text = body.to_string();
+    text.chars().take(600).collect()
+}
+
+/// How many function instances have a partial first-start state on each shard.
+async fn instances_on_both_shards(
+    cluster: &LoopbackCluster,
+    database: &str,
+) -> anyhow::Result<usize> {
+    let sql = format!(
+        "SELECT function, instance FROM {database}.instance_first_starts_local GROUP BY function, instance"
+    );
+    let first: std::collections::BTreeSet<String> = cluster
+        .query(0, &sql)
+        .await?
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let second = cluster.query(1, &sql).await?;
+    Ok(second.lines().filter(|line| first.contains(*line)).count())
+}
+
+/// Producers through one collector, consumers through another, each on its
+/// own node; a query process on the first node. Every answer equals that
+/// of one server given the same requests.
+#[tokio::test]
+async fn every_answer_equals_the_single_server_answer() -> anyhow::Result<()> {
+    let cluster = LoopbackCluster::start(2).await?;
+    let database = "th_equal";
+    let collector_a = cluster_app(&cluster, 0, database, vec![Role::Collector]).await?;
+    let collector_b = cluster_app(&cluster, 1, database, vec![Role::Collector]).await?;
+    let query = cluster_app(&cluster, 0, database, vec![Role::Query, Role::Alerts]).await?;
+    let single = TestApp::start().await?;
+
+    let end = (tracehouse_tests::now_unix_nanos() / (60 * SECOND) - 30) * 60 * SECOND;
+    let requests = workload(11, end, 20);
+    let (to_a, to_b) = (
+        Exporter::connect(collector_a.otlp_grpc_url()).await?,
+        Exporter::connect(collector_b.otlp_grpc_url()).await?,
+    );
+    let started = std::time::Instant::now();
+    send_split(&to_a, &to_b, &requests).await?;
+    println!("sent to the cluster in {:?}", started.elapsed());
+    send_all(&Exporter::connect(single.otlp_grpc_url()).await?, &requests).await?;
+    let counts = wait_for_same_rows(&single, &query, spans_in(&requests)).await?;
+    println!("rows on both: {counts:?}");
+    let spread = cluster
+        .query(1, &format!("SELECT count() FROM {database}.spans_local"))
+        .await?;
+    println!("spans on the second shard: {}", spread.trim());
+    assert_ne!(spread.trim(), "0");
+    let shared = instances_on_both_shards(&cluster, database).await?;
+    println!("instances with first-start states on both shards: {shared}");
+    assert!(shared > 0, "no instance has invocations on both shards");
+
+    let from_ms = (end - 20 * 60 * SECOND) / 1_000_000;
+    let paths = paths_to_compare(&single, from_ms, end / 1_000_000).await?;
+    assert!(paths.len() > 50, "{} paths", paths.len());
+    let started = std::time::Instant::now();
+    assert_same_answers(&single, &query, &paths).await?;
+    println!(
+        "{} answers equal, compared in {:?}",
+        paths.len(),
+        started.elapsed()
+    );
     Ok(())
 }
