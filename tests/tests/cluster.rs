@@ -77,6 +77,7 @@ async fn migrations_apply_on_the_cluster_from_two_nodes_at_once() -> anyhow::Res
         "SELECT count() FROM cluster('tracehouse', system.one)",
         "SELECT count() FROM cluster(tracehouse, system.one)",
         "SELECT version()",
+        "SELECT groupArray(name) FROM system.settings WHERE name LIKE '%dedup%' OR name LIKE '%view%'",
     ] {
         println!(
             "{probe}: {:?}",
@@ -495,5 +496,168 @@ async fn every_answer_equals_the_single_server_answer() -> anyhow::Result<()> {
         paths.len(),
         started.elapsed()
     );
+    Ok(())
+}
+
+/// GET `path` on `app`: status and the partial-answer header.
+async fn partial_header(app: &TestApp, path: &str) -> anyhow::Result<(u16, Option<String>)> {
+    let response = app
+        .http
+        .get(format!("{}{path}", app.http_url()))
+        .send()
+        .await?;
+    let header = response
+        .headers()
+        .get(tracehouse::cluster::PARTIAL_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    Ok((response.status().as_u16(), header))
+}
+
+/// Polls `path` until its partial-answer header is `wanted` (20 s at most).
+async fn wait_for_partial(app: &TestApp, path: &str, wanted: Option<&str>) -> anyhow::Result<u16> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, header) = partial_header(app, path).await?;
+        if header.as_deref() == wanted {
+            return Ok(status);
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "{path}: header {header:?}, wanted {wanted:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The second shard is SIGKILLed while both collectors ingest, and started
+/// again. While it is down, answers come from the first shard and say they
+/// are partial; afterwards every acknowledged span is readable once.
+#[tokio::test]
+async fn a_shard_killed_during_ingest_loses_and_repeats_nothing() -> anyhow::Result<()> {
+    let mut cluster = LoopbackCluster::start(2).await?;
+    let database = "th_faults";
+    let collector_a = cluster_app(&cluster, 0, database, vec![Role::Collector]).await?;
+    let collector_b = cluster_app(&cluster, 1, database, vec![Role::Collector]).await?;
+    let query = cluster_app(&cluster, 0, database, vec![Role::Query, Role::Alerts]).await?;
+    let end = (tracehouse_tests::now_unix_nanos() / (60 * SECOND) - 30) * 60 * SECOND;
+    let requests = workload(23, end, 20);
+    let sent = spans_in(&requests);
+    let (to_a, to_b) = (
+        Exporter::connect(collector_a.otlp_grpc_url()).await?,
+        Exporter::connect(collector_b.otlp_grpc_url()).await?,
+    );
+    // Slowly, so that the kill lands in the middle of it.
+    let sender = tokio::spawn(async move {
+        for chunk in requests.chunks(4) {
+            send_split(&to_a, &to_b, chunk).await?;
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        anyhow::Ok(())
+    });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    cluster.kill(1);
+    println!("second shard killed");
+    let search = format!(
+        "/api/v1/traces?from={}&to={}&limit=20",
+        (end - 1200 * SECOND) / 1_000_000,
+        end / 1_000_000
+    );
+    let status = wait_for_partial(&query, &search, Some("1 of 2 shards unreachable")).await?;
+    assert_eq!(
+        status, 200,
+        "a read while a shard is down answers from the others"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let started = std::time::Instant::now();
+    cluster.restart(1).await?;
+    println!("second shard back after {:?}", started.elapsed());
+    sender.await??;
+    println!("every export acknowledged: {sent} spans");
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let stored = query
+            .count_rows("SELECT count() AS count FROM spans")
+            .await?;
+        if stored >= sent || tokio::time::Instant::now() > deadline {
+            println!("spans stored: {stored} of {sent}");
+            break;
+        }
+        for node in 0..2 {
+            let requeued = cluster.requeue_broken(node)?;
+            if requeued > 0 {
+                println!("node {node}: {requeued} files set aside as broken put back in the queue");
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    wait_for_partial(&query, &search, None).await?;
+    for node in 0..2 {
+        let counts = cluster
+            .query(node, &format!("SELECT (SELECT count() FROM {database}.spans_local), (SELECT count() FROM {database}.trace_spans_local)"))
+            .await?;
+        println!(
+            "node {node}: spans_local, trace_spans_local: {}",
+            counts.trim()
+        );
+    }
+    for node in 0..2 {
+        println!("node {node} still queued: {:?}", cluster.queued_files(node));
+        for text in ["etached", "nexpected", "<Error>"] {
+            for line in cluster
+                .log_lines(node, text)
+                .lines()
+                .filter(|l| !l.contains("appears to be already active"))
+                .take(5)
+            {
+                println!(
+                    "node {node}: {}",
+                    line.chars().take(400).collect::<String>()
+                );
+            }
+        }
+    }
+    let ignored = cluster
+        .log_lines(1, "already exists; ignoring it")
+        .lines()
+        .count();
+    println!("retried blocks the second shard recognised and ignored: {ignored}");
+    let spans = query
+        .count_rows("SELECT count() AS count FROM spans")
+        .await?;
+    let distinct = query
+        .count_rows("SELECT uniqExact(trace_id, span_id) AS count FROM spans")
+        .await?;
+    assert_eq!(
+        (spans, distinct),
+        (sent, sent),
+        "every acknowledged span, once"
+    );
+    // Tables filled by views: never a row twice. A block whose view insert
+    // the kill interrupted is ignored as a duplicate when retried, and 18.16
+    // then skips its views (newer servers run them with
+    // deduplicate_blocks_in_dependent_materialized_views): those rows are
+    // missing there; the figure is printed, see docs/architecture.md.
+    for table in ["trace_spans", "invocations", "messaging_spans"] {
+        let total = query
+            .count_rows(&format!("SELECT count() AS count FROM {table}"))
+            .await?;
+        let distinct = query
+            .count_rows(&format!(
+                "SELECT uniqExact(trace_id, span_id) AS count FROM {table}"
+            ))
+            .await?;
+        println!("{table}: {total} rows, {distinct} distinct spans");
+        assert_eq!(total, distinct, "{table}: a span stored twice");
+    }
+    let trace_spans = query
+        .count_rows("SELECT count() AS count FROM trace_spans")
+        .await?;
+    println!(
+        "trace_spans rows missing after the kill: {}",
+        sent - trace_spans.min(sent)
+    );
+    assert!(trace_spans <= sent);
     Ok(())
 }

@@ -156,6 +156,43 @@ impl LoopbackCluster {
         }
     }
 
+    /// Lines of node `index`'s server log that contain `text`.
+    pub fn log_lines(&self, index: usize, text: &str) -> String {
+        let log = std::fs::read_to_string(self.nodes[index].directory.join("log/server.log"))
+            .unwrap_or_default();
+        log.lines()
+            .filter(|line| line.contains(text))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The files a node's `Distributed` tables still queue for other shards.
+    pub fn queued_files(&self, index: usize) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        walk_bin_files(&self.nodes[index].directory.join("data"), &mut found);
+        found
+    }
+
+    /// Puts the files node `index` set aside as `broken/` back in their
+    /// queue, as the operator's runbook says (docs/architecture.md): 18.16
+    /// sets a file aside when the receiving shard dies in the middle of it,
+    /// and the receiver's deduplication ignores it if it had arrived.
+    /// Returns how many were put back.
+    pub fn requeue_broken(&self, index: usize) -> anyhow::Result<usize> {
+        let mut moved = 0;
+        for path in self.queued_files(index) {
+            let Some(broken) = path.parent().filter(|dir| dir.ends_with("broken")) else {
+                continue;
+            };
+            let (Some(queue), Some(name)) = (broken.parent(), path.file_name()) else {
+                continue;
+            };
+            std::fs::rename(&path, queue.join(name))?;
+            moved += 1;
+        }
+        Ok(moved)
+    }
+
     /// SIGKILLs node `index` (no shutdown, no flush).
     pub fn kill(&mut self, index: usize) {
         if let Some(mut child) = self.nodes[index].child.take() {
@@ -178,6 +215,19 @@ impl Drop for LoopbackCluster {
         }
         let _ = self.zookeeper.kill();
         let _ = self.zookeeper.wait();
+    }
+}
+
+fn walk_bin_files(directory: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(directory).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            walk_bin_files(&path, found);
+        } else if path.extension().is_some_and(|extension| extension == "bin")
+            && path.to_string_lossy().contains("127%2E0%2E0%2E1")
+        {
+            found.push(path);
+        }
     }
 }
 
@@ -232,6 +282,8 @@ fn wait_for_zookeeper(port: u16) -> anyhow::Result<()> {
     let deadline = Instant::now() + START_TIMEOUT;
     while Instant::now() < deadline {
         if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            stream.set_read_timeout(Some(Duration::from_secs(1)))?;
+            stream.set_write_timeout(Some(Duration::from_secs(1)))?;
             let mut answer = String::new();
             if stream.write_all(b"ruok").is_ok()
                 && stream.read_to_string(&mut answer).is_ok()
