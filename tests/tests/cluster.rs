@@ -661,3 +661,90 @@ async fn a_shard_killed_during_ingest_loses_and_repeats_nothing() -> anyhow::Res
     assert!(trace_spans <= sent);
     Ok(())
 }
+
+/// Invocations of instance `instance` `days_ago` days back, one per trace
+/// id in `traces` (so they land on both shards), inserted on node 0.
+async fn insert_invocations(
+    cluster: &LoopbackCluster,
+    database: &str,
+    instance: &str,
+    days_ago: u64,
+    traces: std::ops::Range<u32>,
+) -> anyhow::Result<()> {
+    let sql = format!(
+        "INSERT INTO {database}.invocations (project, timestamp, start_time_unix_nano, duration_ns, \
+         function, service, instance, trace_id, span_id) \
+         SELECT 'default', toDateTime(start), toUInt64(start) * 1000000000 + number, 5000000, \
+         'worker', 'worker', '{instance}', toFixedString(reinterpretAsString(number + 1), 16), \
+         toFixedString(reinterpretAsString(number + 1), 8) \
+         FROM (SELECT toUInt32(now()) - {days_ago} * 86400 AS start, number \
+               FROM system.numbers WHERE number >= {} LIMIT {}) \
+         SETTINGS insert_distributed_sync = 1",
+        traces.start,
+        traces.len()
+    );
+    cluster.query(0, &sql).await.map(drop)
+}
+
+/// Retention on the cluster: the old day partitions of every shard are
+/// dropped ON CLUSTER, and each shard forgets the first starts of instances
+/// none of whose invocations there is kept.
+#[tokio::test]
+async fn retention_drops_partitions_on_every_shard() -> anyhow::Result<()> {
+    let cluster = LoopbackCluster::start(2).await?;
+    let database = "th_retention";
+    let layout = Layout::Cluster(Cluster::new(CLUSTER, database)?);
+    let node0 = settings(&cluster, 0, database);
+    node0.ensure_database_in(&layout).await?;
+    let client = node0.client_in(&layout)?;
+    tracehouse_schema::apply_migrations_in(&client, &layout).await?;
+    insert_invocations(&cluster, database, "old", 10, 0..40).await?;
+    insert_invocations(&cluster, database, "kept", 0, 100..140).await?;
+    let per_node = |table: &str| format!("SELECT count() FROM {database}.{table}");
+    for node in 0..2 {
+        let old = cluster.query(node, &per_node("invocations_local")).await?;
+        assert_ne!(old.trim(), "0", "node {node} holds invocations");
+    }
+    let dropped =
+        tracehouse_schema::retention::drop_expired_partitions_in(&client, &layout, 7).await?;
+    println!("dropped: {dropped:?}");
+    assert_eq!(dropped.len(), 1, "one old day of invocations");
+    assert_eq!(dropped[0].table, "invocations");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut remaining = Vec::new();
+        for node in 0..2 {
+            let sql = format!(
+                "SELECT (SELECT count() FROM {database}.invocations_local), \
+                 (SELECT countIf(instance = 'kept') FROM {database}.instance_first_starts_local), \
+                 (SELECT countIf(instance = 'old') FROM {database}.instance_first_starts_local)"
+            );
+            remaining.push(cluster.query(node, &sql).await?.trim().to_owned());
+        }
+        let kept_per_node: Vec<u64> = remaining
+            .iter()
+            .map(|row| {
+                row.split('\t')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0)
+            })
+            .collect();
+        let forgotten = remaining.iter().all(|row| row.ends_with("\t0"));
+        if kept_per_node.iter().sum::<u64>() == 40 && forgotten {
+            println!(
+                "after retention, per node (invocations, kept and old first starts): {remaining:?}"
+            );
+            assert!(
+                remaining.iter().all(|row| !row.contains("\t0\t")),
+                "kept instances stay: {remaining:?}"
+            );
+            return Ok(());
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "after retention: {remaining:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
