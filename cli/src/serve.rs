@@ -183,7 +183,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
 
     let layout = config.layout().map_err(anyhow::Error::msg)?;
     let (managed, clickhouse, reader) = connect_clickhouse(&config, &layout).await?;
-    let client = clickhouse.client_in(&layout)?;
+    let client = clickhouse.writer_in(&layout).await?;
     let schema_version = tracehouse_schema::apply_migrations_in(&client, &layout)
         .await
         .context("applying schema migrations")?;

@@ -87,6 +87,32 @@ impl ClickHouseSettings {
         })
     }
 
+    /// [`Self::client_in`], and on a cluster whose servers know it (20.x and
+    /// later, not 18.16) `deduplicate_blocks_in_dependent_materialized_views`:
+    /// a retried block the base table ignores as a duplicate still reaches
+    /// the views whose part of it the failure interrupted.
+    pub async fn writer_in(&self, layout: &Layout) -> Result<Client, SchemaError> {
+        let client = self.client_in(layout)?;
+        if *layout == Layout::SingleNode {
+            return Ok(client);
+        }
+        #[derive(clickhouse::Row, serde::Deserialize)]
+        struct Known {
+            count: u64,
+        }
+        let known: Vec<Known> = client
+            .query(crate::sql::HAS_SETTING)
+            .bind(VIEW_DEDUPLICATION)
+            .fetch_all()
+            .await
+            .map_err(SchemaError::query("read the server's settings"))?;
+        Ok(if known.first().is_some_and(|row| row.count > 0) {
+            client.with_setting(VIEW_DEDUPLICATION, "1")
+        } else {
+            client
+        })
+    }
+
     /// The read-side client for `layout`: on a cluster, shards that are down
     /// are skipped (answers are partial, see [`crate::cluster::reachable_shards`])
     /// and a subquery on a `Distributed` table inside a query on another runs
@@ -101,6 +127,9 @@ impl ClickHouseSettings {
         })
     }
 }
+
+/// Pushes retried blocks to the views too (newer servers only).
+const VIEW_DEDUPLICATION: &str = "deduplicate_blocks_in_dependent_materialized_views";
 
 /// DDL of cluster mode waits for the end of the query before answering.
 fn cluster_ddl(client: Client) -> Client {

@@ -18,6 +18,8 @@ pub const DROP_PARTITION: &str = include_str!("../sql/drop_partition.sql");
 pub const SERVER_TODAY: &str = include_str!("../sql/server_today.sql");
 /// Forgets the first starts of instances without kept invocations.
 pub const FORGET_EXPIRED_INSTANCES: &str = include_str!("../sql/forget_expired_instances.sql");
+/// Whether the server knows a setting.
+pub const HAS_SETTING: &str = include_str!("../sql/has_setting.sql");
 
 /// Statements of cluster mode, in `schema/sql/cluster/` (chDB has no
 /// cluster; the live cluster test runs them on 18.16).
@@ -69,6 +71,7 @@ mod tests {
             DROP_PARTITION,
             SERVER_TODAY,
             FORGET_EXPIRED_INSTANCES,
+            HAS_SETTING,
             cluster::CREATE_DATABASE,
             cluster::DAY_PARTITIONS,
             cluster::DROP_PARTITION,
