@@ -240,6 +240,55 @@ async fn send_split(
     Ok(())
 }
 
+/// Rules evaluated over the whole test window, per function, notifying no one.
+const ALERT_RULES: &str = "[alerts]\ninterval = \"500ms\"\n\
+    [[alerts.rules]]\nname = \"errors\"\nsignal = \"error_rate\"\ngroup_by = \"function\"\n\
+    op = \">\"\nthreshold = 0.03\nwindow = \"3h\"\nfor = \"0s\"\nno_data = \"ok\"\n\
+    [[alerts.rules]]\nname = \"busy\"\nsignal = \"invocations\"\ngroup_by = \"function\"\n\
+    op = \">\"\nthreshold = 100\nwindow = \"3h\"\nfor = \"0s\"\nno_data = \"ok\"\n";
+
+fn alert_rules() -> anyhow::Result<Option<toml::Table>> {
+    let file: toml::Table = toml::from_str(ALERT_RULES)?;
+    Ok(file.get("alerts").and_then(toml::Value::as_table).cloned())
+}
+
+/// Per rule and function, the value and whether it fires, from `GET
+/// /api/v1/alerts` once each rule was evaluated over the complete data.
+/// (States of earlier evaluations, such as `resolved` after a rule fired
+/// on partial data during ingest, depend on each process's timing.)
+async fn evaluated_rules(app: &TestApp) -> anyhow::Result<Value> {
+    let body = app
+        .wait_for_json("/api/v1/alerts", |body| {
+            let rules = body["snapshot"]["rules"].as_array();
+            rules.is_some_and(|rules| {
+                rules.len() == 2 && rules.iter().all(|rule| !rule["last_evaluation"].is_null())
+            })
+        })
+        .await?;
+    let rules = body["snapshot"]["rules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    Ok(rules
+        .iter()
+        .map(|rule| {
+            let groups: Vec<Value> = rule["groups"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|group| {
+                    serde_json::json!({
+                        "function": group["function"],
+                        "value": group["value"],
+                        "firing": group["state"] == "firing",
+                    })
+                })
+                .collect();
+            serde_json::json!({ "rule": rule["name"], "error": rule["error"], "groups": groups })
+        })
+        .collect())
+}
+
 /// A Tracehouse process on node `node` of the cluster, running `roles`.
 async fn cluster_app(
     cluster: &LoopbackCluster,
@@ -254,6 +303,9 @@ async fn cluster_app(
         config.clickhouse_user = "default".to_owned();
         config.clickhouse_password = String::new();
         config.clickhouse_cluster = Some(CLUSTER.to_owned());
+        if roles.contains(&Role::Alerts) {
+            config.alerts = alert_rules().ok().flatten();
+        }
         config.roles = roles;
     })
     .await?;
@@ -463,7 +515,8 @@ async fn every_answer_equals_the_single_server_answer() -> anyhow::Result<()> {
     let collector_a = cluster_app(&cluster, 0, database, vec![Role::Collector]).await?;
     let collector_b = cluster_app(&cluster, 1, database, vec![Role::Collector]).await?;
     let query = cluster_app(&cluster, 0, database, vec![Role::Query, Role::Alerts]).await?;
-    let single = TestApp::start().await?;
+    let rules = alert_rules()?;
+    let single = TestApp::start_with(|config| config.alerts = rules).await?;
 
     let end = (tracehouse_tests::now_unix_nanos() / (60 * SECOND) - 30) * 60 * SECOND;
     let requests = workload(11, end, 20);
@@ -495,6 +548,21 @@ async fn every_answer_equals_the_single_server_answer() -> anyhow::Result<()> {
         "{} answers equal, compared in {:?}",
         paths.len(),
         started.elapsed()
+    );
+    // Alert rules evaluated by the one alerts process of each side.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (on_one, on_cluster) = (
+        evaluated_rules(&single).await?,
+        evaluated_rules(&query).await?,
+    );
+    println!("alert rules: {on_one}");
+    assert!(
+        on_one.to_string().contains("firing"),
+        "a rule fires: {on_one}"
+    );
+    assert!(
+        same_json(&on_one, &on_cluster, ""),
+        "alerts differ:\n{on_one}\n{on_cluster}"
     );
     Ok(())
 }
