@@ -55,9 +55,10 @@ fn variables_in(text: &str) -> Vec<(String, String)> {
     found
 }
 
-const FILES: [&str; 4] = [
+const FILES: [&str; 5] = [
     "docker/Dockerfile",
     "docker/docker-compose.yml",
+    "docker/cluster-compose.yml",
     "kubernetes/tracehouse.yaml",
     "systemd/tracehouse.service",
 ];
@@ -106,6 +107,29 @@ fn the_yaml_files_parse_into_what_their_tools_expect() {
         compose["services"]["tracehouse"]["build"]["dockerfile"].as_str(),
         Some("deploy/docker/Dockerfile")
     );
+    let cluster: yaml_serde::Value =
+        yaml_serde::from_str(&read("docker/cluster-compose.yml")).expect("cluster compose parses");
+    for service in [
+        "keeper",
+        "clickhouse-1",
+        "clickhouse-2",
+        "collector-1",
+        "collector-2",
+        "query",
+        "alerts",
+    ] {
+        assert!(
+            cluster["services"][service].is_mapping(),
+            "cluster compose service {service}"
+        );
+    }
+    for file in ["keeper.xml", "cluster.xml", "macros-1.xml", "macros-2.xml"] {
+        let text = read(&format!("docker/cluster/{file}"));
+        assert!(
+            text.contains("<clickhouse>") && text.trim_end().ends_with("</clickhouse>"),
+            "{file}"
+        );
+    }
     let manifests = read("kubernetes/tracehouse.yaml");
     let mut kinds = Vec::new();
     for document in yaml_serde::Deserializer::from_str(&manifests) {
