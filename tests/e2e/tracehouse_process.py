@@ -183,8 +183,20 @@ class TracehouseProcess:
         """The single number `sql` answers on the managed ClickHouse (database `tracehouse`)."""
         url = self.urls["clickhouse"].rstrip("/") + "/?database=tracehouse"
         request = urllib.request.Request(url, data=sql.encode(), method="POST")
+        # The managed server has no password-less user: read as its read-only one.
+        request.add_header("X-ClickHouse-User", "tracehouse_reader")
+        request.add_header("X-ClickHouse-Key", self.clickhouse_password("tracehouse_reader"))
         with urllib.request.urlopen(request, timeout=10) as response:
             return int(response.read().decode().strip() or 0)
+
+    def clickhouse_password(self, user: str) -> str:
+        """`user`'s password, from the managed server's credentials file."""
+        credentials = (self.data_dir / "clickhouse" / "credentials").read_text()
+        for line in credentials.splitlines():
+            name, _, password = line.partition("=")
+            if name == user:
+                return password.strip()
+        raise KeyError(f"no {user} in the credentials file")
 
     def log_tail(self, lines: int = 40) -> str:
         self._log_file.flush()
