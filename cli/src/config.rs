@@ -281,6 +281,15 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUSE_METRICS_ADDR")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_addr: Option<SocketAddr>,
+    /// PEM certificate chain (the server's certificate first) served by every listener; with
+    /// `tls_key_file`, every listener speaks TLS only. Reloaded on change and on SIGHUP.
+    #[arg(long, env = "TRACEHOUSE_TLS_CERT_FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of `tls_cert_file`.
+    #[arg(long, env = "TRACEHOUSE_TLS_KEY_FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key_file: Option<PathBuf>,
     /// `[pricing]`: catalog file, free tier, region multipliers (file only).
     #[arg(skip)]
     #[serde(default)]
@@ -505,6 +514,12 @@ impl Config {
                     message: format!("{name}: must be at least 1"),
                 });
             }
+        }
+        if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
+            return invalid(
+                "tls_key_file",
+                "set tls_cert_file and tls_key_file together",
+            );
         }
         if let Some(url) = &self.clickhouse_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {

@@ -101,7 +101,7 @@ struct RefusalLabels {
 }
 
 /// Requests the access check refused, by reason: `unauthenticated`,
-/// `forbidden` (role or project), `csrf`, `login_failed`.
+/// `forbidden` (role or project), `csrf`, `login_failed`, `rate_limited`.
 #[derive(Debug, Clone, Default)]
 pub struct AccessMetrics {
     refused: prometheus_client::metrics::family::Family<
@@ -148,6 +148,8 @@ pub struct Openness {
     pub open_allowed: bool,
     /// `/healthz`, `/readyz` and `/metrics` need no credentials.
     pub health_public: bool,
+    /// The listener serves TLS itself: session cookies are `Secure`.
+    pub serves_tls: bool,
 }
 
 /// Checks the caller of every request to `router` (and of the login and
@@ -166,6 +168,8 @@ pub fn protect(
             access: access.clone(),
             sessions: sessions.clone(),
             metrics: metrics.clone(),
+            serves_tls: openness.serves_tls,
+            limiter: crate::session_limit::LoginLimiter::default(),
         });
     let gate = Gate {
         metrics,
