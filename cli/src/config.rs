@@ -308,6 +308,11 @@ pub struct Config {
     #[arg(skip)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<tracehouse_model::access::AuthSettings>,
+    /// Ingest tokens of this process only, by hash (the demo's; see
+    /// [`crate::access::in_process_ingest_token`]), kept across reloads.
+    #[arg(skip)]
+    #[serde(skip)]
+    pub in_process_ingest_tokens: Vec<tracehouse_model::access::IngestTokenEntry>,
     /// The file the configuration came from, re-read when alert rules reload.
     #[arg(skip)]
     #[serde(skip)]

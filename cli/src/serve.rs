@@ -63,6 +63,8 @@ pub struct Running {
     pub addresses: BoundAddresses,
     /// Connection settings of the ClickHouse in use.
     pub clickhouse: ClickHouseSettings,
+    /// Whether every listener serves TLS.
+    pub serves_tls: bool,
     shutdown: watch::Sender<bool>,
     servers: JoinSet<anyhow::Result<()>>,
     writers: Vec<tracehouse_collector::WriterHandle>,
@@ -431,6 +433,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
             metrics,
         },
         clickhouse,
+        serves_tls: tls.is_some(),
         shutdown,
         servers,
         writers: writer_handles,
