@@ -120,7 +120,7 @@ pub struct Config {
         hide_env_values = true,
         default_value = ""
     )]
-    pub clickhouse_password: String,
+    pub clickhouse_password: Secret,
     /// ClickHouse database, created when missing.
     #[arg(
         long,
@@ -317,6 +317,50 @@ pub struct Config {
     #[arg(skip)]
     #[serde(skip)]
     pub config_file: Option<PathBuf>,
+}
+
+/// A secret setting: `Debug` shows `<hidden>`, so printing a configuration
+/// never shows it; [`Secret::expose`] is the one way to read it.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, to hand to the client that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("<hidden>")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(secret: String) -> Self {
+        Self(secret)
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(Self(text.to_owned()))
+    }
+}
+
+/// `url` without the `user:password@` part, for logs, errors and the endpoint lines.
+pub fn url_for_display(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
 }
 
 /// A duration set in whole units of `NANOS` nanoseconds (a number in flags, env and file).
@@ -814,5 +858,24 @@ mod tests {
                 "{key} is neither a flag nor a documented file-only table"
             );
         }
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_and_urls_lose_their_credentials() {
+        let config = Config {
+            clickhouse_password: Secret::from("hunter2-secret".to_owned()),
+            ..Config::default()
+        };
+        assert!(!format!("{config:?}").contains("hunter2"));
+        assert_eq!(config.clickhouse_password.expose(), "hunter2-secret");
+        assert_eq!(
+            url_for_display("https://writer:hunter2@db.example:8443/x?y=1"),
+            "https://db.example:8443/x?y=1"
+        );
+        assert_eq!(
+            url_for_display("http://127.0.0.1:8123"),
+            "http://127.0.0.1:8123"
+        );
+        assert_eq!(url_for_display("http://h/p@q"), "http://h/p@q");
     }
 }

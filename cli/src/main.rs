@@ -230,7 +230,10 @@ fn print_endpoints(running: &tracehouse::Running) {
     if let Some(address) = addresses.otlp_http {
         line("otlp-http", format!("{scheme}://{address}"));
     }
-    line("clickhouse", running.clickhouse.url.clone());
+    line(
+        "clickhouse",
+        tracehouse::config::url_for_display(&running.clickhouse.url),
+    );
     let _ = stdout.flush();
 }
 

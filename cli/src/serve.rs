@@ -457,7 +457,7 @@ async fn connect_clickhouse(
             let settings = ClickHouseSettings {
                 url: url.clone(),
                 user: config.clickhouse_user.clone(),
-                password: config.clickhouse_password.clone(),
+                password: config.clickhouse_password.expose().to_owned(),
                 database: config.clickhouse_database.clone(),
             };
             wait_for_database(&settings).await?;
@@ -484,11 +484,13 @@ async fn wait_for_database(settings: &ClickHouseSettings) -> anyhow::Result<()> 
         match settings.ensure_database().await {
             Ok(()) => return Ok(()),
             Err(error) if tokio::time::Instant::now() < deadline => {
-                tracing::warn!(%error, url = %settings.url, "clickhouse not reachable yet, retrying");
+                let url = crate::config::url_for_display(&settings.url);
+                tracing::warn!(%error, %url, "clickhouse not reachable yet, retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
             Err(error) => {
-                return Err(error).context(format!("connecting to clickhouse at {}", settings.url))
+                let url = crate::config::url_for_display(&settings.url);
+                return Err(error).context(format!("connecting to clickhouse at {url}"));
             }
         }
     }

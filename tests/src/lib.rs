@@ -109,7 +109,7 @@ impl TestApp {
             data_dir: data_dir.path().to_owned(),
             clickhouse_url: Some(clickhouse.url.clone()),
             clickhouse_user: clickhouse.user.clone(),
-            clickhouse_password: clickhouse.password.clone(),
+            clickhouse_password: clickhouse.password.clone().into(),
             clickhouse_database: clickhouse.database.clone(),
             otlp_grpc_addr: "127.0.0.1:0".parse()?,
             otlp_http_addr: "127.0.0.1:0".parse()?,
