@@ -466,6 +466,20 @@ impl Config {
         })
     }
 
+    /// Whether the listeners serve TLS (both certificate files are set; see [`crate::tls`]).
+    pub fn serves_tls(&self) -> bool {
+        self.tls_cert_file.is_some() && self.tls_key_file.is_some()
+    }
+
+    /// `https` when the listeners serve TLS, else `http`.
+    pub fn url_scheme(&self) -> &'static str {
+        if self.serves_tls() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
     /// Checks values that parse but make no sense.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key, message: &str| {

@@ -359,7 +359,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
         )?),
         None => None,
     };
-    let scheme = if tls.is_some() { "https" } else { "http" };
+    let scheme = config.url_scheme();
     let state = tracehouse_web::AppState {
         query,
         registry,
