@@ -273,3 +273,66 @@ async fn accept_loop(
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn pair() -> (String, String) {
+        let issued =
+            rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+        (issued.cert.pem(), issued.key_pair.serialize_pem())
+    }
+
+    fn files(dir: &Path, cert: &str, key: &str) -> Files {
+        let files = Files {
+            cert: dir.join("cert.pem"),
+            key: dir.join("key.pem"),
+        };
+        std::fs::write(&files.cert, cert).expect("write cert");
+        std::fs::write(&files.key, key).expect("write key");
+        files
+    }
+
+    fn load_error(files: &Files) -> String {
+        let provider = rustls::crypto::ring::default_provider();
+        format!("{:#}", files.load(&provider).expect_err("refused"))
+    }
+
+    #[test]
+    fn a_pair_loads_and_bad_ones_name_the_key_at_fault() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (cert, key) = pair();
+        let provider = rustls::crypto::ring::default_provider();
+        assert!(files(dir.path(), &cert, &key).load(&provider).is_ok());
+
+        let (_, other_key) = pair();
+        let error = load_error(&files(dir.path(), &cert, &other_key));
+        assert!(error.contains("do not make a usable pair"), "{error}");
+        let error = load_error(&files(dir.path(), "", &key));
+        assert!(
+            error.contains("tls_cert_file") && error.contains("no certificate"),
+            "{error}"
+        );
+        let error = load_error(&files(dir.path(), &cert, "not a key"));
+        assert!(error.contains("tls_key_file"), "{error}");
+        let missing = Files {
+            cert: dir.path().join("absent.pem"),
+            key: dir.path().join("key.pem"),
+        };
+        assert!(load_error(&missing).contains("cannot read"));
+    }
+
+    #[test]
+    fn both_files_or_neither() {
+        let config = Config {
+            tls_cert_file: Some(PathBuf::from("/etc/tracehouse/cert.pem")),
+            ..Config::default()
+        };
+        let error = config.validate().expect_err("one file alone");
+        assert!(error.to_string().contains("tls_key_file"), "{error}");
+        assert!(!config.serves_tls());
+        assert_eq!(Config::default().url_scheme(), "http");
+    }
+}
