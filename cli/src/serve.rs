@@ -65,6 +65,8 @@ pub struct Running {
     pub clickhouse: ClickHouseSettings,
     /// Whether every listener serves TLS.
     pub serves_tls: bool,
+    /// The listeners' TLS, when they serve it.
+    pub tls: Option<crate::tls::Tls>,
     shutdown: watch::Sender<bool>,
     servers: JoinSet<anyhow::Result<()>>,
     writers: Vec<tracehouse_collector::WriterHandle>,
@@ -434,6 +436,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
         },
         clickhouse,
         serves_tls: tls.is_some(),
+        tls,
         shutdown,
         servers,
         writers: writer_handles,

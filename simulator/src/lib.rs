@@ -92,9 +92,6 @@ struct Exporter {
 
 impl Exporter {
     async fn connect(target: &str, token: Option<&str>) -> Result<Self, DemoError> {
-        let token = token
-            .map(|token| token.parse().map_err(|_| DemoError::Token))
-            .transpose()?;
         let endpoint = Channel::from_shared(target.to_owned())
             .map_err(|_| DemoError::Target(target.to_owned()))?
             .connect_timeout(Duration::from_secs(10));
@@ -105,6 +102,13 @@ impl Exporter {
                 target: target.to_owned(),
                 source,
             })?;
+        Self::on(channel, token)
+    }
+
+    fn on(channel: Channel, token: Option<&str>) -> Result<Self, DemoError> {
+        let token = token
+            .map(|token| token.parse().map_err(|_| DemoError::Token))
+            .transpose()?;
         Ok(Self {
             traces: TraceServiceClient::new(channel.clone()),
             logs: LogsServiceClient::new(channel.clone()),
@@ -195,7 +199,17 @@ where
 
 /// Runs the demo against the OTLP/gRPC receiver at `target` (`http://HOST:4317`).
 pub async fn run(target: &str, options: &DemoOptions) -> Result<DemoSummary, DemoError> {
-    let mut exporter = Exporter::connect(target, options.ingest_token.as_deref()).await?;
+    let exporter = Exporter::connect(target, options.ingest_token.as_deref()).await?;
+    run_with(exporter, options).await
+}
+
+/// [`run`] on a channel made elsewhere (over TLS, say).
+pub async fn run_on(channel: Channel, options: &DemoOptions) -> Result<DemoSummary, DemoError> {
+    let exporter = Exporter::on(channel, options.ingest_token.as_deref())?;
+    run_with(exporter, options).await
+}
+
+async fn run_with(mut exporter: Exporter, options: &DemoOptions) -> Result<DemoSummary, DemoError> {
     let start = tracehouse_model::time::now_unix_nano();
     let backfill_from = start.saturating_sub(nanos(options.backfill));
     // The deploy lands in the backfilled history, so the comparison has both sides.

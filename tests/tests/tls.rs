@@ -395,3 +395,58 @@ async fn a_rotated_certificate_is_served_without_a_restart() -> anyhow::Result<(
     app.wait_for_rows(&spans_sql(&trace), 1).await?;
     app.stop().await
 }
+
+/// `serve --demo` with TLS (and ingest tokens): its channel trusts the
+/// certificate in force, before and after a rotation.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_sends_over_tls_with_its_own_token() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let files = Files::in_dir(dir.path());
+    let first = issue("Demo CA");
+    files.write(&first);
+    let mut demo_token = None;
+    let (cert, key) = (files.cert.clone(), files.key.clone());
+    let app = TestApp::start_with(|config| {
+        config.tls_cert_file = Some(cert);
+        config.tls_key_file = Some(key);
+        config.auth = Some(AuthSettings {
+            ingest_tokens: vec![tracehouse_model::access::IngestTokenEntry {
+                project: "payments".to_owned(),
+                token_sha256: SecretHash::of("payments-token").to_hex(),
+            }],
+            ..AuthSettings::default()
+        });
+        demo_token = tracehouse::demo::prepare(config).expect("prepared");
+        config.alerts = None;
+    })
+    .await?;
+    let running = app.running.as_ref().expect("running");
+    let address = running.addresses.otlp_grpc.expect("collector");
+    let tls = running.tls.clone().expect("tls");
+    let options = tracehouse_simulator::DemoOptions {
+        duration: Some(Duration::ZERO),
+        backfill: Duration::from_secs(60),
+        ingest_token: demo_token,
+        ..tracehouse_simulator::DemoOptions::default()
+    };
+    let channel = tracehouse::demo::own_tls_channel(address, &tls).await?;
+    let summary = tracehouse_simulator::run_on(channel, &options).await?;
+    let in_default = "SELECT count() AS count FROM spans WHERE project = 'default'";
+    app.wait_for_rows(in_default, summary.spans).await?;
+
+    files.write(&issue("Rotated demo CA"));
+    let rotated = tokio::time::Instant::now() + Duration::from_secs(15);
+    let second = loop {
+        let channel = tracehouse::demo::own_tls_channel(address, &tls).await?;
+        match tracehouse_simulator::run_on(channel, &options).await {
+            Ok(summary) => break summary,
+            Err(error) if tokio::time::Instant::now() > rotated => {
+                anyhow::bail!("no demo after the rotation: {error}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
+    app.wait_for_rows(in_default, summary.spans + second.spans)
+        .await?;
+    app.stop().await
+}
