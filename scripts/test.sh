@@ -8,6 +8,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$TRACEHOUSE_ROOT"
 
 ensure_clickhouse
+ensure_chromium
 ensure_python_venv
 
 log "cargo fmt --check"

@@ -192,20 +192,20 @@ class TracehouseProcess:
         """The single number `sql` answers on the managed ClickHouse (database `tracehouse`)."""
         url = self.urls["clickhouse"].rstrip("/") + "/?database=tracehouse"
         request = urllib.request.Request(url, data=sql.encode(), method="POST")
-        # The managed server's users have passwords, kept in its directory: read as the reader.
-        for user, password in self._managed_credentials():
-            if user == "tracehouse_reader":
-                request.add_header("X-ClickHouse-User", user)
-                request.add_header("X-ClickHouse-Key", password)
+        # The managed server has no password-less user: read as its read-only one.
+        request.add_header("X-ClickHouse-User", "tracehouse_reader")
+        request.add_header("X-ClickHouse-Key", self.clickhouse_password("tracehouse_reader"))
         with urllib.request.urlopen(request, timeout=10) as response:
             return int(response.read().decode().strip() or 0)
 
-    def _managed_credentials(self) -> list[tuple[str, str]]:
-        path = self.data_dir / "clickhouse" / "credentials"
-        if not path.is_file():
-            return []
-        pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-        return [(user.strip(), password.strip()) for user, password in pairs]
+    def clickhouse_password(self, user: str) -> str:
+        """`user`'s password, from the managed server's credentials file."""
+        credentials = (self.data_dir / "clickhouse" / "credentials").read_text()
+        for line in credentials.splitlines():
+            name, _, password = line.partition("=")
+            if name == user:
+                return password.strip()
+        raise KeyError(f"no {user} in the credentials file")
 
     def log_tail(self, lines: int = 40) -> str:
         self._log_file.flush()

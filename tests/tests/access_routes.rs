@@ -194,7 +194,7 @@ fn declared_routes() -> BTreeSet<(String, String)> {
             continue;
         }
         let source = std::fs::read_to_string(&path).expect("source");
-        // Routers built by unit tests are not served.
+        // Routers built by unit tests are not the application's.
         let text = source.split("#[cfg(test)]").next().unwrap_or_default();
         let prefix = match path.strip_prefix(&web).ok().and_then(Path::to_str) {
             Some("api/mod.rs") => "/api/v1",
