@@ -58,7 +58,7 @@ pub async fn run(spans: u64, rounds: usize, url: Option<String>) -> anyhow::Resu
         data_dir: data_dir.path().to_owned(),
         clickhouse_url: Some(url.clone()),
         clickhouse_user: user,
-        clickhouse_password: password,
+        clickhouse_password: password.into(),
         clickhouse_database: DATABASE.to_owned(),
         otlp_grpc_addr: "127.0.0.1:0".parse()?,
         otlp_http_addr: "127.0.0.1:0".parse()?,
