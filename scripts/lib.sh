@@ -43,6 +43,15 @@ ensure_zookeeper() {
     as_root service zookeeper stop >/dev/null 2>&1 || true
 }
 
+# Debian's Chromium, for the tests that look at pages in a real browser
+# (some integration tests do, not only the end-to-end ones).
+ensure_chromium() {
+    if [ -n "${CHROMIUM_BIN:-}" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then
+        return 0
+    fi
+    apt_install chromium
+}
+
 # A Python virtual environment for the test tools, in the cache directory.
 ensure_python_venv() {
     local venv="$TRACEHOUSE_CACHE/python"

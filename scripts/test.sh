@@ -9,6 +9,7 @@ cd "$TRACEHOUSE_ROOT"
 
 ensure_clickhouse
 ensure_zookeeper
+ensure_chromium
 ensure_python_venv
 
 log "cargo fmt --check"

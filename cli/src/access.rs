@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
-use tracehouse_model::access::{AccessRules, AuthSettings, SecretHash, SharedAccess};
+use tracehouse_model::access::{
+    AccessRules, AuthSettings, IngestTokenEntry, SecretHash, SharedAccess,
+};
 use tracehouse_model::ProjectId;
 
 /// How often the files are checked for changes.
@@ -59,6 +61,8 @@ pub fn rules_of(settings: &AuthSettings) -> anyhow::Result<AccessRules> {
 struct Sources {
     config_file: Option<PathBuf>,
     settings: AuthSettings,
+    /// Tokens of this process only (the demo's), kept across reloads.
+    in_process: Vec<IngestTokenEntry>,
 }
 
 impl Sources {
@@ -68,7 +72,16 @@ impl Sources {
         if let Some(path) = &self.config_file {
             self.settings = auth_section(path)?.unwrap_or_default();
         }
-        rules_of(&self.settings)
+        self.rules()
+    }
+
+    fn rules(&self) -> anyhow::Result<AccessRules> {
+        let mut merged = with_named_file(self.settings.clone())?;
+        // Only added where tokens are required: alone they would close an open receiver.
+        if !merged.ingest_tokens.is_empty() {
+            merged.ingest_tokens.extend(self.in_process.iter().cloned());
+        }
+        Ok(AccessRules::from_settings(&merged)?)
     }
 
     fn files(&self) -> Vec<PathBuf> {
@@ -82,14 +95,14 @@ impl Sources {
 
 /// Loads the rules of `config` and keeps them current until `shutdown`.
 pub fn start(config: &Config, shutdown: watch::Receiver<bool>) -> anyhow::Result<SharedAccess> {
-    let settings = config.auth.clone().unwrap_or_default();
-    let rules = rules_of(&settings).context("configuration [auth]")?;
-    log_rules(&rules);
-    let access = SharedAccess::new(rules);
     let sources = Sources {
         config_file: config.config_file.clone(),
-        settings,
+        settings: config.auth.clone().unwrap_or_default(),
+        in_process: config.in_process_ingest_tokens.clone(),
     };
+    let rules = sources.rules().context("configuration [auth]")?;
+    log_rules(&rules);
+    let access = SharedAccess::new(rules);
     tokio::spawn(reload_on_change(access.clone(), sources, shutdown));
     Ok(access)
 }
@@ -183,6 +196,25 @@ pub fn check_open_dashboard(config: &Config, rules: &AccessRules) -> anyhow::Res
         tracing::warn!(address = %config.http_addr, "--insecure-open-dashboard: the dashboard and API are open to anyone who reaches them");
     }
     Ok(open_allowed)
+}
+
+/// A token of this process only for `project`, when `config` requires
+/// ingest tokens: the token, with its hash added to
+/// `config.in_process_ingest_tokens` (nothing is written to a file).
+pub fn in_process_ingest_token(
+    config: &mut Config,
+    project: &ProjectId,
+) -> anyhow::Result<Option<String>> {
+    let settings = config.auth.clone().unwrap_or_default();
+    if !rules_of(&settings)?.ingest_requires_token() {
+        return Ok(None);
+    }
+    let token = new_token()?;
+    config.in_process_ingest_tokens.push(IngestTokenEntry {
+        project: project.to_string(),
+        token_sha256: SecretHash::of(&token).to_hex(),
+    });
+    Ok(Some(token))
 }
 
 /// A new random ingest token.

@@ -33,7 +33,7 @@ pub fn start(
     let options = AlertsOptions {
         project: ProjectId::default(),
         config_path: config.config_file.clone(),
-        dashboard_url: format!("http://{http}"),
+        dashboard_url: format!("{}://{http}", config.url_scheme()),
         counters,
     };
     let alerts = Alerts::start(query, section, options, metrics, shutdown.clone());

@@ -120,7 +120,7 @@ pub struct Config {
         hide_env_values = true,
         default_value = ""
     )]
-    pub clickhouse_password: String,
+    pub clickhouse_password: Secret,
     /// ClickHouse database, created when missing.
     #[arg(
         long,
@@ -287,6 +287,15 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUSE_METRICS_ADDR")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_addr: Option<SocketAddr>,
+    /// PEM certificate chain (the server's certificate first) served by every listener; with
+    /// `tls_key_file`, every listener speaks TLS only. Reloaded on change and on SIGHUP.
+    #[arg(long, env = "TRACEHOUSE_TLS_CERT_FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of `tls_cert_file`.
+    #[arg(long, env = "TRACEHOUSE_TLS_KEY_FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key_file: Option<PathBuf>,
     /// `[pricing]`: catalog file, free tier, region multipliers (file only).
     #[arg(skip)]
     #[serde(default)]
@@ -305,10 +314,59 @@ pub struct Config {
     #[arg(skip)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<tracehouse_model::access::AuthSettings>,
+    /// Ingest tokens of this process only, by hash (the demo's; see
+    /// [`crate::access::in_process_ingest_token`]), kept across reloads.
+    #[arg(skip)]
+    #[serde(skip)]
+    pub in_process_ingest_tokens: Vec<tracehouse_model::access::IngestTokenEntry>,
     /// The file the configuration came from, re-read when alert rules reload.
     #[arg(skip)]
     #[serde(skip)]
     pub config_file: Option<PathBuf>,
+}
+
+/// A secret setting: `Debug` shows `<hidden>`, so printing a configuration
+/// never shows it; [`Secret::expose`] is the one way to read it.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, to hand to the client that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("<hidden>")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(secret: String) -> Self {
+        Self(secret)
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(Self(text.to_owned()))
+    }
+}
+
+/// `url` without the `user:password@` part, for logs, errors and the endpoint lines.
+pub fn url_for_display(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
 }
 
 /// A duration set in whole units of `NANOS` nanoseconds (a number in flags, env and file).
@@ -414,6 +472,20 @@ impl Config {
         })
     }
 
+    /// Whether the listeners serve TLS (both certificate files are set; see [`crate::tls`]).
+    pub fn serves_tls(&self) -> bool {
+        self.tls_cert_file.is_some() && self.tls_key_file.is_some()
+    }
+
+    /// `https` when the listeners serve TLS, else `http`.
+    pub fn url_scheme(&self) -> &'static str {
+        if self.serves_tls() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
     /// Checks values that parse but make no sense.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key, message: &str| {
@@ -514,6 +586,12 @@ impl Config {
                     message: format!("{name}: must be at least 1"),
                 });
             }
+        }
+        if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
+            return invalid(
+                "tls_key_file",
+                "set tls_cert_file and tls_key_file together",
+            );
         }
         if let Some(url) = &self.clickhouse_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -824,5 +902,24 @@ mod tests {
                 "{key} is neither a flag nor a documented file-only table"
             );
         }
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_and_urls_lose_their_credentials() {
+        let config = Config {
+            clickhouse_password: Secret::from("hunter2-secret".to_owned()),
+            ..Config::default()
+        };
+        assert!(!format!("{config:?}").contains("hunter2"));
+        assert_eq!(config.clickhouse_password.expose(), "hunter2-secret");
+        assert_eq!(
+            url_for_display("https://writer:hunter2@db.example:8443/x?y=1"),
+            "https://db.example:8443/x?y=1"
+        );
+        assert_eq!(
+            url_for_display("http://127.0.0.1:8123"),
+            "http://127.0.0.1:8123"
+        );
+        assert_eq!(url_for_display("http://h/p@q"), "http://h/p@q");
     }
 }

@@ -9,6 +9,7 @@ pub mod data_dir;
 pub mod demo;
 pub mod serve;
 pub mod serverless;
+pub mod tls;
 
 pub use config::{Config, Role, ServeArgs};
 pub use serve::{serve, serve_with_timings, BoundAddresses, Running, Timings};

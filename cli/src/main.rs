@@ -88,6 +88,9 @@ struct DemoArgs {
     /// Seed of the random choices: the same seed gives the same demo.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Ingest token to send (`tracehouse token create`), for a Tracehouse that requires one.
+    #[arg(long, env = "TRACEHOUSE_DEMO_TOKEN", hide_env_values = true)]
+    token: Option<String>,
 }
 
 impl DemoArgs {
@@ -99,6 +102,7 @@ impl DemoArgs {
                 self.backfill_hours.clamp(0.0, 24.0 * 30.0) * 3600.0,
             ),
             seed: self.seed,
+            ingest_token: self.token.clone(),
         }
     }
 }
@@ -196,13 +200,15 @@ fn run_user(command: UserCommand) -> anyhow::Result<()> {
 async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     let demo = args.demo;
     let mut config = Config::resolve(args)?;
-    if demo && config.alerts.is_none() {
-        config.alerts = Some(tracehouse::demo::alert_rules()?);
-    }
+    let demo_token = if demo {
+        tracehouse::demo::prepare(&mut config)?
+    } else {
+        None
+    };
     let running = serve(config).await?;
     print_endpoints(&running);
     if demo {
-        tracehouse::demo::spawn(&running);
+        tracehouse::demo::spawn(&running, demo_token);
     }
     wait_for_signal().await?;
     tracing::info!("shutting down");
@@ -216,14 +222,18 @@ fn print_endpoints(running: &tracehouse::Running) {
     let mut line = |name: &str, url: String| {
         let _ = writeln!(stdout, "listening {name} {url}");
     };
-    line("dashboard", format!("http://{}/", addresses.http));
+    let scheme = if running.serves_tls { "https" } else { "http" };
+    line("dashboard", format!("{scheme}://{}/", addresses.http));
     if let Some(address) = addresses.otlp_grpc {
-        line("otlp-grpc", format!("http://{address}"));
+        line("otlp-grpc", format!("{scheme}://{address}"));
     }
     if let Some(address) = addresses.otlp_http {
-        line("otlp-http", format!("http://{address}"));
+        line("otlp-http", format!("{scheme}://{address}"));
     }
-    line("clickhouse", running.clickhouse.url.clone());
+    line(
+        "clickhouse",
+        tracehouse::config::url_for_display(&running.clickhouse.url),
+    );
     let _ = stdout.flush();
 }
 

@@ -63,6 +63,10 @@ pub struct Running {
     pub addresses: BoundAddresses,
     /// Connection settings of the ClickHouse in use.
     pub clickhouse: ClickHouseSettings,
+    /// Whether every listener serves TLS.
+    pub serves_tls: bool,
+    /// The listeners' TLS, when they serve it.
+    pub tls: Option<crate::tls::Tls>,
     shutdown: watch::Sender<bool>,
     servers: JoinSet<anyhow::Result<()>>,
     writers: Vec<tracehouse_collector::WriterHandle>,
@@ -178,6 +182,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     let (shutdown, shutdown_receiver) = watch::channel(false);
     let access = crate::access::start(&config, shutdown_receiver.clone())?;
     let open_allowed = crate::access::check_open_dashboard(&config, &access.current())?;
+    let tls = crate::tls::Tls::start(&config, shutdown_receiver.clone())?;
     let pricing = crate::serverless::pricing(&config)?;
     let data_dir_lock = crate::data_dir::claim(&config.data_dir)?;
 
@@ -265,10 +270,23 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
             access: access.clone(),
         };
         let stop = wait_for_shutdown(shutdown_receiver.clone());
+        let grpc_listener = listen(
+            grpc_listener,
+            tls.as_ref(),
+            crate::tls::ALPN_GRPC,
+            &shutdown_receiver,
+        )?;
         servers.spawn(async move {
-            tracehouse_collector::grpc::serve(grpc_listener, grpc_receivers, stop)
-                .await
-                .context("OTLP/gRPC server")
+            let served = match grpc_listener {
+                Listening::Plain(listener) => {
+                    tracehouse_collector::grpc::serve(listener, grpc_receivers, stop).await
+                }
+                Listening::Tls(listener) => {
+                    let incoming = Box::pin(listener.into_stream());
+                    tracehouse_collector::grpc::serve_incoming(incoming, grpc_receivers, stop).await
+                }
+            };
+            served.context("OTLP/gRPC server")
         });
 
         let http_listener = bind(config.otlp_http_addr, "OTLP/HTTP").await?;
@@ -286,6 +304,12 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
                 ("OTLP/HTTP", config.otlp_http_addr),
             ],
         );
+        let http_listener = listen(
+            http_listener,
+            tls.as_ref(),
+            crate::tls::ALPN_HTTP,
+            &shutdown_receiver,
+        )?;
         servers.spawn(serve_http(
             http_listener,
             otlp_router,
@@ -355,16 +379,17 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
         )?),
         None => None,
     };
+    let scheme = config.url_scheme();
     let state = tracehouse_web::AppState {
         query,
         registry,
         writers: writer_states,
         endpoints: tracehouse_web::Endpoints {
             otlp_grpc: otlp_grpc
-                .map(|address| format!("http://{address}"))
+                .map(|address| format!("{scheme}://{address}"))
                 .unwrap_or_default(),
             otlp_http: otlp_http
-                .map(|address| format!("http://{address}"))
+                .map(|address| format!("{scheme}://{address}"))
                 .unwrap_or_default(),
         },
         dashboards: Arc::new(dashboards),
@@ -385,6 +410,12 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
         Some(address) => {
             let listener = bind(address, "health and metrics").await?;
             let bound = listener.local_addr()?;
+            let listener = listen(
+                listener,
+                tls.as_ref(),
+                crate::tls::ALPN_HTTP,
+                &shutdown_receiver,
+            )?;
             servers.spawn(serve_http(
                 listener,
                 health_only,
@@ -398,12 +429,19 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     let openness = tracehouse_web::access::Openness {
         open_allowed,
         health_public: metrics.is_none(),
+        serves_tls: tls.is_some(),
     };
     let web_router = tracehouse_web::access::protect(web_router, access, openness, access_metrics);
     let web_router = match shard_watch {
         Some(watch) => crate::cluster::mark_partial(web_router, watch),
         None => web_router,
     };
+    let http_listener = listen(
+        http_listener,
+        tls.as_ref(),
+        crate::tls::ALPN_HTTP,
+        &shutdown_receiver,
+    )?;
     servers.spawn(serve_http(
         http_listener,
         web_router,
@@ -419,6 +457,8 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
             metrics,
         },
         clickhouse,
+        serves_tls: tls.is_some(),
+        tls,
         shutdown,
         servers,
         writers: writer_handles,
@@ -443,7 +483,7 @@ async fn connect_clickhouse(
             let settings = ClickHouseSettings {
                 url: url.clone(),
                 user: config.clickhouse_user.clone(),
-                password: config.clickhouse_password.clone(),
+                password: config.clickhouse_password.expose().to_owned(),
                 database: config.clickhouse_database.clone(),
             };
             wait_for_database(&settings, layout).await?;
@@ -470,11 +510,13 @@ async fn wait_for_database(settings: &ClickHouseSettings, layout: &Layout) -> an
         match settings.ensure_database_in(layout).await {
             Ok(()) => return Ok(()),
             Err(error) if tokio::time::Instant::now() < deadline => {
-                tracing::warn!(%error, url = %settings.url, "clickhouse not reachable yet, retrying");
+                let url = crate::config::url_for_display(&settings.url);
+                tracing::warn!(%error, %url, "clickhouse not reachable yet, retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
             Err(error) => {
-                return Err(error).context(format!("connecting to clickhouse at {}", settings.url))
+                let url = crate::config::url_for_display(&settings.url);
+                return Err(error).context(format!("connecting to clickhouse at {url}"));
             }
         }
     }
@@ -491,16 +533,50 @@ async fn wait_for_shutdown(mut receiver: watch::Receiver<bool>) {
     let _ = receiver.wait_for(|stop| *stop).await;
 }
 
-async fn serve_http(
+/// A bound listener, with TLS when the certificate files are set.
+enum Listening {
+    Plain(TcpListener),
+    Tls(crate::tls::TlsListener),
+}
+
+fn listen(
     listener: TcpListener,
+    tls: Option<&crate::tls::Tls>,
+    alpn: &[&[u8]],
+    shutdown: &watch::Receiver<bool>,
+) -> anyhow::Result<Listening> {
+    let Some(tls) = tls else {
+        return Ok(Listening::Plain(listener));
+    };
+    let listener = crate::tls::TlsListener::new(listener, tls.acceptor(alpn)?, shutdown.clone())?;
+    Ok(Listening::Tls(listener))
+}
+
+/// Serves `router` on `listener`, each request knowing its peer's address
+/// (`ConnectInfo<SocketAddr>`), until `shutdown`.
+async fn serve_http(
+    listener: Listening,
     router: axum::Router,
     shutdown: watch::Receiver<bool>,
     what: &'static str,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(wait_for_shutdown(shutdown))
-        .await
-        .with_context(|| format!("{what} server"))
+    use axum::serve::ListenerExt;
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let stop = wait_for_shutdown(shutdown);
+    let served = match listener {
+        Listening::Plain(listener) => {
+            axum::serve(listener, service)
+                .with_graceful_shutdown(stop)
+                .await
+        }
+        // tap_io: the wrapper axum gives a peer address for any listener.
+        Listening::Tls(listener) => {
+            axum::serve(listener.tap_io(|_| {}), service)
+                .with_graceful_shutdown(stop)
+                .await
+        }
+    };
+    served.with_context(|| format!("{what} server"))
 }
 
 async fn run_retention(

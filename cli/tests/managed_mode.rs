@@ -185,6 +185,18 @@ fn spans_request(trace_id: &str, spans: usize) -> Value {
     json!({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]})
 }
 
+/// The managed server's URL with the read-only user's credentials from the
+/// data directory (the server has no password-less user).
+fn as_reader(url: &str, working_dir: &Path) -> String {
+    let credentials = std::fs::read_to_string(working_dir.join("data/clickhouse/credentials"))
+        .unwrap_or_default();
+    let password = credentials
+        .lines()
+        .find_map(|line| line.strip_prefix("tracehouse_reader="))
+        .unwrap_or_default();
+    format!("{url}/?user=tracehouse_reader&password={password}")
+}
+
 /// `count()` and distinct `(trace_id, span_id)` of the spans table.
 async fn stored_spans(http: &reqwest::Client, clickhouse: &str) -> anyhow::Result<(u64, u64)> {
     let text = http
@@ -219,7 +231,11 @@ async fn acknowledged_spans_survive_sigkill_before_any_write() -> anyhow::Result
         assert_eq!(status, 200, "request {request}");
     }
     assert_eq!(
-        stored_spans(&http, &first.urls["clickhouse"]).await?,
+        stored_spans(
+            &http,
+            &as_reader(&first.urls["clickhouse"], data_dir.path())
+        )
+        .await?,
         (0, 0)
     );
     kill(pid_of(&first.child), Signal::SIGKILL)?;
@@ -233,7 +249,11 @@ async fn acknowledged_spans_survive_sigkill_before_any_write() -> anyhow::Result
     let expected = (requests * spans_per_request) as u64;
     let mut stored = (0, 0);
     for _ in 0..300 {
-        stored = stored_spans(&http, &second.urls["clickhouse"]).await?;
+        stored = stored_spans(
+            &http,
+            &as_reader(&second.urls["clickhouse"], data_dir.path()),
+        )
+        .await?;
         if stored.0 >= expected {
             break;
         }
@@ -333,8 +353,12 @@ async fn nothing_acknowledged_is_lost_when_the_managed_clickhouse_is_killed() ->
         let _ = kill(Pid::from_raw(server), Signal::SIGKILL);
     })
     .await?;
-    let (count, distinct) =
-        wait_for_distinct(&http, &serve.urls["clickhouse"], acknowledged).await?;
+    let (count, distinct) = wait_for_distinct(
+        &http,
+        &as_reader(&serve.urls["clickhouse"], data_dir.path()),
+        acknowledged,
+    )
+    .await?;
     assert_eq!(distinct, acknowledged, "every acknowledged span is stored");
     assert!(count >= distinct);
     let restarted = managed_server_pid(data_dir.path()).expect("pid file");
@@ -359,7 +383,12 @@ async fn nothing_acknowledged_is_lost_while_clickhouse_is_paused() -> anyhow::Re
     let paused_at = paused_at.lock().expect("lock").expect("paused");
     tokio::time::sleep(Duration::from_secs(10).saturating_sub(paused_at.elapsed())).await;
     kill(server, Signal::SIGCONT)?;
-    let (_, distinct) = wait_for_distinct(&http, &serve.urls["clickhouse"], acknowledged).await?;
+    let (_, distinct) = wait_for_distinct(
+        &http,
+        &as_reader(&serve.urls["clickhouse"], data_dir.path()),
+        acknowledged,
+    )
+    .await?;
     assert_eq!(distinct, acknowledged, "every acknowledged span is stored");
     kill(pid_of(&serve.child), Signal::SIGTERM)?;
     tokio::time::timeout(Duration::from_secs(60), serve.child.wait()).await??;

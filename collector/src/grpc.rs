@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EnabledCompressionEncodings};
 use tonic::server::{Grpc, NamedService, UnaryService};
-use tonic::transport::server::TcpIncoming;
+use tonic::transport::server::{Connected, TcpIncoming};
 use tonic::{Request, Response, Status};
 use tracehouse_model::access::SharedAccess;
 use tracehouse_model::ProjectId;
@@ -239,6 +239,20 @@ pub async fn serve(
     receivers: GrpcReceivers,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), IngestError> {
+    serve_incoming(TcpIncoming::from(listener), receivers, shutdown).await
+}
+
+/// [`serve`] on connections from elsewhere (TLS streams, say).
+pub async fn serve_incoming<I, IO, IE>(
+    incoming: I,
+    receivers: GrpcReceivers,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), IngestError>
+where
+    I: tonic::codegen::tokio_stream::Stream<Item = Result<IO, IE>>,
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Connected + Unpin + Send + 'static,
+    IE: Into<tonic::codegen::StdError>,
+{
     let limits = receivers.traces.limits();
     let max_message_bytes = limits.max_request_bytes;
     let in_progress = Arc::new(Semaphore::new(limits.max_concurrent_requests.max(1)));
@@ -261,7 +275,7 @@ pub async fn serve(
             receivers.access,
             in_progress,
         ))
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await
         .map_err(|error| IngestError::Internal(format!("gRPC server failed: {error}")))
 }

@@ -36,6 +36,9 @@ pub struct DemoOptions {
     pub backfill: Duration,
     /// Seed of the random choices: the same seed gives the same demo.
     pub seed: u64,
+    /// Ingest token sent with every request (`x-tracehouse-token`), for a
+    /// receiver that requires one.
+    pub ingest_token: Option<String>,
 }
 
 impl Default for DemoOptions {
@@ -45,6 +48,7 @@ impl Default for DemoOptions {
             duration: None,
             backfill: Duration::from_secs(3 * 3600),
             seed: 42,
+            ingest_token: None,
         }
     }
 }
@@ -62,6 +66,8 @@ pub enum DemoError {
     Export(#[from] tonic::Status),
     #[error("invalid target {0:?}: use http://HOST:PORT of an OTLP/gRPC receiver")]
     Target(String),
+    #[error("the ingest token is not a valid header value")]
+    Token,
 }
 
 /// What was sent.
@@ -80,11 +86,12 @@ struct Exporter {
     traces: TraceServiceClient<Channel>,
     logs: LogsServiceClient<Channel>,
     metrics: MetricsServiceClient<Channel>,
+    token: Option<tonic::metadata::AsciiMetadataValue>,
     summary: DemoSummary,
 }
 
 impl Exporter {
-    async fn connect(target: &str) -> Result<Self, DemoError> {
+    async fn connect(target: &str, token: Option<&str>) -> Result<Self, DemoError> {
         let endpoint = Channel::from_shared(target.to_owned())
             .map_err(|_| DemoError::Target(target.to_owned()))?
             .connect_timeout(Duration::from_secs(10));
@@ -95,10 +102,18 @@ impl Exporter {
                 target: target.to_owned(),
                 source,
             })?;
+        Self::on(channel, token)
+    }
+
+    fn on(channel: Channel, token: Option<&str>) -> Result<Self, DemoError> {
+        let token = token
+            .map(|token| token.parse().map_err(|_| DemoError::Token))
+            .transpose()?;
         Ok(Self {
             traces: TraceServiceClient::new(channel.clone()),
             logs: LogsServiceClient::new(channel.clone()),
             metrics: MetricsServiceClient::new(channel),
+            token,
             summary: DemoSummary::default(),
         })
     }
@@ -109,35 +124,57 @@ impl Exporter {
         let (traces, logs, metrics) = batch.into_requests();
         let (trace_client, log_client, metric_client) =
             (self.traces.clone(), self.logs.clone(), self.metrics.clone());
-        self.summary.requests += export(traces, trace_client, |mut client, request| async move {
-            client.export(request).await.map(drop)
-        })
+        let token = self.token.as_ref();
+        self.summary.requests += export(
+            traces,
+            token,
+            trace_client,
+            |mut client, request| async move { client.export(request).await.map(drop) },
+        )
         .await?;
-        self.summary.requests += export(logs, log_client, |mut client, request| async move {
-            client.export(request).await.map(drop)
-        })
-        .await?;
-        self.summary.requests += export(metrics, metric_client, |mut client, request| async move {
-            client.export(request).await.map(drop)
-        })
+        self.summary.requests +=
+            export(logs, token, log_client, |mut client, request| async move {
+                client.export(request).await.map(drop)
+            })
+            .await?;
+        self.summary.requests += export(
+            metrics,
+            token,
+            metric_client,
+            |mut client, request| async move { client.export(request).await.map(drop) },
+        )
         .await?;
         Ok(())
     }
 }
 
-/// Sends `request` (when there is one) through a clone of `client`, retried;
-/// returns how many requests were sent.
-async fn export<R, C, F, Fut>(request: Option<R>, client: C, send: F) -> Result<u64, DemoError>
+/// Sends `request` (when there is one, with `token` when given) through a
+/// clone of `client`, retried; returns how many requests were sent.
+async fn export<R, C, F, Fut>(
+    request: Option<R>,
+    token: Option<&tonic::metadata::AsciiMetadataValue>,
+    client: C,
+    send: F,
+) -> Result<u64, DemoError>
 where
     R: Clone,
     C: Clone,
-    F: Fn(C, R) -> Fut,
+    F: Fn(C, tonic::Request<R>) -> Fut,
     Fut: std::future::Future<Output = Result<(), tonic::Status>>,
 {
     let Some(request) = request else {
         return Ok(0);
     };
-    retry(|| send(client.clone(), request.clone())).await?;
+    let with_token = || {
+        let mut request = tonic::Request::new(request.clone());
+        if let Some(token) = token {
+            request
+                .metadata_mut()
+                .insert("x-tracehouse-token", token.clone());
+        }
+        request
+    };
+    retry(|| send(client.clone(), with_token())).await?;
     Ok(1)
 }
 
@@ -162,7 +199,17 @@ where
 
 /// Runs the demo against the OTLP/gRPC receiver at `target` (`http://HOST:4317`).
 pub async fn run(target: &str, options: &DemoOptions) -> Result<DemoSummary, DemoError> {
-    let mut exporter = Exporter::connect(target).await?;
+    let exporter = Exporter::connect(target, options.ingest_token.as_deref()).await?;
+    run_with(exporter, options).await
+}
+
+/// [`run`] on a channel made elsewhere (over TLS, say).
+pub async fn run_on(channel: Channel, options: &DemoOptions) -> Result<DemoSummary, DemoError> {
+    let exporter = Exporter::on(channel, options.ingest_token.as_deref())?;
+    run_with(exporter, options).await
+}
+
+async fn run_with(mut exporter: Exporter, options: &DemoOptions) -> Result<DemoSummary, DemoError> {
     let start = tracehouse_model::time::now_unix_nano();
     let backfill_from = start.saturating_sub(nanos(options.backfill));
     // The deploy lands in the backfilled history, so the comparison has both sides.

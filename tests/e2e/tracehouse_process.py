@@ -13,6 +13,7 @@ import json
 import os
 import pathlib
 import signal
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -62,8 +63,16 @@ def child_environment() -> dict[str, str]:
 class TracehouseProcess:
     """A running `tracehouse serve` and small HTTP helpers around it."""
 
-    def __init__(self, binary: pathlib.Path, work_dir: pathlib.Path, extra_args: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        binary: pathlib.Path,
+        work_dir: pathlib.Path,
+        extra_args: tuple[str, ...] = (),
+        ca_file: pathlib.Path | None = None,
+    ):
         self.work_dir = work_dir
+        # Listeners serving TLS with a certificate of a private CA: trust it.
+        self._tls = ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
         self.data_dir = work_dir / "data"
         self.log_path = work_dir / "tracehouse.log"
         self.urls: dict[str, str] = {}
@@ -140,7 +149,7 @@ class TracehouseProcess:
         """GET a path of the dashboard listener; returns status and body, errors included."""
         url = self.dashboard_url.rstrip("/") + path
         try:
-            with urllib.request.urlopen(url, timeout=10) as response:
+            with urllib.request.urlopen(url, timeout=10, context=self._tls) as response:
                 return response.status, response.read()
         except urllib.error.HTTPError as error:
             return error.code, error.read()
@@ -183,8 +192,20 @@ class TracehouseProcess:
         """The single number `sql` answers on the managed ClickHouse (database `tracehouse`)."""
         url = self.urls["clickhouse"].rstrip("/") + "/?database=tracehouse"
         request = urllib.request.Request(url, data=sql.encode(), method="POST")
+        # The managed server has no password-less user: read as its read-only one.
+        request.add_header("X-ClickHouse-User", "tracehouse_reader")
+        request.add_header("X-ClickHouse-Key", self.clickhouse_password("tracehouse_reader"))
         with urllib.request.urlopen(request, timeout=10) as response:
             return int(response.read().decode().strip() or 0)
+
+    def clickhouse_password(self, user: str) -> str:
+        """`user`'s password, from the managed server's credentials file."""
+        credentials = (self.data_dir / "clickhouse" / "credentials").read_text()
+        for line in credentials.splitlines():
+            name, _, password = line.partition("=")
+            if name == user:
+                return password.strip()
+        raise KeyError(f"no {user} in the credentials file")
 
     def log_tail(self, lines: int = 40) -> str:
         self._log_file.flush()
@@ -206,12 +227,16 @@ class TracehouseProcess:
         return self.process.returncode
 
 
-def start_tracehouse(work_dir: pathlib.Path | None = None, extra_args: tuple[str, ...] = ()) -> TracehouseProcess:
+def start_tracehouse(
+    work_dir: pathlib.Path | None = None,
+    extra_args: tuple[str, ...] = (),
+    ca_file: pathlib.Path | None = None,
+) -> TracehouseProcess:
     """Starts the binary in `work_dir` (a new temp dir by default), with `extra_args` after
-    `serve`'s own, and waits until it is ready."""
+    `serve`'s own, and waits until it is ready (trusting `ca_file` when its listeners serve TLS)."""
     if work_dir is None:
         work_dir = pathlib.Path(tempfile.mkdtemp(prefix="tracehouse-e2e-"))
-    server = TracehouseProcess(tracehouse_binary(), work_dir, extra_args)
+    server = TracehouseProcess(tracehouse_binary(), work_dir, extra_args, ca_file)
     try:
         server.wait_until_ready()
     except BaseException:

@@ -109,7 +109,7 @@ impl TestApp {
             data_dir: data_dir.path().to_owned(),
             clickhouse_url: Some(clickhouse.url.clone()),
             clickhouse_user: clickhouse.user.clone(),
-            clickhouse_password: clickhouse.password.clone(),
+            clickhouse_password: clickhouse.password.clone().into(),
             clickhouse_database: clickhouse.database.clone(),
             otlp_grpc_addr: "127.0.0.1:0".parse()?,
             otlp_http_addr: "127.0.0.1:0".parse()?,
@@ -133,15 +133,25 @@ impl TestApp {
             .expect("the app is running until stop()")
     }
 
-    /// `http://host:port` of the query API.
-    pub fn http_url(&self) -> String {
-        format!("http://{}", self.running().addresses.http)
+    /// `https` when the listeners serve TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.running().serves_tls {
+            "https"
+        } else {
+            "http"
+        }
     }
 
-    /// `http://host:port` of OTLP/gRPC.
+    /// `http://host:port` (or `https://`) of the query API.
+    pub fn http_url(&self) -> String {
+        format!("{}://{}", self.scheme(), self.running().addresses.http)
+    }
+
+    /// `http://host:port` (or `https://`) of OTLP/gRPC.
     pub fn otlp_grpc_url(&self) -> String {
         format!(
-            "http://{}",
+            "{}://{}",
+            self.scheme(),
             self.running()
                 .addresses
                 .otlp_grpc
@@ -149,10 +159,11 @@ impl TestApp {
         )
     }
 
-    /// `http://host:port` of OTLP/HTTP.
+    /// `http://host:port` (or `https://`) of OTLP/HTTP.
     pub fn otlp_http_url(&self) -> String {
         format!(
-            "http://{}",
+            "{}://{}",
+            self.scheme(),
             self.running()
                 .addresses
                 .otlp_http

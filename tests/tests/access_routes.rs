@@ -193,17 +193,31 @@ fn declared_routes() -> BTreeSet<(String, String)> {
         if path.extension().is_none_or(|ext| ext != "rs") {
             continue;
         }
-        let text = std::fs::read_to_string(&path).expect("source");
+        let source = std::fs::read_to_string(&path).expect("source");
+        // Routers built by unit tests are not the application's.
+        let text = source.split("#[cfg(test)]").next().unwrap_or_default();
         let prefix = match path.strip_prefix(&web).ok().and_then(Path::to_str) {
             Some("api/mod.rs") => "/api/v1",
             Some("jaeger/mod.rs") => "/jaeger/api",
             _ => "",
         };
+        for (index, _) in text.match_indices(".nest(") {
+            let nested = text[index..].split('"').nth(1).unwrap_or_default();
+            assert!(
+                matches!(nested, "/api/v1" | "/jaeger/api"),
+                "{}: nest({nested:?}) is not a prefix this test knows",
+                path.display()
+            );
+        }
         for (index, _) in text.match_indices(".route(") {
             let rest = &text[index + ".route(".len()..];
-            let Some(start) = rest.find('"') else {
-                continue;
-            };
+            let start = rest.len() - rest.trim_start().len();
+            // A path that is not a literal would be read wrong: refuse it.
+            assert!(
+                rest[start..].starts_with('"'),
+                "{}: a .route( whose path is not a string literal",
+                path.display()
+            );
             let Some(length) = rest[start + 1..].find('"') else {
                 continue;
             };
@@ -770,4 +784,118 @@ async fn injection_through_filters_and_path_parameters_is_refused_or_plain() -> 
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(PAYMENTS_TRACE), "{body}");
     app.stop().await
+}
+
+/// Posts the login form (with a valid form token) as `name`; returns the
+/// status and the `Retry-After` header.
+async fn post_login(
+    app: &TestApp,
+    name: &str,
+    password: &str,
+) -> anyhow::Result<(u16, Option<String>)> {
+    let http = client();
+    let form = http.get(format!("{}/login", app.http_url())).send().await?;
+    let login_cookie = set_cookie(&form, "tracehouse_login").expect("login cookie");
+    let csrf = hidden_field(&form.text().await?, "csrf_token").expect("csrf field");
+    let response = http
+        .post(format!("{}/login", app.http_url()))
+        .header("cookie", &login_cookie)
+        .form(&[
+            ("name", name),
+            ("password", password),
+            ("csrf_token", &csrf),
+        ])
+        .send()
+        .await?;
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    Ok((response.status().as_u16(), retry_after))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_logins_are_limited_by_name_and_by_address() -> anyhow::Result<()> {
+    use tracehouse_web::session_limit::{MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_NAME};
+    let app = start().await?;
+    for _ in 0..MAX_FAILURES_PER_NAME {
+        assert_eq!(post_login(&app, ADMIN.0, "wrong").await?.0, 401);
+    }
+    // At the limit even the right password waits, and no session starts.
+    let (status, retry_after) = post_login(&app, ADMIN.0, ADMIN.1).await?;
+    assert_eq!(status, 429);
+    let seconds: u64 = retry_after.expect("Retry-After").parse()?;
+    assert!((1..=300).contains(&seconds), "{seconds}");
+    assert!(log_in(&app, ADMIN).await.is_err());
+    // Another name from the same address is below both limits.
+    assert!(log_in(&app, READ_USER).await.is_ok());
+    // Failures for any names add up per address.
+    for attempt in MAX_FAILURES_PER_NAME..MAX_FAILURES_PER_ADDRESS {
+        let name = format!("nobody{attempt}");
+        assert_eq!(post_login(&app, &name, "wrong").await?.0, 401, "{name}");
+    }
+    assert_eq!(post_login(&app, READ_USER.0, READ_USER.1).await?.0, 429);
+    let failed = app
+        .metric("tracehouse_http_refused_requests_total{reason=\"login_failed\"}")
+        .await?;
+    assert_eq!(failed, f64::from(MAX_FAILURES_PER_ADDRESS));
+    let limited = app
+        .metric("tracehouse_http_refused_requests_total{reason=\"rate_limited\"}")
+        .await?;
+    assert_eq!(limited, 3.0);
+    app.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_frame_shows_the_user_and_logs_out_by_a_form() -> anyhow::Result<()> {
+    let app = start().await?;
+    let ana = log_in(&app, READ_USER).await?;
+    let http = client();
+    let response = http
+        .get(format!("{}/functions", app.http_url()))
+        .header("cookie", &ana.cookie)
+        .send()
+        .await?;
+    assert_eq!(response.status(), 200);
+    let policy = response.headers()["content-security-policy"]
+        .to_str()?
+        .to_owned();
+    assert!(
+        policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"),
+        "{policy}"
+    );
+    let page = response.text().await?;
+    assert!(
+        page.contains("<span class=\"user\" title=\"Signed in\">ana</span>"),
+        "no user name in the frame"
+    );
+    let form_start = page
+        .find("<form class=\"account\" method=\"post\" action=\"/logout\">")
+        .expect("logout form");
+    let form = &page[form_start..];
+    assert_eq!(
+        hidden_field(form, "csrf_token").as_deref(),
+        Some(ana.csrf.as_str())
+    );
+    assert!(!page.contains("<script>"), "an inline script");
+    // The frame's form logs out; the session then reaches nothing.
+    let logout = http
+        .post(format!("{}/logout", app.http_url()))
+        .header("cookie", &ana.cookie)
+        .form(&[("csrf_token", ana.csrf.as_str())])
+        .send()
+        .await?;
+    assert_eq!(logout.status(), 303);
+    let (status, _) = call(&app, Method::GET, "/functions", Auth::Session(&ana, false)).await?;
+    assert_eq!(status, 303, "the ended session still reads pages");
+    app.stop().await?;
+
+    // An open dashboard has no user to show.
+    let open = TestApp::start().await?;
+    let (status, _, page) = open.get_page("/functions").await?;
+    assert_eq!(status, 200);
+    assert!(!page.contains("action=\"/logout\""));
+    assert!(!page.contains("class=\"user\""));
+    open.stop().await
 }

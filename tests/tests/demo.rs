@@ -19,6 +19,7 @@ async fn the_demo_fills_every_view_a_newcomer_looks_at() -> anyhow::Result<()> {
         duration: Some(Duration::ZERO),
         backfill: Duration::from_secs(40 * 60),
         seed: 3,
+        ingest_token: None,
     };
     let summary = tracehouse_simulator::run(&app.otlp_grpc_url(), &options).await?;
     assert!(summary.spans > 10_000, "{summary:?}");

@@ -297,3 +297,74 @@ async fn tokens_rotate_and_revoke_without_a_restart() -> anyhow::Result<()> {
     wait_for_status(&app, PAYMENTS_TOKEN, 200).await?;
     app.stop().await
 }
+
+/// `serve --demo` with ingest tokens: its own token writes into project
+/// `default` (where the demo's alert rules look), survives a reload of the
+/// rules, and is nowhere on disk; without a token the same export is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_sends_with_a_token_of_its_own() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let auth_file = dir.path().join("auth.toml");
+    let mut demo_token = None;
+    std::fs::write(&auth_file, entry("search", SEARCH_TOKEN))?;
+    let app = TestApp::start_with(|config| {
+        config.auth = Some(AuthSettings {
+            file: Some(auth_file.clone()),
+            ..AuthSettings::default()
+        });
+        demo_token = tracehouse::demo::prepare(config).expect("prepared");
+        config.alerts = None;
+    })
+    .await?;
+    let token = demo_token.expect("a token when ingest tokens are required");
+    assert!(!std::fs::read_to_string(&auth_file)?.contains(&token));
+    // A reload of the rules keeps the demo's token.
+    std::fs::write(
+        &auth_file,
+        format!(
+            "{}\n{}",
+            entry("search", SEARCH_TOKEN),
+            entry("payments", PAYMENTS_TOKEN)
+        ),
+    )?;
+    wait_for_status(&app, PAYMENTS_TOKEN, 200).await?;
+
+    let options = tracehouse_simulator::DemoOptions {
+        duration: Some(Duration::ZERO),
+        backfill: Duration::from_secs(60),
+        ..tracehouse_simulator::DemoOptions::default()
+    };
+    let refused = tracehouse_simulator::run(&app.otlp_grpc_url(), &options).await;
+    assert!(
+        matches!(&refused, Err(tracehouse_simulator::DemoError::Export(status)) if status.code() == tonic::Code::Unauthenticated),
+        "{refused:?}"
+    );
+    let with_token = tracehouse_simulator::DemoOptions {
+        ingest_token: Some(token),
+        ..options
+    };
+    let summary = tracehouse_simulator::run(&app.otlp_grpc_url(), &with_token).await?;
+    assert!(summary.spans > 0, "{summary:?}");
+    app.wait_for_rows(
+        "SELECT count() AS count FROM spans WHERE project = 'default'",
+        summary.spans,
+    )
+    .await?;
+    assert_eq!(
+        app.count_rows("SELECT count() AS count FROM spans WHERE project = 'search'")
+            .await?,
+        0
+    );
+    app.stop().await
+}
+
+#[test]
+fn the_demo_needs_no_token_where_none_is_required() {
+    let mut config = tracehouse::Config::default();
+    assert_eq!(
+        tracehouse::demo::prepare(&mut config).expect("prepared"),
+        None
+    );
+    assert!(config.in_process_ingest_tokens.is_empty());
+    assert!(config.alerts.is_some(), "the demo's alert rules");
+}

@@ -443,7 +443,7 @@ async fn second_collector(
         data_dir: data_dir.path().to_owned(),
         clickhouse_url: Some(app.clickhouse.url.clone()),
         clickhouse_user: app.clickhouse.user.clone(),
-        clickhouse_password: app.clickhouse.password.clone(),
+        clickhouse_password: app.clickhouse.password.clone().into(),
         clickhouse_database: app.clickhouse.database.clone(),
         otlp_grpc_addr: "127.0.0.1:0".parse()?,
         otlp_http_addr: "127.0.0.1:0".parse()?,

@@ -78,6 +78,28 @@ impl Caller {
 pub struct Scope {
     pub caller: Caller,
     pub project: ProjectId,
+    /// The user, when the caller came by session (shown in the pages' frame).
+    pub signed_in: Option<SignedIn>,
+}
+
+/// A user signed in by session: their name and the session's CSRF token
+/// (for the frame's logout form).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    pub name: String,
+    pub csrf: String,
+}
+
+impl SignedIn {
+    fn of(caller: &Caller, csrf: Option<&String>) -> Option<Self> {
+        match (caller, csrf) {
+            (Caller::Granted(grant), Some(csrf)) => Some(Self {
+                name: grant.name.clone(),
+                csrf: csrf.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Scope {
@@ -101,7 +123,7 @@ struct RefusalLabels {
 }
 
 /// Requests the access check refused, by reason: `unauthenticated`,
-/// `forbidden` (role or project), `csrf`, `login_failed`.
+/// `forbidden` (role or project), `csrf`, `login_failed`, `rate_limited`.
 #[derive(Debug, Clone, Default)]
 pub struct AccessMetrics {
     refused: prometheus_client::metrics::family::Family<
@@ -148,6 +170,8 @@ pub struct Openness {
     pub open_allowed: bool,
     /// `/healthz`, `/readyz` and `/metrics` need no credentials.
     pub health_public: bool,
+    /// The listener serves TLS itself: session cookies are `Secure`.
+    pub serves_tls: bool,
 }
 
 /// Checks the caller of every request to `router` (and of the login and
@@ -166,6 +190,8 @@ pub fn protect(
             access: access.clone(),
             sessions: sessions.clone(),
             metrics: metrics.clone(),
+            serves_tls: openness.serves_tls,
+            limiter: crate::session_limit::LoginLimiter::default(),
         });
     let gate = Gate {
         metrics,
@@ -196,6 +222,7 @@ async fn check(State(gate): State<Gate>, request: Request, next: Next) -> Respon
             return refusal(error);
         }
     };
+    let signed_in = SignedIn::of(&caller, csrf.as_ref());
     let changes_state = is_state_changing(request.method());
     // Logging out is open to every role; anything else that changes state needs an admin.
     if changes_state && path != "/logout" && !caller.may_change_state() {
@@ -216,7 +243,11 @@ async fn check(State(gate): State<Gate>, request: Request, next: Next) -> Respon
     };
     match scope_project(&caller, request.uri()) {
         Ok(project) => {
-            request.extensions_mut().insert(Scope { caller, project });
+            request.extensions_mut().insert(Scope {
+                caller,
+                project,
+                signed_in,
+            });
             next.run(request).await
         }
         Err(error) => {

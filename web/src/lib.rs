@@ -9,6 +9,7 @@ pub mod guard;
 pub mod health;
 pub mod jaeger;
 pub mod session;
+pub mod session_limit;
 
 pub use error::ApiError;
 pub use guard::QueryGuard;

@@ -1,8 +1,9 @@
 //! Dashboard users: the login page, session cookies, CSRF tokens, logout.
 //!
 //! A session is a random id in the `tracehouse_session` cookie (`HttpOnly`,
-//! `SameSite=Lax`, `Secure` when the request came over TLS, as a
-//! terminating proxy says with `X-Forwarded-Proto: https`), kept in memory
+//! `SameSite=Lax`, `Secure` when the request came over TLS: the listener's
+//! own, or a terminating proxy's, as it says with `X-Forwarded-Proto:
+//! https`), kept in memory
 //! with the user's name and a random CSRF token; it ends at logout or after
 //! [`SESSION_LIFETIME`]. A session's grant is looked up in the rules in
 //! force at each request, so removing a user ends their sessions. Every
@@ -10,10 +11,12 @@
 //! token (form field `csrf_token` or header `x-csrf-token`). The login
 //! form itself carries a token bound to a pre-login cookie.
 
-use axum::extract::{Form, State};
+use axum::extract::{ConnectInfo, Form, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+use axum::Extension;
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tracehouse_model::access::{AccessRules, Grant, SharedAccess};
@@ -127,11 +130,16 @@ pub fn same_token(presented: &str, expected: &str) -> bool {
     presented.len() == expected.len() && bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))
 }
 
-fn set_cookie(headers: &HeaderMap, name: &str, value: &str, max_age: u64) -> HeaderValue {
-    let secure = headers
-        .get("x-forwarded-proto")
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
+/// Whether the request came over TLS: the listener's own (`serves_tls`) or a proxy's.
+fn over_tls(headers: &HeaderMap, serves_tls: bool) -> bool {
+    serves_tls
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
+}
+
+fn set_cookie(secure: bool, name: &str, value: &str, max_age: u64) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     let text = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
@@ -143,6 +151,16 @@ pub struct SessionState {
     pub access: SharedAccess,
     pub sessions: Sessions,
     pub metrics: crate::access::AccessMetrics,
+    /// The listener itself serves TLS: cookies are always `Secure`.
+    pub serves_tls: bool,
+    /// Failed logins by client address and by user name.
+    pub limiter: crate::session_limit::LoginLimiter,
+}
+
+impl SessionState {
+    fn secure(&self, headers: &HeaderMap) -> bool {
+        over_tls(headers, self.serves_tls)
+    }
 }
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
@@ -168,11 +186,15 @@ fn login_form(message: &str, csrf: &str) -> String {
 }
 
 /// `GET /login`: the form, with a fresh CSRF token bound to a cookie.
-pub async fn login_page(headers: HeaderMap) -> Response {
-    login_with(&headers, StatusCode::OK, "Log in to see your projects.")
+pub async fn login_page(State(state): State<SessionState>, headers: HeaderMap) -> Response {
+    login_with(
+        state.secure(&headers),
+        StatusCode::OK,
+        "Log in to see your projects.",
+    )
 }
 
-fn login_with(headers: &HeaderMap, status: StatusCode, message: &str) -> Response {
+fn login_with(secure: bool, status: StatusCode, message: &str) -> Response {
     let Ok(csrf) = random_hex() else {
         return page(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -181,7 +203,7 @@ fn login_with(headers: &HeaderMap, status: StatusCode, message: &str) -> Respons
         );
     };
     let mut response = page(status, "Log in", &login_form(message, &csrf));
-    let cookie = set_cookie(headers, LOGIN_COOKIE, &csrf, 3600);
+    let cookie = set_cookie(secure, LOGIN_COOKIE, &csrf, 3600);
     response.headers_mut().append(header::SET_COOKIE, cookie);
     response
 }
@@ -197,17 +219,24 @@ pub struct LoginForm {
     csrf_token: String,
 }
 
-/// `POST /login`: checks the CSRF token and the password, starts a session.
+/// `POST /login`: checks the rate limit, the CSRF token and the password, starts a session.
 pub async fn login(
     State(state): State<SessionState>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
+    let secure = state.secure(&headers);
+    let client = client.map(|Extension(ConnectInfo(address))| address.ip());
+    if let Err(retry_after) = state.limiter.check(client, &form.name) {
+        state.metrics.refused("rate_limited");
+        return too_many_attempts(secure, retry_after);
+    }
     let bound = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
     if bound.is_empty() || !same_token(&form.csrf_token, bound) {
         state.metrics.refused("csrf");
         return login_with(
-            &headers,
+            secure,
             StatusCode::FORBIDDEN,
             "The form expired: log in again.",
         );
@@ -218,13 +247,11 @@ pub async fn login(
         .is_some_and(|user| password_matches(&user.password_argon2, &form.password));
     if !verified {
         state.metrics.refused("login_failed");
+        state.limiter.failed(client, &form.name);
         tracing::info!(user = %form.name.chars().take(64).collect::<String>(), "login refused");
-        return login_with(
-            &headers,
-            StatusCode::UNAUTHORIZED,
-            "Wrong name or password.",
-        );
+        return login_with(secure, StatusCode::UNAUTHORIZED, "Wrong name or password.");
     }
+    state.limiter.succeeded(&form.name);
     let Ok(id) = state.sessions.start(&form.name) else {
         return page(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -237,12 +264,20 @@ pub async fn login(
     let cookies = response.headers_mut();
     cookies.append(
         header::SET_COOKIE,
-        set_cookie(&headers, SESSION_COOKIE, &id, lifetime),
+        set_cookie(secure, SESSION_COOKIE, &id, lifetime),
     );
-    cookies.append(
-        header::SET_COOKIE,
-        set_cookie(&headers, LOGIN_COOKIE, "", 0),
-    );
+    cookies.append(header::SET_COOKIE, set_cookie(secure, LOGIN_COOKIE, "", 0));
+    response
+}
+
+/// 429 with `Retry-After`, and a fresh form for when the wait is over.
+fn too_many_attempts(secure: bool, retry_after: Duration) -> Response {
+    let seconds = retry_after.as_secs().max(1);
+    let message = format!("Too many failed logins: try again in {seconds} seconds.");
+    let mut response = login_with(secure, StatusCode::TOO_MANY_REQUESTS, &message);
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
     response
 }
 
@@ -292,7 +327,7 @@ pub async fn logout(State(state): State<SessionState>, headers: HeaderMap) -> Re
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(&headers, SESSION_COOKIE, "", 0),
+        set_cookie(state.secure(&headers), SESSION_COOKIE, "", 0),
     );
     response
 }
@@ -315,13 +350,16 @@ mod tests {
     #[test]
     fn session_cookies_are_http_only_lax_and_secure_behind_tls() {
         let mut headers = HeaderMap::new();
-        let plain = set_cookie(&headers, SESSION_COOKIE, "x", 60);
+        assert!(!over_tls(&headers, false));
+        let plain = set_cookie(over_tls(&headers, false), SESSION_COOKIE, "x", 60);
         assert_eq!(
             plain,
             "tracehouse_session=x; Path=/; HttpOnly; SameSite=Lax; Max-Age=60"
         );
+        assert!(over_tls(&headers, true), "the listener's own TLS");
         headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
-        let secure = set_cookie(&headers, SESSION_COOKIE, "x", 60);
+        assert!(over_tls(&headers, false), "a terminating proxy's");
+        let secure = set_cookie(true, SESSION_COOKIE, "x", 60);
         assert!(secure.to_str().unwrap_or("").ends_with("; Secure"));
     }
 

@@ -40,8 +40,9 @@ def demo(tmp_path_factory):
     started = time.monotonic()
     while not demo_is_ready(server):
         if time.monotonic() - started > READY_WITHIN_SECONDS:
+            tail = server.log_tail()
             server.stop()
-            pytest.fail(f"the demo did not fill the dashboard within {READY_WITHIN_SECONDS} s\n{server.log_tail()}")
+            pytest.fail(f"the demo did not fill the dashboard within {READY_WITHIN_SECONDS} s\n{tail}")
         time.sleep(1)
     yield server
     assert server.stop() == 0, server.log_tail()
@@ -80,3 +81,21 @@ def test_broken_chains_are_listed(demo):
     text = page_text(demo, "/chains/broken?from=now-3h")
     assert "Broken chains" in text
     assert "No broken hand-offs" not in text, "the demo loses messages: the page must list some"
+
+
+def a_failed_chain_of_several_traces(server) -> str | None:
+    """A trace id whose chain spans several traces and names a root cause."""
+    _, found = server.get_json("/api/v1/traces?from=now-3h&status=error&limit=50")
+    for summary in found.get("traces", []):
+        _, chain = server.get_json(f"/api/v1/chains/{summary['trace_id']}?from=now-3h")
+        if len(chain.get("trace_ids", [])) >= 2 and chain.get("root_cause"):
+            return summary["trace_id"]
+    return None
+
+
+def test_a_failed_chain_spans_several_traces_and_names_its_root_cause(demo):
+    trace_id = a_failed_chain_of_several_traces(demo)
+    assert trace_id, "the demo's failures cascade down the chain: one must span several traces"
+    text = page_text(demo, f"/chains/{trace_id}?from=now-3h")
+    for expected in ("Root cause", "Critical path", "Graph"):
+        assert expected in text, f"chain page: {expected!r} missing"

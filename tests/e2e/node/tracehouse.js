@@ -172,10 +172,25 @@ class Tracehouse {
   /** The single number `sql` answers on the managed ClickHouse (database `tracehouse`). */
   async clickhouseCount(sql) {
     const url = new URL('/?database=tracehouse', this.urls.clickhouse);
-    const response = await fetch(url, { method: 'POST', body: sql });
+    // The managed server has no password-less user: read as its read-only one.
+    const headers = {
+      'X-ClickHouse-User': 'tracehouse_reader',
+      'X-ClickHouse-Key': this.clickhousePassword('tracehouse_reader'),
+    };
+    const response = await fetch(url, { method: 'POST', body: sql, headers });
     const text = await response.text();
     if (!response.ok) throw new Error(`clickhouse answered ${response.status}: ${text}`);
     return Number(text.trim() || 0);
+  }
+
+  /** `user`'s password, from the managed server's credentials file. */
+  clickhousePassword(user) {
+    const credentials = fs.readFileSync(path.join(this.dataDir, 'clickhouse', 'credentials'), 'utf8');
+    for (const line of credentials.split('\n')) {
+      const [name, ...rest] = line.split('=');
+      if (name === user) return rest.join('=').trim();
+    }
+    throw new Error(`no ${user} in the credentials file`);
   }
 
   logTail(lines = 40) {

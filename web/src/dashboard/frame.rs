@@ -81,6 +81,8 @@ pub struct Frame {
     pub keep: Vec<(String, String)>,
     /// The resolved time range.
     pub window: TimeWindow,
+    /// The user signed in by session, for the name and logout form (none when open).
+    pub signed_in: Option<crate::access::SignedIn>,
 }
 
 /// Why the frame's parameters were refused.
@@ -126,6 +128,7 @@ impl Frame {
             section,
             path: path.to_owned(),
             keep: Vec::new(),
+            signed_in: None,
             window: TimeWindow {
                 start_unix_nano: now.saturating_sub(3_600_000_000_000),
                 end_unix_nano: now,

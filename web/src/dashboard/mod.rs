@@ -137,6 +137,7 @@ pub(crate) async fn page_frame(
     // The scope's project is the one granted for `?project=` (checked
     // before the handler ran), and the selector offers granted projects only.
     frame.project = scope.project.clone();
+    frame.signed_in = scope.signed_in.clone();
     match state.query.projects(&frame.window).await {
         Ok(projects) => frame.offer_projects(
             projects
