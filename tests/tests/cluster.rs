@@ -301,7 +301,7 @@ async fn cluster_app(
         config.clickhouse_url = Some(url.clone());
         config.clickhouse_database = database.to_owned();
         config.clickhouse_user = "default".to_owned();
-        config.clickhouse_password = String::new();
+        config.clickhouse_password = String::new().into();
         config.clickhouse_cluster = Some(CLUSTER.to_owned());
         if roles.contains(&Role::Alerts) {
             config.alerts = alert_rules().ok().flatten();

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 pub const CLUSTER: &str = "tracehouse";
 /// ZooKeeper session timeout: a killed replica rejoins once its session expired.
 const SESSION_TIMEOUT_MS: u32 = 6000;
-const START_TIMEOUT: Duration = Duration::from_secs(60);
+const START_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// One ClickHouse node: its ports, directory and process.
 pub struct Node {
@@ -141,7 +141,9 @@ impl LoopbackCluster {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                bail!("node {index} not ready in {START_TIMEOUT:?}");
+                let errors = self.log_lines(index, "<Error>");
+                let last: Vec<&str> = errors.lines().rev().take(5).collect();
+                bail!("node {index} not ready in {START_TIMEOUT:?}; last errors: {last:#?}");
             }
             let exited = self.nodes[index]
                 .child
