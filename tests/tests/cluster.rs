@@ -769,9 +769,21 @@ async fn retention_drops_partitions_on_every_shard() -> anyhow::Result<()> {
     insert_invocations(&cluster, database, "old", 10, 0..40).await?;
     insert_invocations(&cluster, database, "kept", 0, 100..140).await?;
     let per_node = |table: &str| format!("SELECT count() FROM {database}.{table}");
+    // An INSERT ... SELECT into a Distributed table may still be queued on
+    // 18.16 even with insert_distributed_sync: wait until both shards hold rows.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     for node in 0..2 {
-        let old = cluster.query(node, &per_node("invocations_local")).await?;
-        assert_ne!(old.trim(), "0", "node {node} holds invocations");
+        loop {
+            let held = cluster.query(node, &per_node("invocations_local")).await?;
+            if held.trim() != "0" {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "node {node} holds no invocations"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
     let dropped =
         tracehouse_schema::retention::drop_expired_partitions_in(&client, &layout, 7).await?;
