@@ -267,7 +267,7 @@ pub struct Config {
         default_value_t = WholeUnits(tracehouse_web::guard::DEFAULT_TIMEOUT))]
     #[serde(rename = "query_timeout_secs")]
     pub query_timeout: Seconds,
-    /// Page, API and Jaeger requests served at once; more are answered 503 at once.
+    /// Page, API and Jaeger requests served at once; more wait briefly, then are answered 503.
     #[arg(long, env = "TRACEHOUSE_QUERY_MAX_CONCURRENCY",
         default_value_t = tracehouse_web::guard::DEFAULT_MAX_CONCURRENCY)]
     pub query_max_concurrency: usize,

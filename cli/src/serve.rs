@@ -382,12 +382,16 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
         health_public: metrics.is_none(),
     };
     let web_router = tracehouse_web::access::protect(web_router, access, openness, access_metrics);
-    servers.spawn(serve_http(
-        http_listener,
-        web_router,
-        shutdown_receiver.clone(),
-        "HTTP",
-    ));
+    // The query side on threads of its own, so that it cannot take the receivers'.
+    let (http_listener, stop) = (http_listener.into_std()?, shutdown_receiver.clone());
+    servers.spawn(async move {
+        tracehouse_web::query_runtime::run(move || async move {
+            let listener = TcpListener::from_std(http_listener)?;
+            serve_http(listener, web_router, stop, "HTTP").await
+        })
+        .await
+        .context("starting the query threads")?
+    });
 
     Ok(Running {
         addresses: BoundAddresses {
