@@ -206,6 +206,10 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
             batch_max_rows: config.batch_max_rows,
             batch_max_age: config.batch_max_age.0,
             queue_max_rows: config.queue_max_rows,
+            queue: tracehouse_collector::queue::WriteQueue::new(
+                config.queue_max_bytes,
+                config.queue_project_share_percent,
+            ),
             ..WriterConfig::default()
         };
         let (span_writer, handle) = BatchWriter::spawn(

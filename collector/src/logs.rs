@@ -10,7 +10,7 @@ use crate::otlp::logs::{
 };
 use crate::service::{
     log_request, receive_and_convert, request_queued, reserve_or_refuse, send_reserved,
-    ExportOutcome, Origin, OtlpService,
+    ExportOutcome, Origin, OtlpService, ReserveFor,
 };
 use crate::wal::{RecordKind, Wal};
 use crate::writer::BatchWriter;
@@ -96,16 +96,19 @@ impl OtlpService for LogIngest {
         }
         let accepted = converted.logs.len() as u64;
         let (signal_name, metrics) = (Self::SIGNAL, &*self.metrics);
-        let (logs, reports) = (converted.logs.len(), converted.reports.len());
         // Room on both queues first, so that a logged request is never refused.
+        let what = || ReserveFor {
+            signal: signal_name,
+            project: &project,
+            counted: accepted,
+        };
         let logs_room =
-            reserve_or_refuse(&self.writer, metrics, signal_name, logs, accepted, &origin).await?;
+            reserve_or_refuse(&self.writer, metrics, what(), &converted.logs, &origin).await?;
         let reports_room = reserve_or_refuse(
             &self.report_writer,
             metrics,
-            signal_name,
-            reports,
-            accepted,
+            what(),
+            &converted.reports,
             &origin,
         )
         .await?;

@@ -8,7 +8,7 @@ use crate::otlp::convert::TimeWindow;
 use crate::otlp::metrics::{convert_resource_metrics, count_data_points, ConvertedMetrics};
 use crate::service::{
     log_request, receive_and_convert, request_queued, reserve_or_refuse, send_reserved,
-    ExportOutcome, Origin, OtlpService,
+    ExportOutcome, Origin, OtlpService, ReserveFor,
 };
 use crate::wal::{RecordKind, Wal};
 use crate::writer::BatchWriter;
@@ -95,16 +95,13 @@ impl OtlpService for MetricIngest {
         }
         let accepted = converted.points.len() as u64;
         let (signal_name, metrics) = (Self::SIGNAL, &*self.metrics);
-        let points = converted.points.len();
-        let room = reserve_or_refuse(
-            &self.writer,
-            metrics,
-            signal_name,
-            points,
-            accepted,
-            &origin,
-        )
-        .await?;
+        let what = ReserveFor {
+            signal: signal_name,
+            project: &project,
+            counted: accepted,
+        };
+        let room =
+            reserve_or_refuse(&self.writer, metrics, what, &converted.points, &origin).await?;
         let record = (RecordKind::Metrics, &project, payload);
         let hold = log_request(
             self.wal.as_ref(),

@@ -2,6 +2,7 @@
 
 use crate::error::IngestError;
 use crate::metrics::IngestMetrics;
+use crate::row_bytes::RowBytes;
 use crate::wal::{Hold, RecordKind, Wal, WalError};
 use crate::writer::{BatchWriter, Reservation};
 use tracehouse_model::ProjectId;
@@ -108,26 +109,34 @@ pub async fn receive_and_convert<T: Send + 'static>(
         .map_err(|error| IngestError::Internal(format!("{signal} conversion task failed: {error}")))
 }
 
-/// Reserves room for `rows` rows on `writer`: a client's request is refused
-/// at once when there is none (its `counted` items of `signal` are counted
-/// as refused), a replayed one waits.
+/// What one reservation is for: the signal counted, the request's project
+/// and how many of its items a refusal counts as refused.
+pub struct ReserveFor<'a> {
+    pub signal: &'static str,
+    pub project: &'a ProjectId,
+    pub counted: u64,
+}
+
+/// Reserves room for `rows` of a request on `writer`: a client's request is
+/// refused at once when there is none, or when its project holds its share
+/// of the queue (its items are counted as refused, by reason), a replayed
+/// one waits.
 pub async fn reserve_or_refuse<R>(
     writer: &BatchWriter<R>,
     metrics: &IngestMetrics,
-    signal: &'static str,
-    rows: usize,
-    counted: u64,
+    what: ReserveFor<'_>,
+    rows: &[R],
     origin: &Origin,
 ) -> Result<Reservation<R>, IngestError>
 where
-    R: clickhouse::RowOwned + clickhouse::RowWrite + Send + Sync + 'static,
+    R: clickhouse::RowOwned + clickhouse::RowWrite + RowBytes + Send + Sync + 'static,
 {
     let reserved = match origin {
-        Origin::Client => writer.try_reserve(rows),
-        Origin::Replay(_) => writer.reserve(rows).await,
+        Origin::Client => writer.try_reserve(what.project, rows),
+        Origin::Replay(_) => writer.reserve(what.project, rows).await,
     };
-    reserved.map_err(|_queue_full| {
-        metrics.reject(signal, "queue_full", counted);
+    reserved.map_err(|refusal| {
+        metrics.reject(what.signal, refusal.reason(), what.counted);
         IngestError::Saturated
     })
 }
@@ -171,7 +180,7 @@ pub fn send_reserved<R>(
     hold: Option<&Hold>,
 ) -> Result<(), IngestError>
 where
-    R: clickhouse::RowOwned + clickhouse::RowWrite + Send + Sync + 'static,
+    R: clickhouse::RowOwned + clickhouse::RowWrite + RowBytes + Send + Sync + 'static,
 {
     reservation
         .send(rows, hold.map(Hold::share))

@@ -9,7 +9,7 @@ use crate::metrics::{IngestMetrics, SignalLabels};
 use crate::otlp::convert::{convert_resource_spans, count_spans, ConvertedSpans, TimeWindow};
 use crate::service::{
     log_request, receive_and_convert, request_queued, reserve_or_refuse, send_reserved,
-    ExportOutcome, Origin, OtlpService,
+    ExportOutcome, Origin, OtlpService, ReserveFor,
 };
 use crate::wal::{RecordKind, Wal};
 use crate::writer::BatchWriter;
@@ -130,22 +130,18 @@ impl OtlpService for TraceIngest {
         let accepted = rows.spans.len() as u64;
         let (signal, metrics) = (Self::SIGNAL, &*self.metrics);
         // Room on both queues first, so that a logged request is never refused.
-        let spans_room = reserve_or_refuse(
-            &self.writer,
-            metrics,
+        let what = || ReserveFor {
             signal,
-            rows.spans.len(),
-            accepted,
-            &origin,
-        )
-        .await?;
-        let invocations = rows.invocations.len();
+            project: &project,
+            counted: accepted,
+        };
+        let spans_room =
+            reserve_or_refuse(&self.writer, metrics, what(), &rows.spans, &origin).await?;
         let invocations_room = reserve_or_refuse(
             &self.invocation_writer,
             metrics,
-            signal,
-            invocations,
-            accepted,
+            what(),
+            &rows.invocations,
             &origin,
         )
         .await?;

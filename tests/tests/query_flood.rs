@@ -188,7 +188,10 @@ async fn a_query_flood_keeps_ingest_above_half_its_rate() -> anyhow::Result<()> 
          (ratio {:.2}; {served} queries served, {refused} refused with 503)",
         flooded / alone
     );
-    assert!(served >= FLOODERS as u64, "the flood was served: {served} queries");
+    assert!(
+        served >= FLOODERS as u64,
+        "the flood was served: {served} queries"
+    );
     assert!(
         flooded >= alone * LEAST_RATIO,
         "ingest fell from {alone:.0} to {flooded:.0} spans/s under the flood"

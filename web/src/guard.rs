@@ -187,7 +187,11 @@ mod tests {
         }
         // One at a time, 400 ms each: waiters beyond QUEUE_WAIT are refused.
         assert!(served >= 2, "waiters were served: {served}");
-        assert_eq!(guard.waiting.load(Ordering::Acquire), 0, "every waiter counted out");
+        assert_eq!(
+            guard.waiting.load(Ordering::Acquire),
+            0,
+            "every waiter counted out"
+        );
         let again = router.oneshot(request()).await.expect("infallible");
         assert_eq!(again.status(), StatusCode::OK, "the slot came back");
     }
