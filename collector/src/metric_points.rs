@@ -6,9 +6,10 @@ use crate::error::IngestError;
 use crate::metrics::{IngestMetrics, SignalLabels};
 use crate::otlp::convert::TimeWindow;
 use crate::otlp::metrics::{convert_resource_metrics, count_data_points, ConvertedMetrics};
+use crate::row_bytes::rows_bytes;
 use crate::service::{
-    log_request, receive_and_convert, request_queued, reserve_or_refuse, send_reserved,
-    ExportOutcome, Origin, OtlpService, ReserveFor,
+    charge_or_refuse, log_request, receive_and_convert, request_queued, reserve_or_refuse,
+    send_reserved, ExportOutcome, Origin, OtlpService, ReserveFor,
 };
 use crate::wal::{RecordKind, Wal};
 use crate::writer::BatchWriter;
@@ -100,8 +101,16 @@ impl OtlpService for MetricIngest {
             project: &project,
             counted: accepted,
         };
-        let room =
-            reserve_or_refuse(&self.writer, metrics, what, &converted.points, &origin).await?;
+        let bytes = rows_bytes(&converted.points);
+        let charge = charge_or_refuse(self.writer.queue(), metrics, &what, bytes, &origin).await?;
+        let room = reserve_or_refuse(
+            &self.writer,
+            metrics,
+            &what,
+            converted.points.len(),
+            (charge, &origin),
+        )
+        .await?;
         let record = (RecordKind::Metrics, &project, payload);
         let hold = log_request(
             self.wal.as_ref(),

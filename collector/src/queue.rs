@@ -86,6 +86,20 @@ impl Drop for Charge {
     }
 }
 
+impl Charge {
+    /// Moves up to `bytes` of this charge into a charge of its own (for the
+    /// part of a request that goes to another writer).
+    pub fn split_off(&mut self, bytes: usize) -> Charge {
+        let bytes = bytes.min(self.bytes);
+        self.bytes -= bytes;
+        Charge {
+            budget: self.budget.clone(),
+            project: self.project.clone(),
+            bytes,
+        }
+    }
+}
+
 fn lock(usage: &Mutex<Usage>) -> MutexGuard<'_, Usage> {
     // The counts stay consistent under a panic elsewhere: each update is one step.
     usage.lock().unwrap_or_else(PoisonError::into_inner)
@@ -200,6 +214,20 @@ mod tests {
             .expect("charged the share");
         assert_eq!(queue.bytes(), 500);
         drop(big);
+        assert_eq!(queue.bytes(), 0);
+    }
+
+    #[test]
+    fn split_charges_give_back_their_own_part() {
+        let queue = WriteQueue::new(1000, 100);
+        let mut whole = queue.try_charge(&project("a"), 600).expect("room");
+        let part = whole.split_off(200);
+        let too_much = whole.split_off(5000);
+        assert_eq!((part.bytes, too_much.bytes, whole.bytes), (200, 400, 0));
+        drop(too_much);
+        assert_eq!(queue.bytes(), 200);
+        drop(part);
+        drop(whole);
         assert_eq!(queue.bytes(), 0);
     }
 

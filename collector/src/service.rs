@@ -2,6 +2,7 @@
 
 use crate::error::IngestError;
 use crate::metrics::IngestMetrics;
+use crate::queue::{Charge, WriteQueue};
 use crate::row_bytes::RowBytes;
 use crate::wal::{Hold, RecordKind, Wal, WalError};
 use crate::writer::{BatchWriter, Reservation};
@@ -117,23 +118,42 @@ pub struct ReserveFor<'a> {
     pub counted: u64,
 }
 
-/// Reserves room for `rows` of a request on `writer`: a client's request is
-/// refused at once when there is none, or when its project holds its share
-/// of the queue (its items are counted as refused, by reason), a replayed
-/// one waits.
+/// Charges a request's `bytes` to its project on `queue`: a client's
+/// request is refused at once when the queue is full or its project holds
+/// its share (its items are counted as refused, by reason), a replayed one
+/// waits. Charged once per request, then split between its writers.
+pub async fn charge_or_refuse(
+    queue: &WriteQueue,
+    metrics: &IngestMetrics,
+    what: &ReserveFor<'_>,
+    bytes: usize,
+    origin: &Origin,
+) -> Result<Charge, IngestError> {
+    match origin {
+        Origin::Client => queue.try_charge(what.project, bytes).map_err(|refusal| {
+            metrics.reject(what.signal, refusal.reason(), what.counted);
+            IngestError::Saturated
+        }),
+        Origin::Replay(_) => Ok(queue.charge(what.project, bytes).await),
+    }
+}
+
+/// Reserves room for `rows` rows on `writer`, carrying `charge`: a client's
+/// request is refused at once when there is none (its items are counted as
+/// refused), a replayed one waits.
 pub async fn reserve_or_refuse<R>(
     writer: &BatchWriter<R>,
     metrics: &IngestMetrics,
-    what: ReserveFor<'_>,
-    rows: &[R],
-    origin: &Origin,
+    what: &ReserveFor<'_>,
+    rows: usize,
+    (charge, origin): (Charge, &Origin),
 ) -> Result<Reservation<R>, IngestError>
 where
     R: clickhouse::RowOwned + clickhouse::RowWrite + RowBytes + Send + Sync + 'static,
 {
     let reserved = match origin {
-        Origin::Client => writer.try_reserve(what.project, rows),
-        Origin::Replay(_) => writer.reserve(what.project, rows).await,
+        Origin::Client => writer.try_reserve(rows, charge),
+        Origin::Replay(_) => writer.reserve(rows, charge).await,
     };
     reserved.map_err(|refusal| {
         metrics.reject(what.signal, refusal.reason(), what.counted);

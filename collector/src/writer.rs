@@ -158,7 +158,11 @@ where
     /// them, or refuses at once.
     pub fn try_submit(&self, rows: Vec<R>) -> Result<(), QueueFull> {
         let project = ProjectId::default_project();
-        self.try_reserve(&project, &rows)
+        let charge = self
+            .queue
+            .try_charge(&project, rows_bytes(&rows))
+            .map_err(|_refused| QueueFull)?;
+        self.try_reserve(rows.len(), charge)
             .map_err(|_refused| QueueFull)?
             .send(rows, None)
     }
@@ -167,30 +171,30 @@ where
         u32::try_from(rows.min(self.capacity)).unwrap_or(u32::MAX)
     }
 
-    /// Reserves room for `rows` of `project`, or refuses at once.
-    pub fn try_reserve(&self, project: &ProjectId, rows: &[R]) -> Result<Reservation<R>, Refusal> {
+    /// The byte budget this writer shares with the others.
+    pub fn queue(&self) -> &WriteQueue {
+        &self.queue
+    }
+
+    /// Reserves room for `rows` rows, which carry `charge` on the byte
+    /// budget, or refuses at once.
+    pub fn try_reserve(&self, rows: usize, charge: Charge) -> Result<Reservation<R>, Refusal> {
         let permit = self
             .room
             .clone()
-            .try_acquire_many_owned(self.permits_for(rows.len()))
+            .try_acquire_many_owned(self.permits_for(rows))
             .map_err(|_| Refusal::Full)?;
-        let charge = self.queue.try_charge(project, rows_bytes(rows))?;
         Ok(self.reservation(permit, charge))
     }
 
-    /// Reserves room for `rows` of `project`, waiting for it (replay at start).
-    pub async fn reserve(
-        &self,
-        project: &ProjectId,
-        rows: &[R],
-    ) -> Result<Reservation<R>, Refusal> {
+    /// Reserves room for `rows` rows, waiting for it (replay at start).
+    pub async fn reserve(&self, rows: usize, charge: Charge) -> Result<Reservation<R>, Refusal> {
         let permit = self
             .room
             .clone()
-            .acquire_many_owned(self.permits_for(rows.len()))
+            .acquire_many_owned(self.permits_for(rows))
             .await
             .map_err(|_| Refusal::Full)?;
-        let charge = self.queue.charge(project, rows_bytes(rows)).await;
         Ok(self.reservation(permit, charge))
     }
 
