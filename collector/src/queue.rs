@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 use tracehouse_model::ProjectId;
 
 /// Default bound of the bytes held by queued rows, over every writer.
-pub const DEFAULT_QUEUE_MAX_BYTES: usize = 64 * 1024 * 1024;
+pub const DEFAULT_QUEUE_MAX_BYTES: usize = 128 * 1024 * 1024;
 /// Default share of the queue one project may hold, in percent.
 pub const DEFAULT_PROJECT_SHARE_PERCENT: u8 = 50;
 
