@@ -222,5 +222,30 @@ async fn a_project_over_its_share_of_the_queue_is_refused_and_another_still_gets
     }
     let after = send(tokens[0].1, noisy_trace, 20_000).await?;
     assert_eq!(after.status(), 200, "room came back once written");
+
+    // One request larger than the share, with an invocation besides its
+    // spans, gets in when its project holds nothing else.
+    let mut large = heavy_spans_request(quiet_trace, 1_000, 700);
+    large["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"]
+        .as_array_mut()
+        .map(|attributes| {
+            attributes.push(json!({"key": "faas.trigger", "value": {"stringValue": "http"}}))
+        });
+    let response = app
+        .http
+        .post(&url)
+        .bearer_auth(tokens[1].1)
+        .json(&large)
+        .send()
+        .await?;
+    assert_eq!(response.status(), 200, "{}", response.text().await?);
+    let invocations = "SELECT count() AS count FROM invocations WHERE project = 'quiet'";
+    while app.count_rows(invocations).await? < 1 {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "invocation not written"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     app.stop().await
 }
