@@ -226,11 +226,11 @@ async fn a_project_over_its_share_of_the_queue_is_refused_and_another_still_gets
     // One request larger than the share, with an invocation besides its
     // spans, gets in when its project holds nothing else.
     let mut large = heavy_spans_request(quiet_trace, 1_000, 700);
-    large["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"]
-        .as_array_mut()
-        .map(|attributes| {
-            attributes.push(json!({"key": "faas.trigger", "value": {"stringValue": "http"}}))
-        });
+    if let Some(attributes) =
+        large["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"].as_array_mut()
+    {
+        attributes.push(json!({"key": "faas.trigger", "value": {"stringValue": "http"}}));
+    }
     let response = app
         .http
         .post(&url)
