@@ -179,6 +179,14 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUSE_QUEUE_MAX_ROWS",
         default_value_t = collector_defaults::DEFAULT_QUEUE_MAX_ROWS)]
     pub queue_max_rows: usize,
+    /// Bytes the queued rows of every table together may hold before receivers answer "retry later".
+    #[arg(long, env = "TRACEHOUSE_QUEUE_MAX_BYTES",
+        default_value_t = tracehouse_collector::queue::DEFAULT_QUEUE_MAX_BYTES)]
+    pub queue_max_bytes: usize,
+    /// Percent of `queue_max_bytes` one project may hold; over it, its requests get "retry later".
+    #[arg(long, env = "TRACEHOUSE_QUEUE_PROJECT_SHARE_PERCENT",
+        default_value_t = tracehouse_collector::queue::DEFAULT_PROJECT_SHARE_PERCENT)]
+    pub queue_project_share_percent: u8,
     /// Spans after this many in one request are rejected (partial success, counted).
     #[arg(long, env = "TRACEHOUSE_MAX_SPANS_PER_REQUEST",
         default_value_t = collector_defaults::DEFAULT_MAX_SPANS_PER_REQUEST)]
@@ -273,7 +281,7 @@ pub struct Config {
         default_value_t = WholeUnits(tracehouse_web::guard::DEFAULT_TIMEOUT))]
     #[serde(rename = "query_timeout_secs")]
     pub query_timeout: Seconds,
-    /// Page, API and Jaeger requests served at once; more are answered 503 at once.
+    /// Page, API and Jaeger requests served at once; more wait briefly, then are answered 503.
     #[arg(long, env = "TRACEHOUSE_QUERY_MAX_CONCURRENCY",
         default_value_t = tracehouse_web::guard::DEFAULT_MAX_CONCURRENCY)]
     pub query_max_concurrency: usize,
@@ -511,6 +519,12 @@ impl Config {
         }
         if self.queue_max_rows < self.batch_max_rows {
             return invalid("queue_max_rows", "must be at least batch_max_rows");
+        }
+        if self.queue_max_bytes < 1024 * 1024 {
+            return invalid("queue_max_bytes", "must be at least 1048576 (1 MiB)");
+        }
+        if !(1..=100).contains(&self.queue_project_share_percent) {
+            return invalid("queue_project_share_percent", "must be 1 to 100");
         }
         if self.max_spans_per_request == 0 {
             return invalid("max_spans_per_request", "must be at least 1");
@@ -755,6 +769,10 @@ mod tests {
             }),
             ("queue_max_rows", |c| {
                 c.queue_max_rows = c.batch_max_rows - 1
+            }),
+            ("queue_max_bytes", |c| c.queue_max_bytes = 1000),
+            ("queue_project_share_percent", |c| {
+                c.queue_project_share_percent = 0
             }),
             ("max_spans_per_request", |c| c.max_spans_per_request = 0),
             ("max_concurrent_requests", |c| c.max_concurrent_requests = 0),

@@ -212,6 +212,10 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
             batch_max_rows: config.batch_max_rows,
             batch_max_age: config.batch_max_age.0,
             queue_max_rows: config.queue_max_rows,
+            queue: tracehouse_collector::queue::WriteQueue::new(
+                config.queue_max_bytes,
+                config.queue_project_share_percent,
+            ),
             ..WriterConfig::default()
         };
         let (span_writer, handle) = BatchWriter::spawn(
@@ -436,18 +440,18 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
         Some(watch) => crate::cluster::mark_partial(web_router, watch),
         None => web_router,
     };
-    let http_listener = listen(
-        http_listener,
-        tls.as_ref(),
-        crate::tls::ALPN_HTTP,
-        &shutdown_receiver,
-    )?;
-    servers.spawn(serve_http(
-        http_listener,
-        web_router,
-        shutdown_receiver.clone(),
-        "HTTP",
-    ));
+    // The query side on threads of its own, so that it cannot take the receivers'.
+    let (http_listener, stop) = (http_listener.into_std()?, shutdown_receiver.clone());
+    let http_tls = tls.clone();
+    servers.spawn(async move {
+        tracehouse_web::query_runtime::run(move || async move {
+            let listener = TcpListener::from_std(http_listener)?;
+            let listener = listen(listener, http_tls.as_ref(), crate::tls::ALPN_HTTP, &stop)?;
+            serve_http(listener, web_router, stop, "HTTP").await
+        })
+        .await
+        .context("starting the query threads")?
+    });
 
     Ok(Running {
         addresses: BoundAddresses {

@@ -97,7 +97,8 @@ impl Default for IngestLimits {
     }
 }
 
-/// Settings of one batching writer.
+/// Settings of one batching writer. Writers made with clones of one
+/// config share its `queue`.
 #[derive(Debug, Clone)]
 pub struct WriterConfig {
     /// A batch is written once it holds this many rows.
@@ -106,6 +107,8 @@ pub struct WriterConfig {
     pub batch_max_age: Duration,
     /// Rows that may be queued or in flight before new ones are refused.
     pub queue_max_rows: usize,
+    /// The byte budget of the queue, shared with the other writers, and each project's share.
+    pub queue: crate::queue::WriteQueue,
     /// First wait before retrying a failed write; doubles up to `retry_max_backoff`.
     pub retry_initial_backoff: Duration,
     /// Longest wait between retries.
@@ -120,6 +123,7 @@ impl Default for WriterConfig {
             batch_max_rows: DEFAULT_BATCH_MAX_ROWS,
             batch_max_age: DEFAULT_BATCH_MAX_AGE,
             queue_max_rows: DEFAULT_QUEUE_MAX_ROWS,
+            queue: crate::queue::WriteQueue::default(),
             retry_initial_backoff: Duration::from_millis(100),
             retry_max_backoff: Duration::from_secs(5),
             retry_give_up_after: Duration::from_secs(300),

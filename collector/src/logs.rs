@@ -8,9 +8,10 @@ use crate::otlp::convert::TimeWindow;
 use crate::otlp::logs::{
     convert_resource_logs, count_log_records, ConvertedLogs, REJECT_TIMESTAMP_OUT_OF_RANGE,
 };
+use crate::row_bytes::rows_bytes;
 use crate::service::{
-    log_request, receive_and_convert, request_queued, reserve_or_refuse, send_reserved,
-    ExportOutcome, Origin, OtlpService,
+    charge_or_refuse, log_request, receive_and_convert, request_queued, reserve_or_refuse,
+    send_reserved, ExportOutcome, Origin, OtlpService, ReserveFor,
 };
 use crate::wal::{RecordKind, Wal};
 use crate::writer::BatchWriter;
@@ -96,17 +97,31 @@ impl OtlpService for LogIngest {
         }
         let accepted = converted.logs.len() as u64;
         let (signal_name, metrics) = (Self::SIGNAL, &*self.metrics);
-        let (logs, reports) = (converted.logs.len(), converted.reports.len());
         // Room on both queues first, so that a logged request is never refused.
-        let logs_room =
-            reserve_or_refuse(&self.writer, metrics, signal_name, logs, accepted, &origin).await?;
+        let what = ReserveFor {
+            signal: signal_name,
+            project: &project,
+            counted: accepted,
+        };
+        let report_bytes = rows_bytes(&converted.reports);
+        let bytes = rows_bytes(&converted.logs) + report_bytes;
+        let mut charge =
+            charge_or_refuse(self.writer.queue(), metrics, &what, bytes, &origin).await?;
+        let reports_charge = charge.split_off(report_bytes);
+        let logs_room = reserve_or_refuse(
+            &self.writer,
+            metrics,
+            &what,
+            converted.logs.len(),
+            (charge, &origin),
+        )
+        .await?;
         let reports_room = reserve_or_refuse(
             &self.report_writer,
             metrics,
-            signal_name,
-            reports,
-            accepted,
-            &origin,
+            &what,
+            converted.reports.len(),
+            (reports_charge, &origin),
         )
         .await?;
         let record = (RecordKind::Logs, &project, payload);

@@ -6,9 +6,10 @@ use crate::error::IngestError;
 use crate::metrics::{IngestMetrics, SignalLabels};
 use crate::otlp::convert::TimeWindow;
 use crate::otlp::metrics::{convert_resource_metrics, count_data_points, ConvertedMetrics};
+use crate::row_bytes::rows_bytes;
 use crate::service::{
-    log_request, receive_and_convert, request_queued, reserve_or_refuse, send_reserved,
-    ExportOutcome, Origin, OtlpService,
+    charge_or_refuse, log_request, receive_and_convert, request_queued, reserve_or_refuse,
+    send_reserved, ExportOutcome, Origin, OtlpService, ReserveFor,
 };
 use crate::wal::{RecordKind, Wal};
 use crate::writer::BatchWriter;
@@ -95,14 +96,19 @@ impl OtlpService for MetricIngest {
         }
         let accepted = converted.points.len() as u64;
         let (signal_name, metrics) = (Self::SIGNAL, &*self.metrics);
-        let points = converted.points.len();
+        let what = ReserveFor {
+            signal: signal_name,
+            project: &project,
+            counted: accepted,
+        };
+        let bytes = rows_bytes(&converted.points);
+        let charge = charge_or_refuse(self.writer.queue(), metrics, &what, bytes, &origin).await?;
         let room = reserve_or_refuse(
             &self.writer,
             metrics,
-            signal_name,
-            points,
-            accepted,
-            &origin,
+            &what,
+            converted.points.len(),
+            (charge, &origin),
         )
         .await?;
         let record = (RecordKind::Metrics, &project, payload);

@@ -139,6 +139,8 @@ pub struct WriterMetrics {
     pub write_errors: Family<WriteErrorLabels, Counter>,
     /// Rows queued or in flight.
     pub queue_rows: Family<TableLabels, Gauge>,
+    /// Bytes held by queued or in-flight rows, every table together.
+    pub queue_bytes: Gauge,
     /// Time to write one batch, retries included.
     pub flush_seconds: Family<TableLabels, Histogram>,
     /// Whether each writer task runs, and its restarts after panics.
@@ -153,6 +155,7 @@ impl WriterMetrics {
             rows_dropped: Family::default(),
             write_errors: Family::default(),
             queue_rows: Family::default(),
+            queue_bytes: Gauge::default(),
             flush_seconds: Family::new_with_constructor(|| {
                 Histogram::new(exponential_buckets(0.001, 2.0, 16))
             }),
@@ -177,6 +180,11 @@ impl WriterMetrics {
             "tracehouse_writer_queue_rows",
             "Rows waiting in the write queue or being written, by table",
             metrics.queue_rows.clone(),
+        );
+        registry.register(
+            "tracehouse_writer_queue_bytes",
+            "Bytes held by rows waiting in the write queue or being written, every table together",
+            metrics.queue_bytes.clone(),
         );
         registry.register(
             "tracehouse_writer_flush_duration_seconds",

@@ -2,6 +2,8 @@
 
 use crate::error::IngestError;
 use crate::metrics::IngestMetrics;
+use crate::queue::{Charge, WriteQueue};
+use crate::row_bytes::RowBytes;
 use crate::wal::{Hold, RecordKind, Wal, WalError};
 use crate::writer::{BatchWriter, Reservation};
 use tracehouse_model::ProjectId;
@@ -108,26 +110,53 @@ pub async fn receive_and_convert<T: Send + 'static>(
         .map_err(|error| IngestError::Internal(format!("{signal} conversion task failed: {error}")))
 }
 
-/// Reserves room for `rows` rows on `writer`: a client's request is refused
-/// at once when there is none (its `counted` items of `signal` are counted
-/// as refused), a replayed one waits.
+/// What one reservation is for: the signal counted, the request's project
+/// and how many of its items a refusal counts as refused.
+pub struct ReserveFor<'a> {
+    pub signal: &'static str,
+    pub project: &'a ProjectId,
+    pub counted: u64,
+}
+
+/// Charges a request's `bytes` to its project on `queue`: a client's
+/// request is refused at once when the queue is full or its project holds
+/// its share (its items are counted as refused, by reason), a replayed one
+/// waits. Charged once per request, then split between its writers.
+pub async fn charge_or_refuse(
+    queue: &WriteQueue,
+    metrics: &IngestMetrics,
+    what: &ReserveFor<'_>,
+    bytes: usize,
+    origin: &Origin,
+) -> Result<Charge, IngestError> {
+    match origin {
+        Origin::Client => queue.try_charge(what.project, bytes).map_err(|refusal| {
+            metrics.reject(what.signal, refusal.reason(), what.counted);
+            IngestError::Saturated
+        }),
+        Origin::Replay(_) => Ok(queue.charge(what.project, bytes).await),
+    }
+}
+
+/// Reserves room for `rows` rows on `writer`, carrying `charge`: a client's
+/// request is refused at once when there is none (its items are counted as
+/// refused), a replayed one waits.
 pub async fn reserve_or_refuse<R>(
     writer: &BatchWriter<R>,
     metrics: &IngestMetrics,
-    signal: &'static str,
+    what: &ReserveFor<'_>,
     rows: usize,
-    counted: u64,
-    origin: &Origin,
+    (charge, origin): (Charge, &Origin),
 ) -> Result<Reservation<R>, IngestError>
 where
-    R: clickhouse::RowOwned + clickhouse::RowWrite + Send + Sync + 'static,
+    R: clickhouse::RowOwned + clickhouse::RowWrite + RowBytes + Send + Sync + 'static,
 {
     let reserved = match origin {
-        Origin::Client => writer.try_reserve(rows),
-        Origin::Replay(_) => writer.reserve(rows).await,
+        Origin::Client => writer.try_reserve(rows, charge),
+        Origin::Replay(_) => writer.reserve(rows, charge).await,
     };
-    reserved.map_err(|_queue_full| {
-        metrics.reject(signal, "queue_full", counted);
+    reserved.map_err(|refusal| {
+        metrics.reject(what.signal, refusal.reason(), what.counted);
         IngestError::Saturated
     })
 }
@@ -171,7 +200,7 @@ pub fn send_reserved<R>(
     hold: Option<&Hold>,
 ) -> Result<(), IngestError>
 where
-    R: clickhouse::RowOwned + clickhouse::RowWrite + Send + Sync + 'static,
+    R: clickhouse::RowOwned + clickhouse::RowWrite + RowBytes + Send + Sync + 'static,
 {
     reservation
         .send(rows, hold.map(Hold::share))

@@ -7,9 +7,10 @@ use crate::error::IngestError;
 use crate::invocations::invocations_from_spans;
 use crate::metrics::{IngestMetrics, SignalLabels};
 use crate::otlp::convert::{convert_resource_spans, count_spans, ConvertedSpans, TimeWindow};
+use crate::row_bytes::rows_bytes;
 use crate::service::{
-    log_request, receive_and_convert, request_queued, reserve_or_refuse, send_reserved,
-    ExportOutcome, Origin, OtlpService,
+    charge_or_refuse, log_request, receive_and_convert, request_queued, reserve_or_refuse,
+    send_reserved, ExportOutcome, Origin, OtlpService, ReserveFor,
 };
 use crate::wal::{RecordKind, Wal};
 use crate::writer::BatchWriter;
@@ -130,23 +131,30 @@ impl OtlpService for TraceIngest {
         let accepted = rows.spans.len() as u64;
         let (signal, metrics) = (Self::SIGNAL, &*self.metrics);
         // Room on both queues first, so that a logged request is never refused.
+        let what = ReserveFor {
+            signal,
+            project: &project,
+            counted: accepted,
+        };
+        let invocation_bytes = rows_bytes(&rows.invocations);
+        let bytes = rows_bytes(&rows.spans) + invocation_bytes;
+        let mut charge =
+            charge_or_refuse(self.writer.queue(), metrics, &what, bytes, &origin).await?;
+        let invocations_charge = charge.split_off(invocation_bytes);
         let spans_room = reserve_or_refuse(
             &self.writer,
             metrics,
-            signal,
+            &what,
             rows.spans.len(),
-            accepted,
-            &origin,
+            (charge, &origin),
         )
         .await?;
-        let invocations = rows.invocations.len();
         let invocations_room = reserve_or_refuse(
             &self.invocation_writer,
             metrics,
-            signal,
-            invocations,
-            accepted,
-            &origin,
+            &what,
+            rows.invocations.len(),
+            (invocations_charge, &origin),
         )
         .await?;
         let record = (RecordKind::Traces, &project, rows.payload);

@@ -9,6 +9,9 @@
 //! given back only once a batch is written (or given up), so a slow or
 //! unreachable ClickHouse turns into backpressure, not memory growth.
 //!
+//! The queue is bounded in rows per table and, over every table together,
+//! in bytes ([`WriteQueue`]), where each project may hold only its share.
+//!
 //! Rows that come from the write-ahead log carry a [`Hold`] on their
 //! record. A batch of such rows is never given up on a transient error
 //! (the log bounds what waits); when the writer stops before writing
@@ -16,35 +19,44 @@
 
 use crate::config::WriterConfig;
 use crate::metrics::{TableLabels, WriteErrorLabels, WriterMetrics};
+use crate::queue::{Charge, Refusal, WriteQueue};
+use crate::row_bytes::{rows_bytes, RowBytes};
 use crate::wal::Hold;
 use clickhouse::{Client, RowOwned, RowWrite};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
+use tracehouse_model::ProjectId;
 
-/// The queue is full; retry later.
+/// The queue is full, or the project holds its share of it; retry later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("write queue is full")]
 pub struct QueueFull;
 
+/// Room reserved in the queue: rows on the writer's, bytes on the budget.
+struct Room {
+    _rows: OwnedSemaphorePermit,
+    _bytes: Charge,
+}
+
 /// Rows of one request together with their reserved room in the queue.
 struct Submission<R> {
     rows: Vec<R>,
-    _permit: OwnedSemaphorePermit,
+    _room: Room,
     /// The request's record in the write-ahead log, if it was logged.
     hold: Option<Hold>,
 }
 
 /// Room reserved in a writer's queue for one request's rows.
 pub struct Reservation<R> {
-    permit: OwnedSemaphorePermit,
+    room: Room,
     writer: BatchWriter<R>,
 }
 
 impl<R> Reservation<R>
 where
-    R: RowOwned + RowWrite + Send + Sync + 'static,
+    R: RowOwned + RowWrite + RowBytes + Send + Sync + 'static,
 {
     /// Queues `rows` in the reserved room, with the hold of their logged record.
     pub fn send(self, rows: Vec<R>, hold: Option<Hold>) -> Result<(), QueueFull> {
@@ -56,7 +68,7 @@ where
             .sender
             .send(Submission {
                 rows,
-                _permit: self.permit,
+                _room: self.room,
                 hold,
             })
             .map_err(|_| QueueFull)
@@ -69,6 +81,7 @@ pub struct BatchWriter<R> {
     sender: mpsc::UnboundedSender<Submission<R>>,
     room: Arc<Semaphore>,
     capacity: usize,
+    queue: WriteQueue,
     table: &'static str,
     metrics: Arc<WriterMetrics>,
 }
@@ -78,6 +91,7 @@ impl<R> Clone for BatchWriter<R> {
         Self {
             sender: self.sender.clone(),
             room: self.room.clone(),
+            queue: self.queue.clone(),
             capacity: self.capacity,
             table: self.table,
             metrics: self.metrics.clone(),
@@ -103,7 +117,7 @@ impl WriterHandle {
 
 impl<R> BatchWriter<R>
 where
-    R: RowOwned + RowWrite + Send + Sync + 'static,
+    R: RowOwned + RowWrite + RowBytes + Send + Sync + 'static,
 {
     /// Starts the writer task for `table`.
     pub fn spawn(
@@ -120,6 +134,7 @@ where
             sender,
             room: room.clone(),
             capacity,
+            queue: config.queue.clone(),
             table,
             metrics: metrics.clone(),
         };
@@ -132,49 +147,65 @@ where
                 table,
                 config.clone(),
                 metrics.clone(),
-                room.clone(),
-                capacity,
+                (room.clone(), capacity, config.queue.clone()),
                 receiver.clone(),
             )
         }));
         (writer, WriterHandle { table, task })
     }
 
-    /// Queues `rows` if there is room for all of them, or refuses at once.
-    /// A request larger than the whole queue reserves the whole queue.
+    /// Queues `rows` of the default project if there is room for all of
+    /// them, or refuses at once.
     pub fn try_submit(&self, rows: Vec<R>) -> Result<(), QueueFull> {
-        self.try_reserve(rows.len())?.send(rows, None)
+        let project = ProjectId::default_project();
+        let charge = self
+            .queue
+            .try_charge(&project, rows_bytes(&rows))
+            .map_err(|_refused| QueueFull)?;
+        self.try_reserve(rows.len(), charge)
+            .map_err(|_refused| QueueFull)?
+            .send(rows, None)
     }
 
     fn permits_for(&self, rows: usize) -> u32 {
         u32::try_from(rows.min(self.capacity)).unwrap_or(u32::MAX)
     }
 
-    /// Reserves room for `rows` rows, or refuses at once.
-    pub fn try_reserve(&self, rows: usize) -> Result<Reservation<R>, QueueFull> {
+    /// The byte budget this writer shares with the others.
+    pub fn queue(&self) -> &WriteQueue {
+        &self.queue
+    }
+
+    /// Reserves room for `rows` rows, which carry `charge` on the byte
+    /// budget, or refuses at once.
+    pub fn try_reserve(&self, rows: usize, charge: Charge) -> Result<Reservation<R>, Refusal> {
         let permit = self
             .room
             .clone()
             .try_acquire_many_owned(self.permits_for(rows))
-            .map_err(|_| QueueFull)?;
-        Ok(Reservation {
-            permit,
-            writer: self.clone(),
-        })
+            .map_err(|_| Refusal::Full)?;
+        Ok(self.reservation(permit, charge))
     }
 
     /// Reserves room for `rows` rows, waiting for it (replay at start).
-    pub async fn reserve(&self, rows: usize) -> Result<Reservation<R>, QueueFull> {
+    pub async fn reserve(&self, rows: usize, charge: Charge) -> Result<Reservation<R>, Refusal> {
         let permit = self
             .room
             .clone()
             .acquire_many_owned(self.permits_for(rows))
             .await
-            .map_err(|_| QueueFull)?;
-        Ok(Reservation {
-            permit,
+            .map_err(|_| Refusal::Full)?;
+        Ok(self.reservation(permit, charge))
+    }
+
+    fn reservation(&self, rows: OwnedSemaphorePermit, bytes: Charge) -> Reservation<R> {
+        Reservation {
+            room: Room {
+                _rows: rows,
+                _bytes: bytes,
+            },
             writer: self.clone(),
-        })
+        }
     }
 
     /// Rows queued or being written.
@@ -182,16 +213,24 @@ where
         self.capacity - self.room.available_permits()
     }
 
+    /// Bytes held by the rows of every writer sharing this one's queue.
+    pub fn queued_bytes(&self) -> usize {
+        self.queue.bytes()
+    }
+
     fn update_queue_gauge(&self) {
-        set_queue_gauge(&self.metrics, self.table, self.queued_rows());
+        set_queue_gauges(&self.metrics, self.table, self.queued_rows(), &self.queue);
     }
 }
 
-fn set_queue_gauge(metrics: &WriterMetrics, table: &'static str, queued: usize) {
+fn set_queue_gauges(metrics: &WriterMetrics, table: &'static str, rows: usize, queue: &WriteQueue) {
     metrics
         .queue_rows
         .get_or_create(&TableLabels { table })
-        .set(i64::try_from(queued).unwrap_or(i64::MAX));
+        .set(i64::try_from(rows).unwrap_or(i64::MAX));
+    metrics
+        .queue_bytes
+        .set(i64::try_from(queue.bytes()).unwrap_or(i64::MAX));
 }
 
 async fn run_writer<R>(
@@ -199,8 +238,7 @@ async fn run_writer<R>(
     table: &'static str,
     config: WriterConfig,
     metrics: Arc<WriterMetrics>,
-    room: Arc<Semaphore>,
-    capacity: usize,
+    (room, capacity, queue): (Arc<Semaphore>, usize, WriteQueue),
     receiver: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Submission<R>>>>,
 ) where
     R: RowOwned + RowWrite + Send + Sync + 'static,
@@ -224,7 +262,7 @@ async fn run_writer<R>(
                     .await;
                     batch_rows = 0;
                     batch_deadline = None;
-                    set_queue_gauge(&metrics, table, capacity - room.available_permits());
+                    set_queue_gauges(&metrics, table, capacity - room.available_permits(), &queue);
                     continue;
                 }
             },
@@ -240,7 +278,7 @@ async fn run_writer<R>(
                 std::mem::take(&mut batch),
             )
             .await;
-            set_queue_gauge(&metrics, table, capacity - room.available_permits());
+            set_queue_gauges(&metrics, table, capacity - room.available_permits(), &queue);
             return;
         };
         // The age limit counts from the first row of a batch.
@@ -258,7 +296,7 @@ async fn run_writer<R>(
             .await;
             batch_rows = 0;
             batch_deadline = None;
-            set_queue_gauge(&metrics, table, capacity - room.available_permits());
+            set_queue_gauges(&metrics, table, capacity - room.available_permits(), &queue);
         }
     }
 }

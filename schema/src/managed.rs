@@ -32,6 +32,12 @@ const RESTART_BACKOFF_FIRST: Duration = Duration::from_millis(500);
 const RESTART_BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// Queries the reader (the query side) may run at once; the writer is not limited.
 const READER_MAX_CONCURRENT_QUERIES: u32 = 8;
+/// The reader's query priority: the writer's is 1 (the highest), so that
+/// while an insert runs ClickHouse pauses the reader's queries between blocks.
+const READER_PRIORITY: u32 = 10;
+/// Threads each of the reader's queries may use: dashboards' queries are
+/// small, and one thread each leaves the other cores to the inserts.
+const READER_MAX_THREADS: u32 = 1;
 
 /// Settings of a managed server.
 #[derive(Debug, Clone)]
@@ -479,7 +485,9 @@ fn write_configs(
             .replace(
                 "{reader_max_concurrent_queries}",
                 &READER_MAX_CONCURRENT_QUERIES.to_string(),
-            ),
+            )
+            .replace("{reader_priority}", &READER_PRIORITY.to_string())
+            .replace("{reader_max_threads}", &READER_MAX_THREADS.to_string()),
     );
     for (name, contents) in [("config.xml", config), ("users.xml", users)] {
         write_private(&directory.join(name), &contents)?;

@@ -1,6 +1,7 @@
 //! When ClickHouse is unreachable the write queue fills, receivers answer
 //! with OTLP's retryable statuses, and once ClickHouse is back every
-//! accepted span is written.
+//! accepted span is written. A project that holds its share of the queue
+//! is refused the same way while another project still gets in.
 
 use serde_json::json;
 use std::time::Duration;
@@ -102,5 +103,149 @@ async fn saturated_write_path_answers_retryable_statuses_and_loses_nothing() -> 
             .await?,
         2.0
     );
+    app.stop().await
+}
+
+/// A request of `count` spans of `trace_id` whose attribute makes each span
+/// hold about a kilobyte in the queue.
+fn heavy_spans_request(trace_id: &str, first_span: u64, count: u64) -> serde_json::Value {
+    let mut request = spans_request(trace_id, first_span, count);
+    let padding = "x".repeat(1000);
+    if let Some(spans) = request["resourceSpans"][0]["scopeSpans"][0]["spans"].as_array_mut() {
+        for span in spans {
+            span["attributes"] = json!([{"key": "padding", "value": {"stringValue": padding}}]);
+        }
+    }
+    request
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_project_over_its_share_of_the_queue_is_refused_and_another_still_gets_in(
+) -> anyhow::Result<()> {
+    use tracehouse_model::access::{AuthSettings, IngestTokenEntry, SecretHash};
+    let server = clickhouse().await?;
+    let target = server.url().trim_start_matches("http://").parse()?;
+    let proxy = ChaosProxy::start(target).await?;
+    let tokens = [("noisy", "noisy-token-1"), ("quiet", "quiet-token-1")];
+    let auth = AuthSettings {
+        ingest_tokens: tokens
+            .iter()
+            .map(|(project, token)| IngestTokenEntry {
+                project: (*project).to_owned(),
+                token_sha256: SecretHash::of(token).to_hex(),
+            })
+            .collect(),
+        ..AuthSettings::default()
+    };
+    let app = TestApp::start_via(proxy.url(), |config| {
+        config.auth = Some(auth);
+        // 1 MiB, half of it per project: about 500 spans of a kilobyte each.
+        config.queue_max_bytes = 1024 * 1024;
+        config.queue_project_share_percent = 50;
+        config.batch_max_age = Duration::from_millis(50).into();
+    })
+    .await?;
+    let url = format!("{}/v1/traces", app.otlp_http_url());
+    let send = |token: &'static str, trace_id: &'static str, first: u64| {
+        app.http
+            .post(&url)
+            .bearer_auth(token)
+            .json(&heavy_spans_request(trace_id, first, 100))
+            .send()
+    };
+    let (noisy_trace, quiet_trace) = (
+        "0af7651916cd43dd8448eb211c80319c",
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+    );
+
+    // ClickHouse is cut off: nothing leaves the queue.
+    proxy.cut();
+    let mut noisy_accepted = 0u64;
+    let refused = loop {
+        let response = send(tokens[0].1, noisy_trace, 1 + noisy_accepted * 100).await?;
+        if response.status() != 200 {
+            break response;
+        }
+        noisy_accepted += 1;
+        anyhow::ensure!(noisy_accepted < 20, "the noisy project was never refused");
+    };
+    assert!(
+        noisy_accepted >= 2,
+        "{noisy_accepted} requests before the share was reached"
+    );
+    assert_eq!(refused.status(), 503, "retryable");
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let rejected = app
+        .metric("tracehouse_rejected_items_total{signal=\"traces\",reason=\"project_share\"}")
+        .await?;
+    assert_eq!(
+        rejected, 100.0,
+        "the refused request's spans, without a project label"
+    );
+
+    // The other project still gets in, while the noisy one stays refused.
+    let quiet = send(tokens[1].1, quiet_trace, 1).await?;
+    assert_eq!(quiet.status(), 200, "{}", quiet.text().await?);
+    let again = send(tokens[0].1, noisy_trace, 10_000).await?;
+    assert_eq!(again.status(), 503);
+    let queued = app.metric("tracehouse_writer_queue_bytes").await?;
+    assert!(
+        queued > 0.0 && queued <= 1024.0 * 1024.0,
+        "the queue's bytes stay within queue_max_bytes: {queued}"
+    );
+
+    // Back: every accepted span is written, each in its project.
+    proxy.restore();
+    let stored =
+        |project: &str| format!("SELECT count() AS count FROM spans WHERE project = '{project}'");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while app.count_rows(&stored("noisy")).await? < noisy_accepted * 100
+        || app.count_rows(&stored("quiet")).await? < 100
+    {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "spans not written in time"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        app.count_rows(&stored("noisy")).await?,
+        noisy_accepted * 100
+    );
+    assert_eq!(app.count_rows(&stored("quiet")).await?, 100);
+    while app.metric("tracehouse_writer_queue_bytes").await? > 0.0 {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "room not given back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let after = send(tokens[0].1, noisy_trace, 20_000).await?;
+    assert_eq!(after.status(), 200, "room came back once written");
+
+    // One request larger than the share, with an invocation besides its
+    // spans, gets in when its project holds nothing else.
+    let mut large = heavy_spans_request(quiet_trace, 1_000, 700);
+    if let Some(attributes) =
+        large["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"].as_array_mut()
+    {
+        attributes.push(json!({"key": "faas.trigger", "value": {"stringValue": "http"}}));
+    }
+    let response = app
+        .http
+        .post(&url)
+        .bearer_auth(tokens[1].1)
+        .json(&large)
+        .send()
+        .await?;
+    assert_eq!(response.status(), 200, "{}", response.text().await?);
+    let invocations = "SELECT count() AS count FROM invocations WHERE project = 'quiet'";
+    while app.count_rows(invocations).await? < 1 {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "invocation not written"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     app.stop().await
 }

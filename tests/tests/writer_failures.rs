@@ -46,6 +46,7 @@ fn short_retries() -> WriterConfig {
         retry_initial_backoff: Duration::from_millis(20),
         retry_max_backoff: Duration::from_millis(50),
         retry_give_up_after: Duration::from_millis(400),
+        ..WriterConfig::default()
     }
 }
 

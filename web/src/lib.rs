@@ -8,6 +8,7 @@ pub mod error;
 pub mod guard;
 pub mod health;
 pub mod jaeger;
+pub mod query_runtime;
 pub mod session;
 pub mod session_limit;
 
