@@ -177,9 +177,10 @@ fn summary_params(project: &ProjectId, trace_ids: Vec<String>) -> Params {
 
 impl QueryService {
     /// Traces matching `search`, newest first (by their first matching
-    /// span). Step 1 finds candidate traces in `spans` by the span filters,
-    /// step 2 summarizes them from `trace_spans` and applies the status and
-    /// duration filters. A page may hold fewer than `limit` traces while
+    /// span). Step 1 finds candidate traces in the narrow `span_index` by
+    /// the span filters (attribute filters checked in `spans`), step 2
+    /// summarizes them from `spans` (ordered by trace id) and applies the
+    /// status and duration filters. A page may hold fewer than `limit` traces while
     /// `next_cursor` still points further.
     pub async fn search_traces(
         &self,
