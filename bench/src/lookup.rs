@@ -69,8 +69,16 @@ fn copied_values(keys: &str, values: &str) -> String {
 
 /// `INSERT ... SELECT` of copies `first..first + count` of the span pool,
 /// copy `c` starting `first_second + c * step_seconds`.
-fn copy_spans_sql(first: u64, count: u64, first_second: u64, step_seconds: u64, limit: u64) -> String {
-    let shift = format!("(toInt64({first_second}) + toInt64(copy) * {step_seconds} - toInt64(pool_first_second))");
+fn copy_spans_sql(
+    first: u64,
+    count: u64,
+    first_second: u64,
+    step_seconds: u64,
+    limit: u64,
+) -> String {
+    let shift = format!(
+        "(toInt64({first_second}) + toInt64(copy) * {step_seconds} - toInt64(pool_first_second))"
+    );
     format!(
         "INSERT INTO spans ({SPAN_COLUMNS}) SELECT project, toDateTime(toInt64(timestamp) + {shift}), \
          toUInt64(toInt64(start_time_unix_nano) + {shift} * {NANOS}), toUInt64(toInt64(end_time_unix_nano) + {shift} * {NANOS}), \
@@ -88,8 +96,16 @@ fn copy_spans_sql(first: u64, count: u64, first_second: u64, step_seconds: u64, 
 }
 
 /// The same for the invocations the collector derived from the pool.
-fn copy_invocations_sql(first: u64, count: u64, first_second: u64, step_seconds: u64, limit: u64) -> String {
-    let shift = format!("(toInt64({first_second}) + toInt64(copy) * {step_seconds} - toInt64(pool_first_second))");
+fn copy_invocations_sql(
+    first: u64,
+    count: u64,
+    first_second: u64,
+    step_seconds: u64,
+    limit: u64,
+) -> String {
+    let shift = format!(
+        "(toInt64({first_second}) + toInt64(copy) * {step_seconds} - toInt64(pool_first_second))"
+    );
     format!(
         "INSERT INTO invocations (project, timestamp, start_time_unix_nano, duration_ns, function, service, provider, \
          region, function_version, instance, trigger, invocation_id, trace_id, span_id, is_error, coldstart_attribute, \
@@ -106,8 +122,15 @@ fn copy_invocations_sql(first: u64, count: u64, first_second: u64, step_seconds:
 
 /// Stores one pool of the simulator's application in `bench_pool_spans`
 /// and `bench_pool_invocations`; returns its spans.
-async fn store_pool(client: &clickhouse::Client, pool_spans: u64, now_nanos: u64) -> anyhow::Result<u64> {
-    for (pool, table) in [("bench_pool_spans", "spans"), ("bench_pool_invocations", "invocations")] {
+async fn store_pool(
+    client: &clickhouse::Client,
+    pool_spans: u64,
+    now_nanos: u64,
+) -> anyhow::Result<u64> {
+    for (pool, table) in [
+        ("bench_pool_spans", "spans"),
+        ("bench_pool_invocations", "invocations"),
+    ] {
         client
             .query(&format!("CREATE TABLE {pool} AS {table} ENGINE = Memory"))
             .execute()
@@ -119,7 +142,8 @@ async fn store_pool(client: &clickhouse::Client, pool_spans: u64, now_nanos: u64
     let mut encoder = SpanRowEncoder::new(&project);
     let (mut spans, mut invocations) = (Vec::new(), Vec::new());
     for request in (0..workload.requests_per_pass()).filter_map(|index| workload.request(index)) {
-        let converted = convert_resource_spans(request.resource_spans, window, &SpanLimits::default()).spans;
+        let converted =
+            convert_resource_spans(request.resource_spans, window, &SpanLimits::default()).spans;
         invocations.extend(
             tracehouse_collector::invocations::invocations_from_spans(&converted)
                 .iter()
@@ -132,7 +156,9 @@ async fn store_pool(client: &clickhouse::Client, pool_spans: u64, now_nanos: u64
         insert.write(row).await?;
     }
     insert.end().await?;
-    let mut insert = client.insert::<InvocationRow>("bench_pool_invocations").await?;
+    let mut insert = client
+        .insert::<InvocationRow>("bench_pool_invocations")
+        .await?;
     for row in &invocations {
         insert.write(row).await?;
     }
@@ -229,7 +255,13 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             .await
             .context("copying spans")?;
         client
-            .query(&copy_invocations_sql(copy, count, first_second, step, u64::MAX))
+            .query(&copy_invocations_sql(
+                copy,
+                count,
+                first_second,
+                step,
+                u64::MAX,
+            ))
             .execute()
             .await
             .context("copying invocations")?;
@@ -242,7 +274,12 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     );
     print_bytes(&client, options.spans).await?;
 
-    let ingest = Ingest::start(client.clone(), copies, pool, options.ingest_spans_per_second);
+    let ingest = Ingest::start(
+        client.clone(),
+        copies,
+        pool,
+        options.ingest_spans_per_second,
+    );
     let result = measure_queries(&client, &options, now_seconds).await;
     let ingested = ingest.stop().await;
     println!("ingest while measuring: {ingested} spans inserted at the current time");
@@ -300,7 +337,10 @@ async fn measure_queries(
         start_unix_nano: (now_seconds - 86_400) * NANOS,
         end_unix_nano: now_seconds * NANOS,
     };
-    println!("| query ({} spans, ingest running) | runs | p50 ms | p99 ms | target p99 ms | |", options.spans);
+    println!(
+        "| query ({} spans, ingest running) | runs | p50 ms | p99 ms | target p99 ms | |",
+        options.spans
+    );
     println!("|---|---|---|---|---|---|");
     let by_id = measure(options.runs, |run| {
         let (service, project, trace) = (&service, &project, traces[run % traces.len()]);
@@ -323,7 +363,10 @@ async fn measure_queries(
         let (service, project) = (&service, &project);
         let search = TraceSearch {
             window: Some(day),
-            service: services.get(run % services.len().max(1)).cloned().unwrap_or_default(),
+            service: services
+                .get(run % services.len().max(1))
+                .cloned()
+                .unwrap_or_default(),
             limit: 20,
             ..TraceSearch::default()
         };
@@ -394,7 +437,12 @@ struct Ingest {
 }
 
 impl Ingest {
-    fn start(client: clickhouse::Client, first_copy: u64, pool: u64, spans_per_second: u64) -> Self {
+    fn start(
+        client: clickhouse::Client,
+        first_copy: u64,
+        pool: u64,
+        spans_per_second: u64,
+    ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let task = tokio::spawn(async move {

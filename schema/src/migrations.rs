@@ -245,7 +245,10 @@ struct NameRow {
 /// Whether the tables of `migration`'s `only while` lines are as it
 /// requires (true without such lines).
 async fn condition_holds(client: &Client, migration: &Migration) -> Result<bool, SchemaError> {
-    let (present, absent) = (migration.only_while_present(), migration.only_while_absent());
+    let (present, absent) = (
+        migration.only_while_present(),
+        migration.only_while_absent(),
+    );
     if present.is_empty() && absent.is_empty() {
         return Ok(true);
     }
@@ -332,7 +335,10 @@ mod tests {
         }
         let rename = MIGRATIONS.iter().find(|m| m.version == 73).expect("73");
         assert_eq!(rename.only_while_present(), ["spans", "trace_spans"]);
-        assert_eq!(rename.only_while_absent(), ["spans_by_service", "span_index"]);
+        assert_eq!(
+            rename.only_while_absent(),
+            ["spans_by_service", "span_index"]
+        );
     }
 
     #[test]

@@ -422,6 +422,9 @@ async fn a_trace_lookup_reads_only_the_days_of_its_trace() -> anyhow::Result<()>
     assert_eq!(rows as u64, SPANS_PER_TRACE);
     assert_eq!(unbounded_rows, rows);
     assert!(bounded <= 1_024, "the lookup read {bounded} rows");
-    assert!(unbounded >= 8 * 1_024, "each day partition is read: {unbounded}");
+    assert!(
+        unbounded >= 8 * 1_024,
+        "each day partition is read: {unbounded}"
+    );
     app.stop().await
 }

@@ -82,7 +82,10 @@ async fn spans_stored_before_the_trace_ordered_layout_stay_readable() -> anyhow:
         )
         .execute()
         .await?;
-    assert_eq!(count(&client, "SELECT count() AS count FROM trace_spans").await?, 300);
+    assert_eq!(
+        count(&client, "SELECT count() AS count FROM trace_spans").await?,
+        300
+    );
     let links = "SELECT count() AS count FROM span_links_by_linked_trace";
     let messages = "SELECT count() AS count FROM messaging_spans";
     assert_eq!(count(&client, links).await?, 30);
@@ -93,7 +96,10 @@ async fn spans_stored_before_the_trace_ordered_layout_stay_readable() -> anyhow:
         for (sql, expected) in [
             ("SELECT count() AS count FROM spans", 300),
             ("SELECT count() AS count FROM span_index", 300),
-            ("SELECT uniqExact(trace_id) AS count FROM trace_time_index", 30),
+            (
+                "SELECT uniqExact(trace_id) AS count FROM trace_time_index",
+                30,
+            ),
             (links, 30),
             (messages, 30),
             (
@@ -118,7 +124,10 @@ async fn spans_stored_before_the_trace_ordered_layout_stay_readable() -> anyhow:
         )
         .execute()
         .await?;
-    assert_eq!(count(&client, "SELECT count() AS count FROM span_index").await?, 301);
+    assert_eq!(
+        count(&client, "SELECT count() AS count FROM span_index").await?,
+        301
+    );
     assert_eq!(count(&client, "SELECT count() AS count FROM trace_time_index WHERE trace_id = toFixedString('0123456789abcdef', 16)").await?, 1);
     tracehouse_tests::drop_database(&settings).await?;
     Ok(())
