@@ -67,18 +67,29 @@ fn copied_values(keys: &str, values: &str) -> String {
     )
 }
 
-/// `INSERT ... SELECT` of copies `first..first + count` of the span pool,
-/// copy `c` starting `first_second + c * step_seconds`.
-fn copy_spans_sql(
-    first: u64,
-    count: u64,
+/// Where copies go: copy `c` of the pool (whose first second is
+/// `pool_first_second`) starts at `first_second + c * step_seconds`.
+#[derive(Clone, Copy)]
+struct Placement {
+    pool_first_second: u64,
     first_second: u64,
     step_seconds: u64,
-    limit: u64,
-) -> String {
-    let shift = format!(
-        "(toInt64({first_second}) + toInt64(copy) * {step_seconds} - toInt64(pool_first_second))"
-    );
+}
+
+impl Placement {
+    /// Seconds to add to a pool time for copy `copy` (SQL).
+    fn shift(&self) -> String {
+        format!(
+            "(toInt64({}) + toInt64(copy) * {} - toInt64({}))",
+            self.first_second, self.step_seconds, self.pool_first_second
+        )
+    }
+}
+
+/// `INSERT ... SELECT` of copies `first..first + count` of the span pool
+/// (at most `limit` spans).
+fn copy_spans_sql(first: u64, count: u64, placement: Placement, limit: u64) -> String {
+    let shift = placement.shift();
     format!(
         "INSERT INTO spans ({SPAN_COLUMNS}) SELECT project, toDateTime(toInt64(timestamp) + {shift}), \
          toUInt64(toInt64(start_time_unix_nano) + {shift} * {NANOS}), toUInt64(toInt64(end_time_unix_nano) + {shift} * {NANOS}), \
@@ -88,7 +99,7 @@ fn copy_spans_sql(
          event_attributes, arrayMap(l -> {link}, link_trace_ids), link_span_ids, link_trace_states, link_attributes, \
          dropped_attributes_count, dropped_events_count, dropped_links_count \
          FROM bench_pool_spans CROSS JOIN (SELECT number AS copy FROM numbers({first}, {count})) AS copies \
-         CROSS JOIN (SELECT toUInt32(min(timestamp)) AS pool_first_second FROM bench_pool_spans) AS pool LIMIT {limit}",
+         LIMIT {limit}",
         trace_id = copied_trace_id("trace_id"),
         link = copied_trace_id("l"),
         attributes = copied_values("attribute_keys", "attribute_values"),
@@ -96,16 +107,8 @@ fn copy_spans_sql(
 }
 
 /// The same for the invocations the collector derived from the pool.
-fn copy_invocations_sql(
-    first: u64,
-    count: u64,
-    first_second: u64,
-    step_seconds: u64,
-    limit: u64,
-) -> String {
-    let shift = format!(
-        "(toInt64({first_second}) + toInt64(copy) * {step_seconds} - toInt64(pool_first_second))"
-    );
+fn copy_invocations_sql(first: u64, count: u64, placement: Placement) -> String {
+    let shift = placement.shift();
     format!(
         "INSERT INTO invocations (project, timestamp, start_time_unix_nano, duration_ns, function, service, provider, \
          region, function_version, instance, trigger, invocation_id, trace_id, span_id, is_error, coldstart_attribute, \
@@ -114,8 +117,7 @@ fn copy_invocations_sql(
          function_version, concat(instance, '-', toString(intDiv(copy, 100))), trigger, \
          if(invocation_id = '', '', concat(invocation_id, '-', toString(copy))), {trace_id}, span_id, is_error, \
          coldstart_attribute, memory_mb, arch \
-         FROM bench_pool_invocations CROSS JOIN (SELECT number AS copy FROM numbers({first}, {count})) AS copies \
-         CROSS JOIN (SELECT toUInt32(min(timestamp)) AS pool_first_second FROM bench_pool_spans) AS pool LIMIT {limit}",
+         FROM bench_pool_invocations CROSS JOIN (SELECT number AS copy FROM numbers({first}, {count})) AS copies",
         trace_id = copied_trace_id("trace_id"),
     )
 }
@@ -163,7 +165,11 @@ async fn store_pool(
         insert.write(row).await?;
     }
     insert.end().await?;
-    Ok(spans.len() as u64)
+    let pool: PoolRow = client
+        .query("SELECT count() AS spans, toUInt32(min(timestamp)) AS first_second FROM bench_pool_spans")
+        .fetch_one()
+        .await?;
+    Ok((pool.spans, u64::from(pool.first_second)))
 }
 
 /// Nearest-rank percentile of sorted `values`.
@@ -236,13 +242,17 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let client = settings.client()?;
     tracehouse_schema::apply_migrations(&client).await?;
     let now_seconds = tracehouse_model::time::now_unix_nano() / NANOS;
-    let pool = store_pool(&client, options.pool_spans, now_seconds * NANOS).await?;
+    let (pool, pool_first_second) =
+        store_pool(&client, options.pool_spans, now_seconds * NANOS).await?;
     anyhow::ensure!(pool > 0, "the workload is empty");
 
     // Copies spread evenly over the week before now.
     let copies = options.spans.div_ceil(pool);
-    let step = (WEEK_SECONDS / copies).max(1);
-    let first_second = now_seconds - WEEK_SECONDS;
+    let placement = Placement {
+        pool_first_second,
+        first_second: now_seconds - WEEK_SECONDS,
+        step_seconds: (WEEK_SECONDS / copies).max(1),
+    };
     let started = Instant::now();
     let per_insert = (2_000_000 / pool).max(1);
     let mut copy = 0;
@@ -250,18 +260,12 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         let count = per_insert.min(copies - copy);
         let limit = (options.spans - copy * pool).min(count * pool);
         client
-            .query(&copy_spans_sql(copy, count, first_second, step, limit))
+            .query(&copy_spans_sql(copy, count, placement, limit))
             .execute()
             .await
             .context("copying spans")?;
         client
-            .query(&copy_invocations_sql(
-                copy,
-                count,
-                first_second,
-                step,
-                u64::MAX,
-            ))
+            .query(&copy_invocations_sql(copy, count, placement))
             .execute()
             .await
             .context("copying invocations")?;
@@ -276,8 +280,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 
     let ingest = Ingest::start(
         client.clone(),
-        copies,
-        pool,
+        (copies, pool, pool_first_second),
         options.ingest_spans_per_second,
     );
     let result = measure_queries(&client, &options, now_seconds).await;
@@ -437,10 +440,11 @@ struct Ingest {
 }
 
 impl Ingest {
+    /// Inserts copies from `first_copy` of the pool (`pool` spans from
+    /// `pool_first_second`) at the current time, `spans_per_second` a second.
     fn start(
         client: clickhouse::Client,
-        first_copy: u64,
-        pool: u64,
+        (first_copy, pool, pool_first_second): (u64, u64, u64),
         spans_per_second: u64,
     ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
@@ -451,7 +455,12 @@ impl Ingest {
                 let second = Instant::now();
                 let now = tracehouse_model::time::now_unix_nano() / NANOS;
                 let limit = spans_per_second.min(pool);
-                let sql = copy_spans_sql(copy, 1, now.saturating_sub(copy), 1, limit);
+                let placement = Placement {
+                    pool_first_second,
+                    first_second: now.saturating_sub(copy),
+                    step_seconds: 1,
+                };
+                let sql = copy_spans_sql(copy, 1, placement, limit);
                 if client.query(&sql).execute().await.is_ok() {
                     inserted += limit;
                 }

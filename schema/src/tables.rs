@@ -10,12 +10,6 @@ pub const SPAN_INDEX: &str = "span_index";
 /// The first and last second of each trace (per insert block), ordered by
 /// trace id: the days a trace lookup reads. Filled by a materialized view.
 pub const TRACE_TIME_INDEX: &str = "trace_time_index";
-/// Before migration 70: the copy of spans ordered by trace id. Its rows are
-/// copied into spans once (migration 79), then it is dropped.
-pub const TRACE_SPANS: &str = "trace_spans";
-/// Before migration 70, spans ordered by service, name and time, renamed by
-/// migration 73 and dropped by 83.
-pub const SPANS_BY_SERVICE: &str = "spans_by_service";
 /// Span links keyed by the trace they point to (chain traversal).
 pub const SPAN_LINKS_BY_LINKED_TRACE: &str = "span_links_by_linked_trace";
 /// Producer and consumer spans keyed by message id (chains, broken chains, map).
