@@ -122,13 +122,19 @@ fn copy_invocations_sql(first: u64, count: u64, placement: Placement) -> String 
     )
 }
 
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct PoolRow {
+    spans: u64,
+    first_second: u32,
+}
+
 /// Stores one pool of the simulator's application in `bench_pool_spans`
-/// and `bench_pool_invocations`; returns its spans.
+/// and `bench_pool_invocations`; returns its spans and its first second.
 async fn store_pool(
     client: &clickhouse::Client,
     pool_spans: u64,
     now_nanos: u64,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<(u64, u64)> {
     for (pool, table) in [
         ("bench_pool_spans", "spans"),
         ("bench_pool_invocations", "invocations"),
