@@ -260,7 +260,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         step_seconds: (WEEK_SECONDS / copies).max(1),
     };
     let started = Instant::now();
-    let per_insert = (2_000_000 / pool).max(1);
+    let per_insert = (300_000 / pool).max(1);
     let mut copy = 0;
     while copy < copies {
         let count = per_insert.min(copies - copy);
@@ -436,6 +436,75 @@ async fn measure_chains(
         &chains,
         200.0,
     );
+    measure_ten_trace_chains(service, project, client, runs).await
+}
+
+/// Chains of exactly 10 traces (the workload's are shorter): 20 of them,
+/// 5 spans per trace, the second span of each trace a consumer linked to
+/// the previous trace's second span, stored among the generated spans an
+/// hour ago. Each run walks one from its first trace.
+async fn measure_ten_trace_chains(
+    service: &QueryService,
+    project: &ProjectId,
+    client: &clickhouse::Client,
+    runs: usize,
+) -> anyhow::Result<()> {
+    // Row n: chain intDiv(n, 50), trace k = intDiv(n, 5) % 10, span n % 5.
+    let trace = |number: &str| {
+        format!("toFixedString(concat(reinterpretAsString(cityHash64('chain', intDiv({number}, 5))), reinterpretAsString(cityHash64('chain', intDiv({number}, 5), 1))), 16)")
+    };
+    let span = |number: &str| {
+        format!("toFixedString(reinterpretAsString(cityHash64('chain-span', {number})), 8)")
+    };
+    let sql = format!(
+        "INSERT INTO spans (project, timestamp, start_time_unix_nano, end_time_unix_nano, duration_ns, trace_id, span_id, \
+         parent_span_id, service, name, kind, status_code, link_trace_ids, link_span_ids, link_trace_states, link_attributes) \
+         SELECT 'default', toDateTime(toUInt32(now()) - 3600 + intDiv(number, 5) % 10), \
+         (toUInt64(now()) - 3600 + intDiv(number, 5) % 10) * {NANOS} + number % 5 * 1000000, \
+         (toUInt64(now()) - 3600 + intDiv(number, 5) % 10) * {NANOS} + number % 5 * 1000000 + 500000, 500000, \
+         {trace_id}, {span_id}, if(number % 5 = 0, toFixedString(unhex('0000000000000000'), 8), {parent}), \
+         concat('chain-step-', toString(intDiv(number, 5) % 10)), concat('step-', toString(number % 5)), \
+         if(number % 5 = 1, 'consumer', 'internal'), 'unset', \
+         arrayFilter(x -> number % 5 = 1 AND intDiv(number, 5) % 10 > 0, [{previous_trace}]), \
+         arrayFilter(x -> number % 5 = 1 AND intDiv(number, 5) % 10 > 0, [{previous_span}]), \
+         arrayFilter(x -> number % 5 = 1 AND intDiv(number, 5) % 10 > 0, ['']), \
+         arrayFilter(x -> number % 5 = 1 AND intDiv(number, 5) % 10 > 0, ['{{}}']) \
+         FROM numbers(1000)",
+        trace_id = trace("number"),
+        span_id = span("number"),
+        parent = span("(number - number % 5)"),
+        previous_trace = trace("(number - 5)"),
+        previous_span = span("(number - 5)"),
+    );
+    client
+        .query(&sql)
+        .execute()
+        .await
+        .context("storing 10-trace chains")?;
+    let starts: Vec<TraceId> = sample_texts(
+        client,
+        &format!(
+            "SELECT lower(hex({})) AS text FROM numbers(1000) WHERE number % 50 = 0",
+            trace("number")
+        ),
+    )
+    .await?
+    .iter()
+    .filter_map(|hex| hex.parse().ok())
+    .collect();
+    let shortest = Arc::new(AtomicU64::new(u64::MAX));
+    let chains = measure(runs, |run| {
+        let (trace, shortest) = (starts[run % starts.len().max(1)], shortest.clone());
+        async move {
+            let chain = service.chain(project, trace).await?;
+            shortest.fetch_min(chain.trace_ids.len() as u64, Ordering::Relaxed);
+            Ok(())
+        }
+    })
+    .await?;
+    let traces = shortest.load(Ordering::Relaxed);
+    anyhow::ensure!(traces == 10, "a 10-trace chain had {traces} traces");
+    print_row("chain of 10 traces", &chains, 200.0);
     Ok(())
 }
 
