@@ -279,6 +279,10 @@ impl QueryService {
             let params = candidate_params(project, search, narrowed, candidate_limit);
             let candidates: Vec<CandidateRow> =
                 self.fetch(&sql::TRACE_SEARCH_CANDIDATES, &params).await?;
+            if u64::try_from(candidates.len()).unwrap_or(u64::MAX) < candidate_limit {
+                // Too few even if all are exact: the next window.
+                continue;
+            }
             let exact = self
                 .exact_prefix(project, candidates, start_seconds)
                 .await?;
