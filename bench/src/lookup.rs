@@ -10,7 +10,7 @@
 //! needed, each copy with new trace ids (links follow), id-like attribute
 //! values made unique per copy, and times spread over seven days. During
 //! the measurements a background task keeps inserting copies at the
-//! current time (`--ingest-spans-per-second`).
+//! current time (`--ingest-spans-per-second`, 2,000 by default).
 //!
 //! `cargo run --release -p tracehouse-bench -- trace-lookup` (10 million
 //! spans, every query); `--spans 100000000 --trace-by-id-only` for 100
@@ -386,7 +386,7 @@ async fn measure_queries(
     })
     .await?;
     print_row("trace search, one service, 24 h, 20 traces", &search, 200.0);
-    let functions = measure(options.runs.min(50), |_| {
+    let functions = measure(options.runs.min(20), |_| {
         let (service, project) = (&service, &project);
         async move {
             service.functions(project, &day).await?;

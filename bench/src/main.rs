@@ -31,7 +31,7 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         runs: usize,
         /// Spans inserted per second while the queries run (0: none).
-        #[arg(long, default_value_t = 20_000)]
+        #[arg(long, default_value_t = 2_000)]
         ingest_spans_per_second: u64,
         /// Measure trace by id only (for 100 million spans).
         #[arg(long)]
