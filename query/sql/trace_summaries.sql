@@ -1,4 +1,4 @@
--- Trace search, step 2: whole-trace summaries of a batch of traces (hex ids), read from the table ordered by trace id.
+-- Trace search, step 2: whole-trace summaries of a batch of traces (hex ids), read from spans (ordered by trace id) in the seconds trace_time_index gives for them.
 -- params: project = 'default', trace_ids = ['0af7651916cd43dd8448eb211c80319c', '5b8efff798038103d269b633813fc60c']
 SELECT
     trace_id,
@@ -13,7 +13,9 @@ SELECT
     count() AS span_count,
     countIf(status_code = 'error') AS error_count,
     groupUniqArray(service) AS services
-FROM trace_spans
+FROM spans
 WHERE project = {project:String} AND trace_id IN (SELECT toFixedString(unhex(arrayJoin({trace_ids:Array(String)})), 16))
+    AND timestamp >= (SELECT min(first_timestamp) FROM trace_time_index WHERE project = {project:String} AND trace_id IN (SELECT toFixedString(unhex(arrayJoin({trace_ids:Array(String)})), 16)))
+    AND timestamp <= (SELECT max(last_timestamp) FROM trace_time_index WHERE project = {project:String} AND trace_id IN (SELECT toFixedString(unhex(arrayJoin({trace_ids:Array(String)})), 16)))
 GROUP BY trace_id
 LIMIT 1000001

@@ -137,10 +137,9 @@ impl TraceSearch {
 fn candidate_params(
     project: &ProjectId,
     search: &TraceSearch,
-    default_window: TimeWindow,
+    window: TimeWindow,
     candidate_limit: u64,
 ) -> Params {
-    let window = search.window.unwrap_or(default_window);
     let attributes: Vec<String> = search
         .attributes
         .iter()
@@ -177,9 +176,10 @@ fn summary_params(project: &ProjectId, trace_ids: Vec<String>) -> Params {
 
 impl QueryService {
     /// Traces matching `search`, newest first (by their first matching
-    /// span). Step 1 finds candidate traces in `spans` by the span filters,
-    /// step 2 summarizes them from `trace_spans` and applies the status and
-    /// duration filters. A page may hold fewer than `limit` traces while
+    /// span). Step 1 finds candidate traces in the narrow `span_index` by
+    /// the span filters (attribute filters checked in `spans`), step 2
+    /// summarizes them from `spans` (ordered by trace id) and applies the
+    /// status and duration filters. A page may hold fewer than `limit` traces while
     /// `next_cursor` still points further.
     pub async fn search_traces(
         &self,
@@ -193,9 +193,10 @@ impl QueryService {
         } else {
             limit
         };
-        let params = candidate_params(project, search, default_window, candidate_limit);
-        let candidates: Vec<CandidateRow> =
-            self.fetch(&sql::TRACE_SEARCH_CANDIDATES, &params).await?;
+        let window = search.window.unwrap_or(default_window);
+        let candidates = self
+            .search_candidates(project, search, window, candidate_limit)
+            .await?;
         let mut summaries: HashMap<[u8; 16], TraceSummaryRow> = if candidates.is_empty() {
             HashMap::new()
         } else {
@@ -234,6 +235,97 @@ impl QueryService {
             traces,
             next_cursor,
         })
+    }
+}
+
+/// The widths, in seconds, of the windows ending at the search window's end
+/// that are tried before the whole window: the newest traces of a busy
+/// service are found without aggregating every matching span of the day.
+const NARROWED_WINDOWS_SECONDS: [u64; 3] = [300, 4_800, 76_800];
+
+#[derive(Debug, Clone, clickhouse::Row, Deserialize)]
+struct FirstSecondRow {
+    trace_id: [u8; 16],
+    first_second: u32,
+}
+
+impl QueryService {
+    /// The first `candidate_limit` candidates of `search` in `window`,
+    /// exactly as one query over the whole window finds them, reading
+    /// narrowed windows first. In the window from second `a`, a trace with
+    /// no span before `a` has its true first matching span; a trace that
+    /// may have spans before `a` (its first second in trace_time_index) may
+    /// rank lower. The candidates before the first such trace are exact,
+    /// as every trace whose first match is at or after `a` is found; when
+    /// they are fewer than asked, the next window is tried.
+    async fn search_candidates(
+        &self,
+        project: &ProjectId,
+        search: &TraceSearch,
+        window: TimeWindow,
+        candidate_limit: u64,
+    ) -> Result<Vec<CandidateRow>, QueryError> {
+        let end_seconds = u64::from(window.end_seconds());
+        for width in NARROWED_WINDOWS_SECONDS {
+            let start_seconds = end_seconds.saturating_sub(width);
+            let start_unix_nano = start_seconds.saturating_mul(1_000_000_000);
+            if start_unix_nano <= window.start_unix_nano {
+                break;
+            }
+            let narrowed = TimeWindow {
+                start_unix_nano,
+                ..window
+            };
+            let params = candidate_params(project, search, narrowed, candidate_limit);
+            let candidates: Vec<CandidateRow> =
+                self.fetch(&sql::TRACE_SEARCH_CANDIDATES, &params).await?;
+            if u64::try_from(candidates.len()).unwrap_or(u64::MAX) < candidate_limit {
+                // Too few even if all are exact: the next window.
+                continue;
+            }
+            let exact = self
+                .exact_prefix(project, candidates, start_seconds)
+                .await?;
+            if u64::try_from(exact.len()).unwrap_or(u64::MAX) >= candidate_limit {
+                return Ok(exact);
+            }
+        }
+        let params = candidate_params(project, search, window, candidate_limit);
+        self.fetch(&sql::TRACE_SEARCH_CANDIDATES, &params).await
+    }
+
+    /// The candidates before the first one whose trace has a span before
+    /// second `start_seconds`.
+    async fn exact_prefix(
+        &self,
+        project: &ProjectId,
+        mut candidates: Vec<CandidateRow>,
+        start_seconds: u64,
+    ) -> Result<Vec<CandidateRow>, QueryError> {
+        if candidates.is_empty() {
+            return Ok(candidates);
+        }
+        let trace_ids = candidates
+            .iter()
+            .map(|candidate| hex::encode(candidate.trace_id))
+            .collect();
+        let rows: Vec<FirstSecondRow> = self
+            .fetch(
+                &sql::TRACE_FIRST_SECONDS,
+                &summary_params(project, trace_ids),
+            )
+            .await?;
+        let earlier: std::collections::HashSet<[u8; 16]> = rows
+            .into_iter()
+            .filter(|row| u64::from(row.first_second) < start_seconds)
+            .map(|row| row.trace_id)
+            .collect();
+        let exact = candidates
+            .iter()
+            .position(|candidate| earlier.contains(&candidate.trace_id))
+            .unwrap_or(candidates.len());
+        candidates.truncate(exact);
+        Ok(candidates)
     }
 }
 
@@ -282,5 +374,6 @@ mod tests {
         assert_eq!(sql::TRACE_SEARCH_CANDIDATES.check(&candidates), Ok(()));
         let summaries = summary_params(&project, vec![]);
         assert_eq!(sql::TRACE_SUMMARIES.check(&summaries), Ok(()));
+        assert_eq!(sql::TRACE_FIRST_SECONDS.check(&summaries), Ok(()));
     }
 }

@@ -4,6 +4,9 @@
 -- Attributes are parallel arrays: key, value as text, and a type code
 -- (0 string, 1 bool, 2 int, 3 double, 4 bytes as hex, 5 array as JSON,
 -- 6 key/value list as JSON, 7 empty).
+-- Replaced by the spans table of 0074 (ordered by trace id); not created
+-- again once 0073 renamed it or 0075 ran, should migration records be lost.
+-- only while absent: spans_by_service, span_index
 CREATE TABLE IF NOT EXISTS spans (
     project String,
     timestamp DateTime,

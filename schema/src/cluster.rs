@@ -69,6 +69,22 @@ enum Placement {
 #[derive(Debug, Default)]
 pub struct Catalog {
     tables: BTreeMap<String, Placement>,
+    /// How often each name was made before: a table renamed away keeps its
+    /// replication path, so a new table of the same name needs another one.
+    made: BTreeMap<String, u32>,
+}
+
+impl Catalog {
+    /// The replication path of a new table `local` (the same rendering on
+    /// every process, so every process names the same path).
+    fn path_of(&mut self, base: String, local: &str) -> String {
+        let made = self.made.entry(local.to_owned()).or_insert(0);
+        *made += 1;
+        match *made {
+            1 => base,
+            generation => format!("{base}_{generation}"),
+        }
+    }
 }
 
 impl Cluster {
@@ -109,6 +125,12 @@ impl Cluster {
             self.create_view(catalog, rest).ok_or_else(unsupported)
         } else if let Some(rest) = code.strip_prefix("ALTER TABLE ") {
             self.alter_table(catalog, rest).ok_or_else(unsupported)
+        } else if let Some(rest) = code.strip_prefix("DROP TABLE IF EXISTS ") {
+            self.drop_table(catalog, rest).ok_or_else(unsupported)
+        } else if let Some(rest) = code.strip_prefix("RENAME TABLE ") {
+            self.rename_table(catalog, rest).ok_or_else(unsupported)
+        } else if let Some(rest) = code.strip_prefix("INSERT INTO ") {
+            self.insert_select(catalog, rest).ok_or_else(unsupported)
         } else {
             Err(unsupported())
         }
@@ -130,7 +152,7 @@ impl Cluster {
         };
         let (db, cluster) = (&self.database, &self.name);
         if REPLICATED_EVERYWHERE.contains(&name) {
-            let path = format!("/clickhouse/tables/all/{db}/{name}");
+            let path = catalog.path_of(format!("/clickhouse/tables/all/{db}/{name}"), name);
             let body = replicated_engine(&body, &path, "{shard}-{replica}")?;
             catalog
                 .tables
@@ -140,7 +162,7 @@ impl Cluster {
             ))]);
         }
         let local = Self::local_table(name);
-        let path = format!("/clickhouse/tables/{{shard}}/{db}/{local}");
+        let path = catalog.path_of(format!("/clickhouse/tables/{{shard}}/{db}/{local}"), &local);
         let body = replicated_engine(&body, &path, "{replica}")?;
         let statements = vec![
             plain(format!(
@@ -192,6 +214,67 @@ impl Cluster {
             )),
             remade(self.distributed(name, key)),
         ])
+    }
+
+    /// A table is dropped with its local table; a view by its name.
+    fn drop_table(&self, catalog: &mut Catalog, rest: &str) -> Option<Vec<Statement>> {
+        let (name, tail) = split_identifier(rest)?;
+        if !tail.trim().is_empty() {
+            return None;
+        }
+        let (db, cluster) = (&self.database, &self.name);
+        let drop = |table: &str| {
+            plain(format!(
+                "DROP TABLE IF EXISTS {db}.{table} ON CLUSTER {cluster}"
+            ))
+        };
+        Some(match catalog.tables.remove(name) {
+            Some(Placement::Sharded { .. }) => vec![drop(name), drop(&Self::local_table(name))],
+            Some(Placement::Everywhere) | None => vec![drop(name)],
+        })
+    }
+
+    /// A sharded table is renamed by its local table; its `Distributed`
+    /// table is made again under the new name.
+    fn rename_table(&self, catalog: &mut Catalog, rest: &str) -> Option<Vec<Statement>> {
+        let (from, after) = split_identifier(rest)?;
+        let (to, tail) = split_identifier(after.trim_start().strip_prefix("TO ")?)?;
+        if !tail.trim().is_empty() {
+            return None;
+        }
+        let Placement::Sharded { key } = catalog.tables.remove(from)? else {
+            return None;
+        };
+        let (db, cluster) = (&self.database, &self.name);
+        let (from_local, to_local) = (Self::local_table(from), Self::local_table(to));
+        let statements = vec![
+            plain(format!(
+                "RENAME TABLE {db}.{from_local} TO {db}.{to_local} ON CLUSTER {cluster}"
+            )),
+            plain(format!(
+                "DROP TABLE IF EXISTS {db}.{from} ON CLUSTER {cluster}"
+            )),
+            plain(self.distributed(to, &key)),
+        ];
+        catalog
+            .tables
+            .insert(to.to_owned(), Placement::Sharded { key });
+        Some(statements)
+    }
+
+    /// A one-time copy runs once, from the node migrating, through the
+    /// `Distributed` tables; subqueries read every shard (`GLOBAL`).
+    fn insert_select(&self, catalog: &Catalog, rest: &str) -> Option<Vec<Statement>> {
+        let (target, select) = split_identifier(rest)?;
+        catalog.tables.get(target)?;
+        let db = &self.database;
+        let select = localize_sources(select, |table| {
+            catalog.tables.get(table).map(|_| format!("{db}.{table}"))
+        })?;
+        let select = select
+            .replace(" IN (", " GLOBAL IN (")
+            .replace(" NOT GLOBAL IN (", " GLOBAL NOT IN (");
+        Some(vec![plain(format!("INSERT INTO {db}.{target}{select}"))])
     }
 
     /// The `Distributed` table `name` over its local table.
@@ -356,8 +439,10 @@ mod tests {
     fn every_statement_runs_on_the_cluster_with_qualified_names() {
         let (bootstrap, migrations) = rendered();
         for statement in bootstrap.iter().chain(migrations.iter().flatten()) {
+            // A one-time copy runs once, from one node, through the Distributed tables.
+            let copies = statement.sql.starts_with("INSERT INTO th.");
             assert!(
-                statement.sql.contains(" ON CLUSTER tracehouse"),
+                copies || statement.sql.contains(" ON CLUSTER tracehouse"),
                 "{}",
                 statement.sql
             );
@@ -463,7 +548,11 @@ mod tests {
     #[test]
     fn column_migrations_alter_the_local_table_and_make_the_distributed_one_again() {
         let (_, migrations) = rendered();
-        let last = migrations.last().expect("a migration");
+        let index = MIGRATIONS
+            .iter()
+            .position(|migration| migration.adds_columns.is_some())
+            .expect("a column migration");
+        let last = &migrations[index];
         let altered: Vec<Option<&str>> = last.iter().map(|s| s.alters.as_deref()).collect();
         assert_eq!(
             altered,
@@ -486,9 +575,34 @@ mod tests {
     }
 
     #[test]
+    fn renames_drops_and_copies_follow_the_local_tables() {
+        let (_, migrations) = rendered();
+        let all: Vec<&str> = migrations
+            .iter()
+            .flatten()
+            .map(|s| s.sql.as_str())
+            .collect();
+        assert!(all.contains(
+            &"RENAME TABLE th.spans_local TO th.spans_by_service_local ON CLUSTER tracehouse"
+        ));
+        assert!(all.contains(&"DROP TABLE IF EXISTS th.trace_spans_local ON CLUSTER tracehouse"));
+        // The spans table made after the rename has a replication path of its own.
+        assert!(all.iter().any(
+            |sql| sql.starts_with("CREATE TABLE IF NOT EXISTS th.spans_local")
+                && sql.contains("/clickhouse/tables/{shard}/th/spans_local_2")
+        ));
+        let copy = all
+            .iter()
+            .find(|sql| sql.starts_with("INSERT INTO th.spans"))
+            .expect("the one-time copy");
+        assert!(copy.contains("FROM th.trace_spans"), "{copy}");
+        assert!(copy.contains("GLOBAL NOT IN (SELECT"), "{copy}");
+    }
+
+    #[test]
     fn unknown_statements_and_tables_are_refused() {
         let mut catalog = Catalog::default();
-        let refused = cluster().render(&mut catalog, "DROP TABLE spans");
+        let refused = cluster().render(&mut catalog, "TRUNCATE TABLE spans");
         assert!(matches!(
             refused,
             Err(SchemaError::UnsupportedForCluster(_))

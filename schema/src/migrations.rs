@@ -28,6 +28,35 @@ pub struct Migration {
     pub adds_columns: Option<(&'static str, &'static [&'static str])>,
 }
 
+/// The comment line of a migration that runs only while these tables exist.
+const ONLY_WHILE_PRESENT: &str = "-- only while present:";
+/// The comment line of a migration that runs only while these tables do not exist.
+const ONLY_WHILE_ABSENT: &str = "-- only while absent:";
+
+impl Migration {
+    /// The tables of a `-- only while present: a, b` comment line (for a
+    /// statement not idempotent by itself: `RENAME TABLE`, a one-time copy,
+    /// which runs only while the database is in the state it changes).
+    pub fn only_while_present(&self) -> Vec<&'static str> {
+        comment_list(self.sql, ONLY_WHILE_PRESENT)
+    }
+
+    /// The tables of a `-- only while absent: a, b` comment line.
+    pub fn only_while_absent(&self) -> Vec<&'static str> {
+        comment_list(self.sql, ONLY_WHILE_ABSENT)
+    }
+}
+
+/// The comma-separated names of the comment line starting with `prefix`.
+fn comment_list(sql: &'static str, prefix: &str) -> Vec<&'static str> {
+    sql.lines()
+        .filter_map(|line| line.strip_prefix(prefix))
+        .flat_map(|names| names.split(','))
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
 /// `migration!(7, "0007_name")`: version and file stem of `migrations/0007_name.sql`.
 macro_rules! migration {
     ($version:expr, $file_stem:expr) => {
@@ -55,7 +84,9 @@ pub(crate) const BOOTSTRAP: &str = include_str!("../migrations/0000_schema_migra
 /// serverless tables (4-9) and the chain index tables (20-23) were written
 /// in parallel, each feature in its own range, and merged without
 /// renumbering; later features get ranges of their own (30-39, 40-49,
-/// 50-59). Gaps are harmless: migrations apply in ascending order and the
+/// 50-59, 60-69); the storage layout of 70-83 (spans stored once, ordered by
+/// trace id, with the narrow span_index and trace_time_index; see
+/// docs/architecture.md) took 70-89. Gaps are harmless: migrations apply in ascending order and the
 /// applied version is the highest recorded.
 pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_spans"),
@@ -87,6 +118,20 @@ pub const MIGRATIONS: &[Migration] = &[
             "failed",
         ]
     ),
+    migration!(70, "0070_drop_trace_spans_mv"),
+    migration!(71, "0071_drop_span_links_mv"),
+    migration!(72, "0072_drop_messaging_spans_mv"),
+    migration!(73, "0073_rename_spans_by_service"),
+    migration!(74, "0074_spans_by_trace"),
+    migration!(75, "0075_span_index"),
+    migration!(76, "0076_span_index_mv"),
+    migration!(77, "0077_trace_time_index"),
+    migration!(78, "0078_trace_time_index_mv"),
+    migration!(79, "0079_copy_trace_spans"),
+    migration!(80, "0080_span_links_by_linked_trace_mv"),
+    migration!(81, "0081_messaging_spans_mv"),
+    migration!(82, "0082_drop_trace_spans"),
+    migration!(83, "0083_drop_spans_by_service"),
 ];
 
 #[derive(clickhouse::Row, serde::Deserialize)]
@@ -155,8 +200,8 @@ pub async fn apply_migrations_in(client: &Client, layout: &Layout) -> Result<u32
             name = migration.name,
             "applying migration"
         );
-        for statement in statements {
-            apply_statement(client, migration, statement).await?;
+        if condition_holds(client, migration).await? {
+            apply_statements(client, migration, statements).await?;
         }
         record(client, migration).await?;
     }
@@ -221,6 +266,29 @@ async fn apply_statement(
     }
 }
 
+/// The statements of one migration, in order. A conditional migration
+/// (`only while`) that fails once its condition no longer holds was run by
+/// another process migrating at the same time.
+async fn apply_statements(
+    client: &Client,
+    migration: &Migration,
+    statements: &[Statement],
+) -> Result<(), SchemaError> {
+    let conditional =
+        !migration.only_while_present().is_empty() || !migration.only_while_absent().is_empty();
+    for statement in statements {
+        match apply_statement(client, migration, statement).await {
+            Ok(()) => {}
+            Err(error) if conditional && !condition_holds(client, migration).await? => {
+                tracing::info!(%error, "the migration was run by another process");
+                return Ok(());
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
 async fn record(client: &Client, migration: &Migration) -> Result<(), SchemaError> {
     let mut insert = client
         .insert::<MigrationRecord<'_>>(SCHEMA_MIGRATIONS)
@@ -264,6 +332,32 @@ async fn already_applied(
         .await
         .map_err(SchemaError::query("read existing columns"))?;
     Ok(rows.first().map_or(0, |row| row.count) == columns.len() as u64)
+}
+
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct NameRow {
+    name: String,
+}
+
+/// Whether the tables of `migration`'s `only while` lines are as it
+/// requires (true without such lines).
+async fn condition_holds(client: &Client, migration: &Migration) -> Result<bool, SchemaError> {
+    let (present, absent) = (
+        migration.only_while_present(),
+        migration.only_while_absent(),
+    );
+    if present.is_empty() && absent.is_empty() {
+        return Ok(true);
+    }
+    let named: Vec<&str> = present.iter().chain(&absent).copied().collect();
+    let rows: Vec<NameRow> = client
+        .query(crate::sql::EXISTING_TABLES)
+        .bind(named)
+        .fetch_all()
+        .await
+        .map_err(SchemaError::query("read existing tables"))?;
+    let exists = |table: &&str| rows.iter().any(|row| row.name == *table);
+    Ok(present.iter().all(exists) && !absent.iter().any(exists))
 }
 
 #[cfg(test)]
@@ -322,6 +416,26 @@ mod tests {
             .map(|migration| migration.name.to_owned())
             .collect();
         assert_eq!(files, registered, "files in {directory:?} vs MIGRATIONS");
+    }
+
+    #[test]
+    fn the_statements_that_are_not_idempotent_have_conditions() {
+        for migration in MIGRATIONS {
+            let code = without_comments(migration.sql);
+            if code.contains("RENAME TABLE") || code.contains("INSERT INTO") {
+                assert!(
+                    !migration.only_while_present().is_empty(),
+                    "{} runs without an `only while present` line",
+                    migration.name
+                );
+            }
+        }
+        let rename = MIGRATIONS.iter().find(|m| m.version == 73).expect("73");
+        assert_eq!(rename.only_while_present(), ["spans", "trace_spans"]);
+        assert_eq!(
+            rename.only_while_absent(),
+            ["spans_by_service", "span_index"]
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tracehouse_model::{Attributes, ProjectId, Scope, Span};
 
-/// A row of `spans` (and of `trace_spans`, which has the same columns).
+/// A row of `spans`.
 #[derive(Debug, Clone, PartialEq, clickhouse::Row, Serialize, Deserialize)]
 pub struct SpanRow {
     pub project: Arc<str>,

@@ -10,6 +10,8 @@ pub const CREATE_DATABASE: &str = include_str!("../sql/create_database.sql");
 pub const APPLIED_VERSION: &str = include_str!("../sql/applied_version.sql");
 /// How many of the given columns a table has.
 pub const EXISTING_COLUMNS: &str = include_str!("../sql/existing_columns.sql");
+/// Which of the given tables exist.
+pub const EXISTING_TABLES: &str = include_str!("../sql/existing_tables.sql");
 /// The active partitions of the given tables.
 pub const DAY_PARTITIONS: &str = include_str!("../sql/day_partitions.sql");
 /// Drops one partition by id.
@@ -67,6 +69,7 @@ mod tests {
             CREATE_DATABASE,
             APPLIED_VERSION,
             EXISTING_COLUMNS,
+            EXISTING_TABLES,
             DAY_PARTITIONS,
             DROP_PARTITION,
             SERVER_TODAY,

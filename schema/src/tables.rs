@@ -1,10 +1,15 @@
 //! Names of the tables Tracehouse owns. Code that must splice a table name
 //! into SQL takes it from here, never from input.
 
-/// Every span, ordered by project, service, name and time.
+/// Every span, stored once, ordered by project and trace id.
 pub const SPANS: &str = "spans";
-/// The same spans ordered by trace id, filled by a materialized view.
-pub const TRACE_SPANS: &str = "trace_spans";
+/// Every span without attributes, events and links, ordered by project,
+/// service, name and time (search, services and operations), filled by a
+/// materialized view on spans.
+pub const SPAN_INDEX: &str = "span_index";
+/// The first and last second of each trace (per insert block), ordered by
+/// trace id: the days a trace lookup reads. Filled by a materialized view.
+pub const TRACE_TIME_INDEX: &str = "trace_time_index";
 /// Span links keyed by the trace they point to (chain traversal).
 pub const SPAN_LINKS_BY_LINKED_TRACE: &str = "span_links_by_linked_trace";
 /// Producer and consumer spans keyed by message id (chains, broken chains, map).
@@ -31,7 +36,8 @@ pub const SCHEMA_MIGRATIONS: &str = "schema_migrations";
 /// Tables partitioned by day, whose old partitions retention drops.
 pub const DAY_PARTITIONED: &[&str] = &[
     SPANS,
-    TRACE_SPANS,
+    SPAN_INDEX,
+    TRACE_TIME_INDEX,
     SPAN_LINKS_BY_LINKED_TRACE,
     MESSAGING_SPANS,
     INVOCATIONS,

@@ -552,13 +552,13 @@ async fn reads_never_cross_projects() -> anyhow::Result<()> {
     )
     .await?;
     // Both stored before anything is asked.
-    // The trace copy (trace_spans) too: it is what a lookup by id reads.
+    // Its days in trace_time_index too: a lookup by id reads them first.
     for (project, trace) in [("payments", PAYMENTS_TRACE), ("search", SEARCH_TRACE)] {
         let sql = format!(
-            "SELECT count() AS count FROM trace_spans WHERE project = '{project}' AND trace_id = unhex('{trace}')"
+            "SELECT count() AS count FROM trace_time_index WHERE project = '{project}' AND trace_id = unhex('{trace}')"
         );
         app.wait_for_rows(&sql, 1).await?;
-        app.wait_for_rows(&sql.replace("trace_spans", "spans"), 1)
+        app.wait_for_rows(&sql.replace("trace_time_index", "spans"), 1)
             .await?;
     }
     let get = |url: &'static str, token: &'static str| {
@@ -738,7 +738,7 @@ async fn injection_through_filters_and_path_parameters_is_refused_or_plain() -> 
     )
     .await?;
     let sql = format!(
-        "SELECT count() AS count FROM trace_spans WHERE trace_id = unhex('{PAYMENTS_TRACE}')"
+        "SELECT count() AS count FROM trace_time_index WHERE trace_id = unhex('{PAYMENTS_TRACE}')"
     );
     app.wait_for_rows(&sql, 1).await?;
     // x' OR 1=1 OR project != '

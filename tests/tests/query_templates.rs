@@ -25,12 +25,12 @@ async fn every_template_runs_on_clickhouse_18() -> anyhow::Result<()> {
     let client = app.clickhouse_client();
     client.query(SAMPLE_SPAN).execute().await?;
     let copied: Count = client
-        .query("SELECT count() AS count FROM trace_spans")
+        .query("SELECT count() AS count FROM span_index")
         .fetch_one()
         .await?;
     assert_eq!(
         copied.count, 1,
-        "the materialized view copies spans into trace_spans"
+        "the materialized view indexes spans into span_index"
     );
     assert!(!tracehouse_query::sql::all().is_empty());
     for template in tracehouse_query::sql::all() {

@@ -208,3 +208,41 @@ async fn services_operations_and_map() -> anyhow::Result<()> {
     );
     app.stop().await
 }
+
+/// The narrowed windows of the search keep the whole window's order: trace
+/// A matches 10 minutes ago and again 1 minute ago, trace B only 2 minutes
+/// ago. Over the window B's first match is the newer, so a page of one is
+/// B, though within the last 5 minutes A's first match would look newer.
+#[tokio::test(flavor = "multi_thread")]
+async fn narrowed_windows_keep_the_order_of_the_whole_window() -> anyhow::Result<()> {
+    let app = TestApp::start().await?;
+    let now = tracehouse_tests::now_unix_nanos() / 1_000_000_000;
+    for (trace, minutes_ago, span) in [("aa", 10, 1), ("aa", 1, 2), ("bb", 2, 3)] {
+        app.clickhouse_client()
+            .query(
+                "INSERT INTO spans (project, timestamp, start_time_unix_nano, end_time_unix_nano, trace_id, span_id, service, name) \
+                 VALUES ('default', toDateTime(?), ? * 1000000000, ? * 1000000000 + 1000, \
+                 toFixedString(unhex(?), 16), toFixedString(unhex(?), 8), 'narrow', 'op')",
+            )
+            .bind(now - minutes_ago * 60)
+            .bind(now - minutes_ago * 60)
+            .bind(now - minutes_ago * 60)
+            .bind(trace.repeat(16))
+            .bind(format!("{span:016x}"))
+            .execute()
+            .await?;
+    }
+    let (status, page) = app
+        .get_json("/api/v1/traces?service=narrow&limit=1&from=now-1h")
+        .await?;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["traces"][0]["trace_id"], "bb".repeat(16), "{page}");
+    let cursor = page["next_cursor"].as_str().unwrap_or_default().to_owned();
+    let (_, next) = app
+        .get_json(&format!(
+            "/api/v1/traces?service=narrow&limit=1&from=now-1h&cursor={cursor}"
+        ))
+        .await?;
+    assert_eq!(next["traces"][0]["trace_id"], "aa".repeat(16), "{next}");
+    app.stop().await
+}

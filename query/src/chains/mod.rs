@@ -207,7 +207,7 @@ impl QueryService {
     }
 
     /// Breadth-first over traces: each round reads the frontier's spans
-    /// from `trace_spans` and, at the same time, the link index (spans
+    /// from `spans` (ordered by trace id) and, at the same time, the link index (spans
     /// linking to the frontier); then the message index (other spans of the
     /// frontier's message ids). The links in the frontier's spans, the
     /// linking traces and the message traces are the next frontier.

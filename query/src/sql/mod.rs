@@ -75,6 +75,8 @@ pub static CHAINS_BROKEN: Registered = template!("chains_broken.sql");
 pub static TRACE_SEARCH_CANDIDATES: Registered = template!("trace_search_candidates.sql");
 /// Trace search, step 2: whole-trace summaries of the candidates.
 pub static TRACE_SUMMARIES: Registered = template!("trace_summaries.sql");
+/// Trace search, narrowed windows: the first second of each of a batch of traces.
+pub static TRACE_FIRST_SECONDS: Registered = template!("trace_first_seconds.sql");
 /// Services in a window.
 pub static SERVICES: Registered = template!("services.sql");
 /// Operations of one service in a window.
@@ -122,6 +124,7 @@ pub fn all() -> Vec<&'static Template> {
         &CHAINS_BROKEN,
         &TRACE_SEARCH_CANDIDATES,
         &TRACE_SUMMARIES,
+        &TRACE_FIRST_SECONDS,
         &SERVICES,
         &SERVICE_OPERATIONS,
         &MAP_CALLS,
