@@ -84,10 +84,10 @@ pub(crate) const BOOTSTRAP: &str = include_str!("../migrations/0000_schema_migra
 /// serverless tables (4-9) and the chain index tables (20-23) were written
 /// in parallel, each feature in its own range, and merged without
 /// renumbering; later features get ranges of their own (30-39, 40-49,
-/// 50-59, 60-69); the storage layout of 70-83 (spans stored once, ordered by
-/// trace id, with the narrow span_index and trace_time_index; see
-/// docs/architecture.md) took 70-89. Gaps are harmless: migrations apply in ascending order and the
-/// applied version is the highest recorded.
+/// 50-59, 60-69; the storage layout, spans stored once ordered by trace id
+/// with span_index and trace_time_index, took 70-89, see
+/// docs/architecture.md). Gaps are harmless: migrations apply in ascending
+/// order and the applied version is the highest recorded.
 pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_spans"),
     migration!(2, "0002_trace_spans"),
