@@ -7,15 +7,11 @@ use crate::config::{Config, Role};
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 use tracehouse_model::access::{
     AccessRules, AuthSettings, IngestTokenEntry, SecretHash, SharedAccess,
 };
 use tracehouse_model::ProjectId;
-
-/// How often the files are checked for changes.
-const FILE_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The `[auth]` section of a TOML file, if it has one.
 fn auth_section(path: &Path) -> anyhow::Result<Option<AuthSettings>> {
@@ -112,57 +108,26 @@ fn log_rules(rules: &AccessRules) {
     tracing::info!(ingest_tokens, api_tokens, users, "access rules in force");
 }
 
-fn modified(paths: &[PathBuf]) -> Vec<Option<SystemTime>> {
-    paths
-        .iter()
-        .map(|path| {
-            std::fs::metadata(path)
-                .and_then(|meta| meta.modified())
-                .ok()
-        })
-        .collect()
-}
-
 /// Reloads on SIGHUP and when a file's modification time changes. Rules
 /// that do not load are logged and the previous ones stay in force.
-async fn reload_on_change(
-    access: SharedAccess,
-    mut sources: Sources,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut hangup = signal(SignalKind::hangup())
-        .map_err(|error| tracing::warn!(%error, "cannot listen for SIGHUP: tokens reload on file change only"))
-        .ok();
-    let mut seen = modified(&sources.files());
-    loop {
-        let hangup_received = async {
-            match hangup.as_mut() {
-                Some(hangup) => hangup.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = hangup_received => {}
-            _ = tokio::time::sleep(FILE_POLL_INTERVAL) => {
-                let now = modified(&sources.files());
-                if now == seen {
-                    continue;
-                }
-            }
-            _ = shutdown.wait_for(|stop| *stop) => return,
+async fn reload_on_change(access: SharedAccess, sources: Sources, shutdown: watch::Receiver<bool>) {
+    let reload = |(access, sources): &mut (SharedAccess, Sources)| match sources.read() {
+        Ok(rules) => {
+            log_rules(&rules);
+            access.replace(rules);
         }
-        match sources.read() {
-            Ok(rules) => {
-                log_rules(&rules);
-                access.replace(rules);
-            }
-            Err(error) => {
-                tracing::error!(error = %format!("{error:#}"), "access rules not reloaded; the previous ones stay in force")
-            }
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "access rules not reloaded; the previous ones stay in force")
         }
-        seen = modified(&sources.files());
-    }
+    };
+    crate::reload::on_change(
+        (access, sources),
+        |(_, sources)| sources.files(),
+        reload,
+        "the access rules",
+        shutdown,
+    )
+    .await;
 }
 
 /// Logs a warning for each collector listener open to the network without tokens.

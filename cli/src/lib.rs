@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod config;
 pub mod data_dir;
 pub mod demo;
+pub mod reload;
 pub mod serve;
 pub mod serverless;
 pub mod tls;

@@ -16,14 +16,13 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 /// How often the files are checked for changes.
-const FILE_POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// How long a client may take to complete its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Handshakes in progress at once on one listener; more connections wait to be accepted.
@@ -63,14 +62,6 @@ impl Files {
                 "tls_cert_file {cert} and tls_key_file {}: do not make a usable pair",
                 self.key.display()
             )
-        })
-    }
-
-    fn modified(&self) -> [Option<SystemTime>; 2] {
-        [&self.cert, &self.key].map(|path| {
-            std::fs::metadata(path)
-                .and_then(|meta| meta.modified())
-                .ok()
         })
     }
 }
@@ -216,40 +207,25 @@ impl ServerCertVerifier for OwnCertificate {
 }
 
 /// Reloads on SIGHUP and when either file's modification time changes.
-async fn reload_on_change(tls: Tls, files: Files, mut shutdown: watch::Receiver<bool>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut hangup = signal(SignalKind::hangup())
-        .map_err(|error| tracing::warn!(%error, "cannot listen for SIGHUP: the certificate reloads on file change only"))
-        .ok();
-    let mut seen = files.modified();
-    loop {
-        let hangup_received = async {
-            match hangup.as_mut() {
-                Some(hangup) => hangup.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = hangup_received => {}
-            _ = tokio::time::sleep(FILE_POLL_INTERVAL) => {
-                if files.modified() == seen {
-                    continue;
-                }
-            }
-            _ = shutdown.wait_for(|stop| *stop) => return,
+async fn reload_on_change(tls: Tls, files: Files, shutdown: watch::Receiver<bool>) {
+    let reload = |(tls, files): &mut (Tls, Files)| match files.load(&tls.provider) {
+        Ok(loaded) => {
+            tls.current.replace(loaded);
+            tracing::info!(cert = %files.cert.display(), "TLS certificate reloaded");
         }
-        seen = files.modified();
-        match files.load(&tls.provider) {
-            Ok(loaded) => {
-                tls.current.replace(loaded);
-                tracing::info!(cert = %files.cert.display(), "TLS certificate reloaded");
-            }
-            // A certificate written before its key fails once, then loads at the key's change.
-            Err(error) => {
-                tracing::error!(error = %format!("{error:#}"), "TLS certificate not reloaded; the previous one stays in force")
-            }
+        // A certificate written before its key fails once, then loads at the key's change.
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "TLS certificate not reloaded; the previous one stays in force")
         }
-    }
+    };
+    crate::reload::on_change(
+        (tls, files),
+        |(_, files)| vec![files.cert.clone(), files.key.clone()],
+        reload,
+        "the TLS certificate",
+        shutdown,
+    )
+    .await;
 }
 
 /// Connections whose handshake completed, in the order they completed.
