@@ -463,9 +463,11 @@ async fn platform_report_of_the_lambda_extension() -> anyhow::Result<()> {
     let listed = app
         .wait_for_json("/api/v1/functions?from=now-1h", |body| {
             listed_function(body, "extension-fn").is_some_and(|function| {
+                // Memory comes from the REPORT lines: their rows are written too.
                 function["invocations"] == 2
                     && function["errors"] == 1
                     && function["cold_starts"] == 1
+                    && function["memory_mb"] == 512
             })
         })
         .await?;
