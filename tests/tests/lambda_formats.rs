@@ -460,22 +460,25 @@ async fn platform_report_of_the_lambda_extension() -> anyhow::Result<()> {
     ]);
     post_json(&app, "/v1/logs", &logs).await?;
 
+    // Billed 103 + 3000 ms at 512 MB = 0.5 GB: 1.5515 GB-s.
+    let gb_seconds = 3.103 * 0.5;
+    // The spans' and the REPORT lines' rows are written by different
+    // writers: wait until both reports are joined (their billed durations).
     let listed = app
         .wait_for_json("/api/v1/functions?from=now-1h", |body| {
             listed_function(body, "extension-fn").is_some_and(|function| {
-                // Memory comes from the REPORT lines: their rows are written too.
                 function["invocations"] == 2
                     && function["errors"] == 1
                     && function["cold_starts"] == 1
-                    && function["memory_mb"] == 512
+                    && function["gb_seconds"]
+                        .as_f64()
+                        .is_some_and(|value| (value - gb_seconds).abs() <= 1e-9)
             })
         })
         .await?;
     let function = listed_function(&listed, "extension-fn").expect("listed");
     assert_eq!(function["memory_mb"], 512, "Memory Size of the reports");
     assert_close(&function["init_duration_ms"]["p50"], 250.12, "init p50");
-    // Billed 103 + 3000 ms at 512 MB = 0.5 GB: 1.5515 GB-s.
-    let gb_seconds = 3.103 * 0.5;
     assert_close(&function["gb_seconds"], gb_seconds, "GB-s");
     assert_close(
         &function["cost_usd"],
