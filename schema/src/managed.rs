@@ -30,8 +30,11 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 const RESTART_BACKOFF_FIRST: Duration = Duration::from_millis(500);
 /// Longest wait before restarting a server that died.
 const RESTART_BACKOFF_MAX: Duration = Duration::from_secs(30);
-/// Queries the reader (the query side) may run at once; the writer is not limited.
-const READER_MAX_CONCURRENT_QUERIES: u32 = 8;
+/// Queries the reader (the query side) may run at once; the writer is not
+/// limited. A page runs its reads at once (up to about ten) and
+/// `query_max_concurrency` pages are served together, with the alert
+/// evaluation beside them: room for all of them, each query on one thread.
+const READER_MAX_CONCURRENT_QUERIES: u32 = 32;
 /// The reader's query priority: the writer's is 1 (the highest), so that
 /// while an insert runs ClickHouse pauses the reader's queries between blocks.
 const READER_PRIORITY: u32 = 10;
