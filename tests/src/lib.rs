@@ -202,6 +202,23 @@ impl TestApp {
         }
     }
 
+    /// Exports one span (`trace_id` in hex, span `name`, starting now) as
+    /// OTLP/HTTP JSON through this app's HTTP client; returns the status.
+    pub async fn export_one_span(&self, trace_id: &str, name: &str) -> anyhow::Result<u16> {
+        let start = now_unix_nanos();
+        let body = serde_json::json!({"resourceSpans": [{"scopeSpans": [{"spans": [{
+            "traceId": trace_id, "spanId": "00f067aa0ba902b7", "name": name,
+            "startTimeUnixNano": start.to_string(), "endTimeUnixNano": (start + 1000).to_string()
+        }]}]}]});
+        let response = self
+            .http
+            .post(format!("{}/v1/traces", self.otlp_http_url()))
+            .json(&body)
+            .send()
+            .await?;
+        Ok(response.status().as_u16())
+    }
+
     /// GET a path of the query API; returns status and JSON body.
     pub async fn get_json(&self, path: &str) -> anyhow::Result<(u16, Value)> {
         let response = self

@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use tracehouse_model::access::{ApiTokenEntry, AuthSettings, SecretHash};
-use tracehouse_tests::{now_unix_nanos, TestApp};
+use tracehouse_tests::TestApp;
 
 const API_TOKEN: &str = "credentials-api-token";
 
@@ -92,18 +92,7 @@ async fn clickhouse_credentials_appear_nowhere() -> anyhow::Result<()> {
     let password = app.clickhouse.password.clone();
     assert!(password.len() >= 16, "the test server's password is random");
 
-    let start = now_unix_nanos();
-    let body = serde_json::json!({"resourceSpans": [{"scopeSpans": [{"spans": [{
-        "traceId": "d4".repeat(16), "spanId": "00f067aa0ba902b7", "name": "handler",
-        "startTimeUnixNano": start.to_string(), "endTimeUnixNano": (start + 1000).to_string()
-    }]}]}]});
-    let response = app
-        .http
-        .post(format!("{}/v1/traces", app.otlp_http_url()))
-        .json(&body)
-        .send()
-        .await?;
-    assert_eq!(response.status(), 200);
+    assert_eq!(app.export_one_span(&"d4".repeat(16), "handler").await?, 200);
     app.wait_for_rows(
         "SELECT count() AS count FROM spans WHERE trace_id = unhex('d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4')",
         1,

@@ -10,7 +10,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::Trac
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
-use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use tracehouse_model::access::{ApiTokenEntry, AuthSettings, Role, SecretHash, UserEntry};
@@ -195,18 +194,7 @@ async fn every_listener_serves_tls_and_sessions_are_secure() -> anyhow::Result<(
 
     // OTLP/HTTP over TLS, JSON.
     let http_trace = "a1".repeat(16);
-    let start = now_unix_nanos();
-    let body = json!({"resourceSpans": [{"scopeSpans": [{"spans": [{
-        "traceId": http_trace, "spanId": "00f067aa0ba902b7", "name": "handler",
-        "startTimeUnixNano": start.to_string(), "endTimeUnixNano": (start + 1000).to_string()
-    }]}]}]});
-    let response = app
-        .http
-        .post(format!("{}/v1/traces", app.otlp_http_url()))
-        .json(&body)
-        .send()
-        .await?;
-    assert_eq!(response.status(), 200);
+    assert_eq!(app.export_one_span(&http_trace, "handler").await?, 200);
     app.wait_for_rows(&spans_sql(&http_trace), 1).await?;
 
     // OTLP/gRPC over TLS: tonic with the test CA, ALPN h2.
@@ -380,18 +368,7 @@ async fn a_rotated_certificate_is_served_without_a_restart() -> anyhow::Result<(
     let mut app = app;
     app.http = client_trusting(&third.ca);
     let trace = "c3".repeat(16);
-    let start = now_unix_nanos();
-    let body = json!({"resourceSpans": [{"scopeSpans": [{"spans": [{
-        "traceId": trace, "spanId": "00f067aa0ba902b7", "name": "after rotation",
-        "startTimeUnixNano": start.to_string(), "endTimeUnixNano": (start + 1000).to_string()
-    }]}]}]});
-    let response = app
-        .http
-        .post(format!("{}/v1/traces", app.otlp_http_url()))
-        .json(&body)
-        .send()
-        .await?;
-    assert_eq!(response.status(), 200);
+    assert_eq!(app.export_one_span(&trace, "after rotation").await?, 200);
     app.wait_for_rows(&spans_sql(&trace), 1).await?;
     app.stop().await
 }
