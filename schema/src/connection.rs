@@ -96,37 +96,46 @@ impl ClickHouseSettings {
         if *layout == Layout::SingleNode {
             return Ok(client);
         }
-        #[derive(clickhouse::Row, serde::Deserialize)]
-        struct Known {
-            count: u64,
-        }
-        let known: Vec<Known> = client
-            .query(crate::sql::HAS_SETTING)
-            .bind(VIEW_DEDUPLICATION)
-            .fetch_all()
-            .await
-            .map_err(SchemaError::query("read the server's settings"))?;
-        Ok(if known.first().is_some_and(|row| row.count > 0) {
-            client.with_setting(VIEW_DEDUPLICATION, "1")
-        } else {
-            client
-        })
+        with_known_setting(client, VIEW_DEDUPLICATION).await
     }
 
     /// The read-side client for `layout`: on a cluster, shards that are down
     /// are skipped (answers are partial, see [`crate::cluster::reachable_shards`])
     /// and a subquery on a `Distributed` table inside a query on another runs
     /// once, its result sent to every shard (`GLOBAL IN`, `GLOBAL JOIN`).
-    pub fn reader_in(&self, layout: &Layout) -> Result<Client, SchemaError> {
+    /// Where the servers know it (not 18.16), `optimize_skip_unused_shards`
+    /// sends a read of one trace id only to the shard that owns it.
+    pub async fn reader_in(&self, layout: &Layout) -> Result<Client, SchemaError> {
         let client = self.client()?;
-        Ok(match layout {
-            Layout::SingleNode => client,
-            Layout::Cluster(_) => client
-                .with_setting("skip_unavailable_shards", "1")
-                .with_setting("distributed_product_mode", "global"),
-        })
+        match layout {
+            Layout::SingleNode => Ok(client),
+            Layout::Cluster(_) => {
+                let client = client
+                    .with_setting("skip_unavailable_shards", "1")
+                    .with_setting("distributed_product_mode", "global");
+                with_known_setting(client, SKIP_UNUSED_SHARDS).await
+            }
+        }
     }
 }
+
+/// `client` with the boolean setting `name` on, when its server knows it.
+async fn with_known_setting(client: Client, name: &'static str) -> Result<Client, SchemaError> {
+    let known: Vec<crate::migrations::CountRow> = client
+        .query(crate::sql::HAS_SETTING)
+        .bind(name)
+        .fetch_all()
+        .await
+        .map_err(SchemaError::query("read the server's settings"))?;
+    Ok(if known.first().is_some_and(|row| row.count > 0) {
+        client.with_setting(name, "1")
+    } else {
+        client
+    })
+}
+
+/// Reads with a constant sharding key go to the owning shard only (newer servers only).
+const SKIP_UNUSED_SHARDS: &str = "optimize_skip_unused_shards";
 
 /// Pushes retried blocks to the views too (newer servers only).
 const VIEW_DEDUPLICATION: &str = "deduplicate_blocks_in_dependent_materialized_views";

@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod cluster_shards;
 pub mod connection;
 pub mod error;
+pub mod lease;
 pub mod managed;
 pub mod managed_users;
 pub mod migrations;

@@ -132,6 +132,14 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(81, "0081_messaging_spans_mv"),
     migration!(82, "0082_drop_trace_spans"),
     migration!(83, "0083_drop_spans_by_service"),
+    migration!(84, "0084_invocation_facts"),
+    migration!(85, "0085_invocation_facts_minutes"),
+    migration!(86, "0086_invocation_settle_marks"),
+    migration!(87, "0087_invocation_arrivals"),
+    migration!(88, "0088_invocation_arrivals_mv"),
+    migration!(89, "0089_report_arrivals_mv"),
+    migration!(90, "0090_invocation_minutes"),
+    migration!(91, "0091_leases"),
 ];
 
 #[derive(clickhouse::Row, serde::Deserialize)]
@@ -279,7 +287,7 @@ async fn apply_statements(
     for statement in statements {
         match apply_statement(client, migration, statement).await {
             Ok(()) => {}
-            Err(error) if conditional && !condition_holds(client, migration).await? => {
+            Err(error) if conditional && run_elsewhere(client, migration).await? => {
                 tracing::info!(%error, "the migration was run by another process");
                 return Ok(());
             }
@@ -287,6 +295,27 @@ async fn apply_statements(
         }
     }
     Ok(())
+}
+
+/// How long a failed conditional migration waits for another process's run
+/// of it to end: on a cluster its statements (a rename of the local tables,
+/// then the `Distributed` table made again) leave the condition holding
+/// between them.
+const ANOTHER_RUN_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Whether the condition of `migration` stops holding within
+/// [`ANOTHER_RUN_WAIT`]: another process ran it at the same time.
+async fn run_elsewhere(client: &Client, migration: &Migration) -> Result<bool, SchemaError> {
+    let deadline = tokio::time::Instant::now() + ANOTHER_RUN_WAIT;
+    loop {
+        if !condition_holds(client, migration).await? {
+            return Ok(true);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
 }
 
 async fn record(client: &Client, migration: &Migration) -> Result<(), SchemaError> {
@@ -308,9 +337,10 @@ async fn record(client: &Client, migration: &Migration) -> Result<(), SchemaErro
         .map_err(SchemaError::query("record migration"))
 }
 
+/// A `count` answer.
 #[derive(clickhouse::Row, serde::Deserialize)]
-struct CountRow {
-    count: u64,
+pub(crate) struct CountRow {
+    pub(crate) count: u64,
 }
 
 /// Whether the schema change of `statement` is already there: true only for

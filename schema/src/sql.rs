@@ -20,6 +20,10 @@ pub const DROP_PARTITION: &str = include_str!("../sql/drop_partition.sql");
 pub const SERVER_TODAY: &str = include_str!("../sql/server_today.sql");
 /// Forgets the first starts of instances without kept invocations.
 pub const FORGET_EXPIRED_INSTANCES: &str = include_str!("../sql/forget_expired_instances.sql");
+/// One beat (or the release) of a lease holder.
+pub const LEASE_BEAT: &str = include_str!("../sql/lease_beat.sql");
+/// The holder of a lease.
+pub const LEASE_HOLDER: &str = include_str!("../sql/lease_holder.sql");
 /// Whether the server knows a setting.
 pub const HAS_SETTING: &str = include_str!("../sql/has_setting.sql");
 

@@ -20,6 +20,17 @@ pub const INVOCATIONS: &str = "invocations";
 pub const INSTANCE_FIRST_STARTS: &str = "instance_first_starts";
 /// AWS Lambda REPORT lines, keyed by request id.
 pub const PLATFORM_REPORTS: &str = "platform_reports";
+/// Settled invocations: each invocation once, classified and billed, per
+/// generation (the settler writes them; reads of settled minutes use them).
+pub const INVOCATION_FACTS: &str = "invocation_facts";
+/// The generations under which each minute of invocation_facts was settled.
+pub const INVOCATION_FACTS_MINUTES: &str = "invocation_facts_minutes";
+/// Settled invocations summed per minute, function and traits, per generation.
+pub const INVOCATION_MINUTES: &str = "invocation_minutes";
+/// The settler's progress per project.
+pub const INVOCATION_SETTLE_MARKS: &str = "invocation_settle_marks";
+/// When data for each minute of invocations arrived.
+pub const INVOCATION_ARRIVALS: &str = "invocation_arrivals";
 /// OTLP log records.
 pub const LOGS: &str = "logs";
 /// OTLP metric data points of every type.
@@ -30,6 +41,8 @@ pub const ALERT_EVENTS: &str = "alert_events";
 pub const ALERT_DELIVERY_ATTEMPTS: &str = "alert_delivery_attempts";
 /// Alert silences.
 pub const ALERT_SILENCES: &str = "alert_silences";
+/// Who does the work of exactly one process (alerts, settling).
+pub const LEASES: &str = "leases";
 /// Applied migrations.
 pub const SCHEMA_MIGRATIONS: &str = "schema_migrations";
 
@@ -42,16 +55,22 @@ pub const DAY_PARTITIONED: &[&str] = &[
     MESSAGING_SPANS,
     INVOCATIONS,
     PLATFORM_REPORTS,
+    INVOCATION_FACTS,
+    INVOCATION_FACTS_MINUTES,
+    INVOCATION_MINUTES,
+    INVOCATION_SETTLE_MARKS,
+    INVOCATION_ARRIVALS,
     LOGS,
     METRIC_POINTS,
 ];
 
 /// Small tables that, on a cluster, keep one replica on every node instead
 /// of being sharded: migration bookkeeping and alert state, read in full by
-/// every process and written by one.
+/// every process and written by one (leases: by each holder).
 pub const REPLICATED_EVERYWHERE: &[&str] = &[
     SCHEMA_MIGRATIONS,
     ALERT_EVENTS,
     ALERT_DELIVERY_ATTEMPTS,
     ALERT_SILENCES,
+    LEASES,
 ];
