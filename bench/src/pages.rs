@@ -33,6 +33,56 @@ const PAGES: [&str; 10] = [
 
 const DATABASE: &str = "bench_pages";
 
+/// How long before now the stored spans end: longer than the settler's delay.
+const SETTLED_AGO: Duration = Duration::from_secs(180);
+/// How long the settler may take to store them.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Where the bench reads ClickHouse itself.
+struct ClickHouseHttp {
+    url: String,
+    user: String,
+    password: String,
+}
+
+/// Waits until the settler's newest mark passes `end_unix_nano` and was
+/// written by a pass that began after every span arrived (`stored_at_s`,
+/// plus the arrival margin and a second for the serverless tables), so that
+/// reads take nothing live; returns the mark in seconds.
+async fn wait_until_settled(
+    clickhouse: &ClickHouseHttp,
+    end_unix_nano: u64,
+    stored_at_s: u64,
+) -> anyhow::Result<u64> {
+    let started = Instant::now();
+    let after =
+        stored_at_s + u64::from(tracehouse_query::serverless::settle::ARRIVAL_MARGIN_SECONDS) + 1;
+    let sql = format!(
+        "SELECT until FROM (SELECT argMax(settled_until_unix_nano, written_unix_nano) AS until, \
+         argMax(toUInt32(pass_started_at), written_unix_nano) AS started \
+         FROM {DATABASE}.invocation_settle_marks) WHERE started > {after}"
+    );
+    loop {
+        let response = reqwest::Client::new()
+            .post(&clickhouse.url)
+            .header("X-ClickHouse-User", &clickhouse.user)
+            .header("X-ClickHouse-Key", &clickhouse.password)
+            .body(sql.clone())
+            .send()
+            .await?;
+        let text = response.error_for_status()?.text().await?;
+        let mark: u64 = text.trim().parse().unwrap_or(0);
+        if mark >= end_unix_nano {
+            return Ok(mark / 1_000_000_000);
+        }
+        anyhow::ensure!(
+            started.elapsed() < SETTLE_TIMEOUT,
+            "not settled after {SETTLE_TIMEOUT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 /// Stores `spans`, then times each page `rounds` times; on the server at
 /// `url` when given, else on a managed one.
 pub async fn run(spans: u64, rounds: usize, url: Option<String>) -> anyhow::Result<()> {
@@ -58,8 +108,8 @@ pub async fn run(spans: u64, rounds: usize, url: Option<String>) -> anyhow::Resu
     let running = tracehouse::serve(Config {
         data_dir: data_dir.path().to_owned(),
         clickhouse_url: Some(url.clone()),
-        clickhouse_user: user,
-        clickhouse_password: password.into(),
+        clickhouse_user: user.clone(),
+        clickhouse_password: password.clone().into(),
         clickhouse_database: DATABASE.to_owned(),
         otlp_grpc_addr: "127.0.0.1:0".parse()?,
         otlp_http_addr: "127.0.0.1:0".parse()?,
@@ -76,8 +126,19 @@ pub async fn run(spans: u64, rounds: usize, url: Option<String>) -> anyhow::Resu
             .otlp_http
             .unwrap_or(running.addresses.http)
     );
-    let workload = Workload::generate(7, POOL_SPANS.min(spans), SPANS_PER_REQUEST, now_nanos());
+    // The simulated time ends before the settler's delay, so that the pages
+    // are timed as a dashboard of settled minutes is, once it has settled them.
+    let end = now_nanos() - SETTLED_AGO.as_nanos() as u64;
+    let workload = Workload::generate(7, POOL_SPANS.min(spans), SPANS_PER_REQUEST, end);
     let stored = store(&http, &otlp, &base, &workload, spans).await?;
+    let clickhouse = ClickHouseHttp {
+        url: url.clone(),
+        user: user.clone(),
+        password: password.clone(),
+    };
+    let stored_at = now_nanos() / 1_000_000_000;
+    let settled = wait_until_settled(&clickhouse, end, stored_at).await?;
+    println!("settled: invocations starting before {settled} s are read from settled invocations");
     let trace = first_trace_id(&workload)?;
     let function = most_invoked_function(&http, &base).await?;
     let spans = stored;

@@ -1,5 +1,5 @@
 -- One function's invocations in a window: only failed ones when failed_only is 1, slowest first when slowest is 1, else newest first.
--- params: project = 'default', all_functions = 0, functions = ['fn-a'], all_traces = 1, trace_ids = [], from_s = 1700000000, to_s = 1700003600, from_ns = 1700000000000000000, to_ns = 1700003600000000000, failed_only = 1, slowest = 0, limit = 20
+-- params: project = 'default', all_functions = 0, functions = ['fn-a'], all_traces = 1, trace_ids = [], from_s = 1700000000, to_s = 1700003600, from_ns = 1700000000000000000, to_ns = 1700003600000000000, split_s = 1700000000, split_ns = 1700000000000000000, failed_only = 1, slowest = 0, limit = 20, rollup_from_s = 1700000000, rollup_to_s = 1700000000
 SELECT
     hex(trace_id) AS trace_id,
     hex(span_id) AS span_id,

@@ -26,6 +26,7 @@ pub use error::{QueryError, StorageLimit};
 pub use health::Readiness;
 pub use limits::QueryLimits;
 pub use pricing::Pricing;
+pub use serverless::{SettleOptions, Settler};
 pub use time_window::TimeWindow;
 pub use traces::{SpanView, TraceView};
 

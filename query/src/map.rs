@@ -157,13 +157,16 @@ impl QueryService {
         window: TimeWindow,
     ) -> Result<ServiceMapView, QueryError> {
         let params = sql::project_window_params(project, &window);
-        let calls: Vec<CallRow> = self.fetch(&sql::MAP_CALLS, &params).await?;
-        let messaging: Vec<MessagingRow> = self.fetch(&sql::MAP_MESSAGING, &params).await?;
-        // Services without traffic to others are nodes too.
-        let link_consumers: Vec<CallRow> = self.fetch(&sql::MAP_LINK_CONSUMERS, &params).await?;
-        let mut nodes: BTreeMap<String, MapNodeKind> = self
-            .services(project, window)
-            .await?
+        // The four reads run at once; services without traffic to others
+        // are nodes too.
+        let (calls, messaging, link_consumers, services) = futures::future::try_join4(
+            self.fetch::<CallRow>(&sql::MAP_CALLS, &params),
+            self.fetch::<MessagingRow>(&sql::MAP_MESSAGING, &params),
+            self.fetch::<CallRow>(&sql::MAP_LINK_CONSUMERS, &params),
+            self.services(project, window),
+        )
+        .await?;
+        let mut nodes: BTreeMap<String, MapNodeKind> = services
             .into_iter()
             .map(|service| (service, MapNodeKind::Service))
             .collect();

@@ -329,6 +329,36 @@ impl QueryService {
     }
 }
 
+impl TraceSearchView {
+    /// The part of `range` in which the invocations of the found traces
+    /// start: from the first trace's start to the last one's end (a
+    /// millisecond later, for the rounding of `duration_ms`). A read of
+    /// their invocations over it touches the granules of those seconds
+    /// only; `None` when nothing was found.
+    pub fn invocation_window(&self, range: &TimeWindow) -> Option<TimeWindow> {
+        let start = self
+            .traces
+            .iter()
+            .map(|trace| trace.start_time_unix_nano)
+            .min()?;
+        let end = self
+            .traces
+            .iter()
+            .map(|trace| {
+                let length = (trace.duration_ms * 1_000_000.0).ceil() as u64;
+                trace
+                    .start_time_unix_nano
+                    .saturating_add(length)
+                    .saturating_add(1_000_000)
+            })
+            .max()?;
+        range.intersect(&TimeWindow {
+            start_unix_nano: start,
+            end_unix_nano: end,
+        })
+    }
+}
+
 fn summary_view(row: TraceSummaryRow) -> TraceSummaryView {
     let mut services = row.services;
     services.sort();
@@ -350,6 +380,48 @@ fn summary_view(row: TraceSummaryRow) -> TraceSummaryView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn found(spans: &[(u64, f64)]) -> TraceSearchView {
+        let traces = spans
+            .iter()
+            .map(|(start, duration_ms)| TraceSummaryView {
+                trace_id: String::new(),
+                root_service: String::new(),
+                root_name: String::new(),
+                start_time_unix_nano: *start,
+                duration_ms: *duration_ms,
+                span_count: 1,
+                error_count: 0,
+                services: Vec::new(),
+            })
+            .collect();
+        TraceSearchView {
+            traces,
+            next_cursor: None,
+        }
+    }
+
+    /// The found traces' invocations start between the first start and the
+    /// last end, kept inside the searched range.
+    #[test]
+    fn invocations_of_found_traces_start_within_their_extent() {
+        let range = TimeWindow {
+            start_unix_nano: 1_000_000_000,
+            end_unix_nano: 90_000_000_000,
+        };
+        let window =
+            found(&[(5_000_000_000, 2.5), (3_000_000_000, 1_000.0)]).invocation_window(&range);
+        assert_eq!(
+            window,
+            Some(TimeWindow {
+                start_unix_nano: 3_000_000_000,
+                end_unix_nano: 5_003_500_000,
+            })
+        );
+        let past_the_end = found(&[(89_999_000_000, 5_000.0)]).invocation_window(&range);
+        assert_eq!(past_the_end.map(|w| w.end_unix_nano), Some(90_000_000_000));
+        assert_eq!(found(&[]).invocation_window(&range), None);
+    }
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {

@@ -17,4 +17,13 @@ impl TimeWindow {
     pub fn end_seconds(&self) -> u32 {
         u32::try_from(self.end_unix_nano.div_ceil(1_000_000_000)).unwrap_or(u32::MAX)
     }
+
+    /// The part of this window that `other` covers, `None` when they do not meet.
+    pub fn intersect(&self, other: &TimeWindow) -> Option<TimeWindow> {
+        let window = TimeWindow {
+            start_unix_nano: self.start_unix_nano.max(other.start_unix_nano),
+            end_unix_nano: self.end_unix_nano.min(other.end_unix_nano),
+        };
+        (window.start_unix_nano <= window.end_unix_nano).then_some(window)
+    }
 }

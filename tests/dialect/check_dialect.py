@@ -28,6 +28,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 MIGRATIONS = sorted((ROOT / "schema" / "migrations").glob("*.sql"))
 TEMPLATES = sorted((ROOT / "query" / "sql").glob("*.sql")) + sorted((ROOT / "alerting" / "sql").glob("*.sql"))
 FRAGMENTS = sorted((ROOT / "query" / "sql" / "fragments").glob("*.sql"))
+# The settler's statements (INSERT ... SELECT) and the reads.
+WRITES = [path for path in TEMPLATES if path.read_text().count("\nINSERT INTO ")]
+READS = [path for path in TEMPLATES if path not in WRITES]
 
 
 PLACEHOLDER = re.compile(r"\{([a-z0-9_]+):([A-Za-z0-9()]+)\}")
@@ -44,7 +47,7 @@ def fragment_body(path):
 def with_fragments(template):
     """Inlines `{name}` fragments, also those fragments name, as the query crate does."""
     bodies = {path.stem: fragment_body(path) for path in FRAGMENTS}
-    for _ in range(4):
+    for _ in range(8):
         for name, body in bodies.items():
             template = template.replace("{" + name + "}", body)
     return template
@@ -199,7 +202,7 @@ TOLERANCE = 1e-9
 
 
 def ascii_text(data):
-    """ASCII as is, every other byte as \\xNN, as tests/tests/golden_answers.rs does."""
+    """ASCII as is, every other byte as \\xNN, as tests/tests/reads/golden_answers.rs does."""
     return "".join(chr(byte) if byte < 128 else "\\x%02x" % byte for byte in data)
 
 
@@ -256,6 +259,9 @@ class GoldenAnswersOnCurrentClickHouse(unittest.TestCase):
     sorted, numbers within TOLERANCE), the files 18.16 is checked against."""
 
     def test_every_template_gives_the_golden_answer(self):
+        """Live, then with the window settled (its first half twice, under two
+        generations) and read settled up to its middle, and wholly settled,
+        as tests/tests/reads/golden_answers.rs does on 18.16."""
         directory = tempfile.TemporaryDirectory(prefix="tracehouse-golden-")
         golden = migrated_session(directory.name, "golden")
         try:
@@ -263,26 +269,57 @@ class GoldenAnswersOnCurrentClickHouse(unittest.TestCase):
                 line = line.strip()
                 if line and not line.startswith("--"):
                     golden.query(line.rstrip(";"))
-            failures = []
-            for path in TEMPLATES:
-                template = path.read_text()
-                sql = bind(with_fragments(template), params_of(template))
-                answer = ascii_text(golden.query(sql, "TabSeparated").bytes())
-                actual = sorted(answer.splitlines())
-                expected_path = GOLDEN / "expected" / (path.stem + ".tsv")
-                expected = sorted(expected_path.read_text().splitlines()) if expected_path.exists() else []
-                difference = row_diff(expected, actual)
-                if difference is not None:
-                    failures.append(f"{path.name} differs from {expected_path}:\n{difference}")
+            failures = self.failures(golden, {}, {})
+            self.settle(golden, {})
+            self.settle(golden, {"generation": "2", "to_s": "1700001780", "to_ns": "1700001780000000000"})
+            # Split mid-window and at its end; the whole settled minutes summed, or not at all.
+            for split, summed_to in [("1700001800", "1700001780"), ("1700003600", "1700003580"), ("1700003600", "1700003600")]:
+                summed_from = split if summed_to == split else "1700000040"
+                read = {"split_s": split, "split_ns": split + "000000000", "rollup_from_s": split, "rollup_to_s": split}
+                slots = {"rollup_from_s": summed_from, "rollup_to_s": summed_to}
+                failures += self.failures(golden, read, slots)
             self.assertFalse(failures, "\n".join(failures))
         finally:
             golden.close()
             directory.cleanup()
 
+    @staticmethod
+    def settle(golden, overrides):
+        for path in WRITES:
+            template = path.read_text()
+            params = params_of(template)
+            params.update({name: value for name, value in overrides.items() if name in params})
+            golden.query(bind(with_fragments(template), params))
+
+    @staticmethod
+    def failures(golden, overrides, slots):
+        """The differing answers of the reads that bind one of `overrides`
+        (all without), those samples replaced, and those of `slots` too in
+        reads over slots (binding slot_s) of every trace; a read of the clock
+        has none."""
+        failures = []
+        for path in READS:
+            template = path.read_text()
+            params = params_of(template)
+            # Only a scope of every trace sums settled minutes (InvocationScope::slot_params_split).
+            of_every_trace = params.get("all_traces", "1").strip() == "1"
+            mine = {**overrides, **slots} if "slot_s" in params and of_every_trace else overrides
+            if "now()" in template or (mine and not set(mine) & set(params)):
+                continue
+            sql = bind(with_fragments(template), {**params, **{k: v for k, v in mine.items() if k in params}})
+            answer = ascii_text(golden.query(sql, "TabSeparated").bytes())
+            actual = sorted(answer.splitlines())
+            expected_path = GOLDEN / "expected" / (path.stem + ".tsv")
+            expected = sorted(expected_path.read_text().splitlines()) if expected_path.exists() else []
+            difference = row_diff(expected, actual)
+            if difference is not None:
+                failures.append(f"{path.name} differs from {expected_path} ({overrides}):\n{difference}")
+        return failures
+
 
 class RowEncodingOnCurrentClickHouse(unittest.TestCase):
     """tests/golden/rowbinary/<table>.bin holds rows as the collector's
-    encoder writes them (tests/tests/row_encoding.rs checks the bytes, and
+    encoder writes them (tests/tests/ingest/row_encoding.rs checks the bytes, and
     what 18.16 reads back, <table>.tsv). 26.9 must read the same rows."""
 
     def test_rowbinary_rows_read_back_as_on_18(self):

@@ -9,6 +9,7 @@ use super::data::{
 };
 use super::named::{NamedQuery, Shape};
 use crate::error::QueryError;
+use crate::serverless::agree::CountsInvocations;
 use crate::serverless::cost::BillingGroupRow;
 use crate::serverless::detail::{CostByFunction, WindowTotals};
 use crate::serverless::{
@@ -143,7 +144,12 @@ impl<'a> PanelReads<'a> {
     async fn function_list(&self, scope: InvocationScope) -> Result<FunctionList, QueryError> {
         let function = scope.functions.first().map(String::as_str);
         let (rows, groups) = tokio::join!(self.query.function_rows(&scope), self.groups(function));
-        Ok(self.query.function_list(&scope.window, rows?, &groups?))
+        let (rows, groups) = (rows?, groups?);
+        if rows.span_invocations() != groups.invocations() {
+            // Spans arrived between the two reads: read the pair as one answer.
+            return self.query.function_list_of(&scope).await;
+        }
+        Ok(self.query.function_list(&scope.window, rows, &groups))
     }
 
     /// The billing groups of one function, or of every function, at the page's step.

@@ -180,7 +180,12 @@ impl QueryService {
         range: &TimeWindow,
     ) -> Result<Vec<VersionStats>, QueryError> {
         let scope = InvocationScope::function(project, function, range);
-        let rows: Vec<VersionRow> = self.fetch(&sql::FUNCTION_VERSIONS, &scope.params()).await?;
+        let rows: Vec<VersionRow> = self
+            .fetch(
+                &sql::FUNCTION_VERSIONS,
+                &self.slot_params(&scope, None).await?,
+            )
+            .await?;
         let prices = rows
             .iter()
             .take(MAX_PRICED_VERSIONS)
@@ -248,8 +253,10 @@ impl QueryService {
             InvocationOrder::RecentFailed => (true, false),
             InvocationOrder::Slowest => (false, true),
         };
-        let params = InvocationScope::function(project, function, range)
-            .params()
+        let scope = InvocationScope::function(project, function, range);
+        let params = self
+            .scope_params(&scope)
+            .await?
             .set("failed_only", failed_only)
             .set("slowest", slowest)
             .set("limit", limit);
@@ -294,7 +301,10 @@ impl QueryService {
     ) -> Result<WindowTotals, QueryError> {
         let scope = InvocationScope::window(project, range);
         let rows: Vec<TotalsRow> = self
-            .fetch(&sql::FUNCTION_WINDOW_TOTALS, &scope.params())
+            .fetch(
+                &sql::FUNCTION_WINDOW_TOTALS,
+                &self.slot_params(&scope, None).await?,
+            )
             .await?;
         let row = rows.into_iter().next();
         Ok(row.map_or_else(WindowTotals::default, |row| WindowTotals {
@@ -398,7 +408,9 @@ impl QueryService {
             return Ok(BTreeMap::new());
         }
         let scope = InvocationScope::traces(project, Vec::new(), trace_ids, range);
-        let rows: Vec<TraceGroupRow> = self.fetch(&sql::TRACE_COST_GROUPS, &scope.params()).await?;
+        let rows: Vec<TraceGroupRow> = self
+            .fetch(&sql::TRACE_COST_GROUPS, &self.scope_params(&scope).await?)
+            .await?;
         let mut totals: BTreeMap<String, CostTotals> = BTreeMap::new();
         for row in rows {
             let (trace, group) = row.split();

@@ -3,6 +3,7 @@
 //! its rows become views through `from_spans`, `from_metrics` and `cost`.
 //! New reads of functions belong here too.
 
+use super::agree::agreeing;
 use super::cost::{BillingGroupRow, CostTotals};
 use super::from_metrics::{self, FaasPointRow};
 use super::from_spans::{ColdStartRow, FunctionStatsRow, HistogramRow, TimeseriesRow};
@@ -12,7 +13,7 @@ use super::view::{
     FunctionTimeseries, HistogramBucket, Source, COLD_START_LIST_LIMIT,
 };
 use crate::error::QueryError;
-use crate::sql;
+use crate::sql::{self, Params};
 use crate::time_window::TimeWindow;
 use crate::QueryService;
 use std::collections::{BTreeMap, BTreeSet};
@@ -26,6 +27,13 @@ const WHOLE_WINDOW_STEP_SECONDS: u32 = 86_400;
 pub struct FunctionRows {
     stats: Vec<FunctionStatsRow>,
     points: Vec<FaasPointRow>,
+}
+
+impl FunctionRows {
+    /// The invocations counted from spans (FaaS metric points aside).
+    pub fn span_invocations(&self) -> u64 {
+        self.stats.iter().map(|row| row.invocations).sum()
+    }
 }
 
 /// Billing groups summed per day: exactly the groups a read at a step of a
@@ -62,13 +70,34 @@ pub fn groups_by_day(groups: &[BillingGroupRow]) -> Vec<BillingGroupRow> {
 }
 
 impl QueryService {
+    /// The binds of a read of `scope`: settled invocations before the split
+    /// of its project's mark, live ones from there (see `super::settle`).
+    pub async fn scope_params(&self, scope: &InvocationScope) -> Result<Params, QueryError> {
+        let mark = super::settle::read_mark(self.client(), &scope.project).await?;
+        Ok(scope.params_split(mark.split_unix_nano()))
+    }
+
+    /// The binds of a read of `scope` over `{effective_slots}` in buckets
+    /// of `step_seconds` (`None`: no buckets), split as [`Self::scope_params`].
+    pub async fn slot_params(
+        &self,
+        scope: &InvocationScope,
+        step_seconds: Option<u32>,
+    ) -> Result<Params, QueryError> {
+        let mark = super::settle::read_mark(self.client(), &scope.project).await?;
+        Ok(scope.slot_params_split(mark.split_unix_nano(), step_seconds))
+    }
+
     /// Billing groups of `scope` per bucket of `step_seconds`.
     pub async fn billing_groups(
         &self,
         scope: &InvocationScope,
         step_seconds: u32,
     ) -> Result<Vec<BillingGroupRow>, QueryError> {
-        let params = scope.params().set("step", step_seconds);
+        let params = self
+            .slot_params(scope, Some(step_seconds))
+            .await?
+            .set("step", step_seconds);
         let query = sql::FUNCTION_COST_GROUPS.query(self.client(), &params)?;
         Ok(query.fetch_all().await?)
     }
@@ -100,20 +129,29 @@ impl QueryService {
         project: &ProjectId,
         range: &TimeWindow,
     ) -> Result<FunctionList, QueryError> {
-        let scope = InvocationScope::window(project, range);
-        let (rows, groups) = futures::future::try_join(
-            self.function_rows(&scope),
-            self.billing_groups(&scope, WHOLE_WINDOW_STEP_SECONDS),
+        self.function_list_of(&InvocationScope::window(project, range))
+            .await
+    }
+
+    /// The functions of `scope`, counted and priced as one answer.
+    pub async fn function_list_of(
+        &self,
+        scope: &InvocationScope,
+    ) -> Result<FunctionList, QueryError> {
+        let (rows, groups) = agreeing(
+            || self.function_rows(scope),
+            || self.billing_groups(scope, WHOLE_WINDOW_STEP_SECONDS),
         )
         .await?;
-        Ok(self.function_list(range, rows, &groups))
+        Ok(self.function_list(&scope.window, rows, &groups))
     }
 
     /// The per-function rows of `scope`: statistics from spans and FaaS
     /// metric points, read together.
     pub async fn function_rows(&self, scope: &InvocationScope) -> Result<FunctionRows, QueryError> {
+        let params = self.slot_params(scope, None).await?;
         let (stats, points) = futures::future::try_join(
-            self.fetch::<FunctionStatsRow>(&sql::FUNCTION_STATS, &scope.params()),
+            self.fetch::<FunctionStatsRow>(&sql::FUNCTION_STATS, &params),
             self.faas_points(scope),
         )
         .await?;
@@ -172,9 +210,9 @@ impl QueryService {
         step_seconds: u32,
     ) -> Result<FunctionTimeseries, QueryError> {
         let scope = InvocationScope::function(project, function, range);
-        let (rows, groups) = futures::future::try_join(
-            self.timeseries_rows(&scope, step_seconds),
-            self.billing_groups(&scope, step_seconds),
+        let (rows, groups) = agreeing(
+            || self.timeseries_rows(&scope, step_seconds),
+            || self.billing_groups(&scope, step_seconds),
         )
         .await?;
         self.timeseries_of(&scope, function, rows, &groups, step_seconds)
@@ -187,7 +225,10 @@ impl QueryService {
         scope: &InvocationScope,
         step_seconds: u32,
     ) -> Result<Vec<TimeseriesRow>, QueryError> {
-        let params = scope.params().set("step", step_seconds);
+        let params = self
+            .slot_params(scope, Some(step_seconds))
+            .await?
+            .set("step", step_seconds);
         self.fetch(&sql::FUNCTION_TIMESERIES, &params).await
     }
 
@@ -240,9 +281,9 @@ impl QueryService {
         label: &str,
     ) -> Result<FunctionTimeseries, QueryError> {
         let scope = InvocationScope::window(project, range);
-        let (rows, groups) = futures::future::try_join(
-            self.timeseries_rows(&scope, step_seconds),
-            self.billing_groups(&scope, step_seconds),
+        let (rows, groups) = agreeing(
+            || self.timeseries_rows(&scope, step_seconds),
+            || self.billing_groups(&scope, step_seconds),
         )
         .await?;
         self.timeseries_of(&scope, label, rows, &groups, step_seconds)
@@ -290,7 +331,7 @@ impl QueryService {
     ) -> Result<ColdStarts, QueryError> {
         let scope = InvocationScope::function(project, function, range);
         let histogram: Vec<HistogramRow> = self
-            .fetch(&sql::DURATION_HISTOGRAM, &scope.params())
+            .fetch(&sql::DURATION_HISTOGRAM, &self.scope_params(&scope).await?)
             .await?;
         if histogram.is_empty() {
             let points = self.faas_points(&scope).await?;
@@ -299,7 +340,10 @@ impl QueryService {
                 None => Err(QueryError::NotFound(format!("function {function:?}"))),
             };
         }
-        let params = scope.params().set("limit", COLD_START_LIST_LIMIT + 1);
+        let params = self
+            .scope_params(&scope)
+            .await?
+            .set("limit", COLD_START_LIST_LIMIT + 1);
         let rows: Vec<ColdStartRow> = self.fetch(&sql::COLDSTART_INVOCATIONS, &params).await?;
         Ok(ColdStarts::from_spans(
             function,
@@ -379,10 +423,11 @@ mod tests {
     #[test]
     fn every_read_binds_what_its_template_declares() {
         let scope = scope();
-        let with_step = scope.params().set("step", 60u32);
+        let with_step = scope.slot_params_split(0, Some(60)).set("step", 60u32);
+        let slots = scope.slot_params_split(0, None);
         let with_limit = scope.params().set("limit", COLD_START_LIST_LIMIT + 1);
         let reads: [(&sql::Template, &Params); 6] = [
-            (&sql::FUNCTION_STATS, &scope.params()),
+            (&sql::FUNCTION_STATS, &slots),
             (&sql::FUNCTION_TIMESERIES, &with_step),
             (&sql::FUNCTION_COST_GROUPS, &with_step),
             (&sql::DURATION_HISTOGRAM, &scope.params()),

@@ -28,24 +28,28 @@ pub fn project_window_params(
         .set("to_s", window.end_seconds())
 }
 
+/// `fragment!("name")`: the fragment `query/sql/fragments/name.sql`.
+macro_rules! fragment {
+    ($name:literal) => {
+        Fragment {
+            name: $name,
+            text: include_str!(concat!("../../sql/fragments/", $name, ".sql")),
+        }
+    };
+}
+
 /// Every fragment, by the name templates write as `{name}`.
 pub const FRAGMENTS: &[Fragment] = &[
-    Fragment {
-        name: "invocation_scope",
-        text: include_str!("../../sql/fragments/invocation_scope.sql"),
-    },
-    Fragment {
-        name: "billing_units",
-        text: include_str!("../../sql/fragments/billing_units.sql"),
-    },
-    Fragment {
-        name: "instance_first_spans",
-        text: include_str!("../../sql/fragments/instance_first_spans.sql"),
-    },
-    Fragment {
-        name: "effective_invocations",
-        text: include_str!("../../sql/fragments/effective_invocations.sql"),
-    },
+    fragment!("scope_selection"),
+    fragment!("invocation_scope"),
+    fragment!("billing_units"),
+    fragment!("instance_first_spans"),
+    fragment!("live_invocations"),
+    fragment!("settled_invocations"),
+    fragment!("effective_slots"),
+    fragment!("slot_columns"),
+    fragment!("slot_keys"),
+    fragment!("effective_invocations"),
 ];
 
 /// `template!("name.sql")`: the parsed template `query/sql/name.sql`.
@@ -112,6 +116,24 @@ pub static FUNCTION_REPORT_MEMORY: Registered = template!("function_report_memor
 pub static TRACE_COST_GROUPS: Registered = template!("trace_cost_groups.sql");
 /// Dashboard: projects with invocations in a window.
 pub static PROJECTS: Registered = template!("projects.sql");
+/// Settled invocations: where a project's reads split (see `serverless::settle`).
+pub static SETTLE_MARK: Registered = template!("settle_mark.sql");
+/// Settled invocations: the data that arrived below a mark since its pass.
+pub static SETTLE_DIRTY: Registered = template!("settle_dirty.sql");
+/// The settler: projects to settle, and the server's clock.
+pub static SETTLE_PROJECTS: Registered = template!("settle_projects.sql");
+/// The settler: the first minute of a project without a mark.
+pub static SETTLE_FIRST_MINUTE: Registered = template!("settle_first_minute.sql");
+/// The settler: the earliest minute still receiving data.
+pub static SETTLE_NOISY: Registered = template!("settle_noisy.sql");
+/// The settler: the newest generation so far.
+pub static SETTLE_NEWEST_GENERATION: Registered = template!("settle_newest_generation.sql");
+/// The settler (a write): stores a window's invocations under a generation.
+pub static SETTLE_INVOCATIONS: Registered = template!("settle_invocations.sql");
+/// The settler (a write): sums a generation's facts per minute.
+pub static SETTLE_SLOTS: Registered = template!("settle_slots.sql");
+/// The settler (a write): lists the minutes a generation holds.
+pub static SETTLE_MINUTES: Registered = template!("settle_minutes.sql");
 
 /// Every template, for the dialect checks.
 pub fn all() -> Vec<&'static Template> {
@@ -142,10 +164,25 @@ pub fn all() -> Vec<&'static Template> {
         &FUNCTION_REPORT_MEMORY,
         &PROJECTS,
         &TRACE_COST_GROUPS,
+        &SETTLE_MARK,
+        &SETTLE_DIRTY,
+        &SETTLE_PROJECTS,
+        &SETTLE_FIRST_MINUTE,
+        &SETTLE_NEWEST_GENERATION,
+        &SETTLE_NOISY,
     ]
     .into_iter()
     .map(|registered| &**registered)
     .collect()
+}
+
+/// Every template that writes (`INSERT ... SELECT`): no rows come back, so
+/// the rule of a final `LIMIT` is not theirs. The golden test runs them.
+pub fn writes() -> Vec<&'static Template> {
+    [&SETTLE_INVOCATIONS, &SETTLE_SLOTS, &SETTLE_MINUTES]
+        .into_iter()
+        .map(|registered| &**registered)
+        .collect()
 }
 
 #[cfg(test)]
@@ -168,6 +205,7 @@ mod tests {
     fn every_template_file_is_listed() {
         let mut listed: Vec<String> = super::all()
             .iter()
+            .chain(super::writes().iter())
             .map(|template| template.name.to_owned())
             .collect();
         listed.sort();
@@ -189,7 +227,7 @@ mod tests {
     /// the clickhouse crate sees as many `?` as there are placeholders.
     #[test]
     fn every_template_parses_with_samples_for_its_placeholders() {
-        for template in super::all() {
+        for template in super::all().into_iter().chain(super::writes()) {
             let name = template.name;
             assert!(template.has_params_line(), "{name} lacks a -- params: line");
             assert!(

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 const TYPES: [&str; 5] = ["String", "UInt8", "UInt32", "UInt64", "Array(String)"];
 
 /// How deep fragments may name other fragments.
-const MAX_FRAGMENT_DEPTH: usize = 4;
+const MAX_FRAGMENT_DEPTH: usize = 8;
 
 /// A named piece of SQL that templates include as `{name}`.
 #[derive(Debug, Clone, Copy)]
@@ -176,6 +176,12 @@ impl Template {
         &self.samples
     }
 
+    /// Whether the answer depends on the server's clock (`now()`), so that
+    /// no golden answer can hold it.
+    pub fn reads_clock(&self) -> bool {
+        self.sql.contains("now()")
+    }
+
     /// Whether the template has a `-- params:` line.
     pub fn has_params_line(&self) -> bool {
         self.has_params_line
@@ -184,13 +190,22 @@ impl Template {
     /// The SQL with each placeholder replaced by its sample literal and
     /// `?fields` by `*`, for the dialect checks; `None` when a sample is missing.
     pub fn sample_sql(&self) -> Option<String> {
+        self.sample_sql_with(&BTreeMap::new())
+    }
+
+    /// As [`Self::sample_sql`], with some samples replaced by `overrides`
+    /// (name to literal); overrides of names the template lacks are ignored.
+    pub fn sample_sql_with(&self, overrides: &BTreeMap<&str, String>) -> Option<String> {
         let mut sql = String::new();
         for part in &self.parts {
             match part {
                 Part::Text(text) => sql.push_str(&text.replace("?fields", "*")),
                 Part::Placeholder(index) => {
                     let name = &self.placeholders.get(*index)?.name;
-                    sql.push_str(self.samples.get(name)?);
+                    match overrides.get(name.as_str()) {
+                        Some(literal) => sql.push_str(literal),
+                        None => sql.push_str(self.samples.get(name)?),
+                    }
                 }
             }
         }
