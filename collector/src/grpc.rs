@@ -9,6 +9,7 @@ use crate::logs::LogIngest;
 use crate::metric_points::MetricIngest;
 use crate::service::{outcome_label, OtlpService, OUTCOME_TOO_LARGE};
 use crate::traces::TraceIngest;
+use bytes::{Buf, Bytes};
 use std::convert::Infallible;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -157,15 +158,16 @@ fn has_grpc_status<B>(response: &http::Response<B>, code: tonic::Code) -> bool {
 /// Calls the ingest service and maps its result to gRPC.
 struct ExportMethod<S>(S, ProjectId);
 
-impl<S: OtlpService> UnaryService<S::Request> for ExportMethod<S> {
+impl<S: OtlpService> UnaryService<Received<S::Request>> for ExportMethod<S> {
     type Response = S::Response;
     type Future = Pin<Box<dyn Future<Output = Result<Response<S::Response>, Status>> + Send>>;
 
-    fn call(&mut self, request: Request<S::Request>) -> Self::Future {
+    fn call(&mut self, request: Request<Received<S::Request>>) -> Self::Future {
         let service = self.0.clone();
         let project = self.1.clone();
         Box::pin(async move {
-            let result = service.export(project, request.into_inner()).await;
+            let Received { message, protobuf } = request.into_inner();
+            let result = service.export(project, message, Some(protobuf)).await;
             service
                 .metrics()
                 .request(S::SIGNAL, TRANSPORT, outcome_label(result.as_ref()));
@@ -180,7 +182,14 @@ impl<S: OtlpService> UnaryService<S::Request> for ExportMethod<S> {
     }
 }
 
-/// Prost encoding, with decode errors reported as `INVALID_ARGUMENT`.
+/// A decoded request and the protobuf bytes it came as.
+struct Received<M> {
+    message: M,
+    protobuf: Bytes,
+}
+
+/// Prost encoding, with decode errors reported as `INVALID_ARGUMENT`, and
+/// requests decoded with their bytes.
 struct OtlpCodec<S>(PhantomData<S>);
 
 impl<S> Default for OtlpCodec<S> {
@@ -191,7 +200,7 @@ impl<S> Default for OtlpCodec<S> {
 
 impl<S: OtlpService> Codec for OtlpCodec<S> {
     type Encode = S::Response;
-    type Decode = S::Request;
+    type Decode = Received<S::Request>;
     type Encoder = tonic_prost::ProstEncoder<S::Response>;
     type Decoder = InvalidArgumentDecoder<S::Request>;
 
@@ -200,25 +209,27 @@ impl<S: OtlpService> Codec for OtlpCodec<S> {
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        InvalidArgumentDecoder(tonic_prost::ProstDecoder::default())
+        InvalidArgumentDecoder(PhantomData)
     }
 }
 
 /// A prost decoder whose errors are the client's fault.
-struct InvalidArgumentDecoder<M>(tonic_prost::ProstDecoder<M>);
+struct InvalidArgumentDecoder<M>(PhantomData<M>);
 
 impl<M: prost::Message + Default> Decoder for InvalidArgumentDecoder<M> {
-    type Item = M;
+    type Item = Received<M>;
     type Error = Status;
 
-    fn decode(&mut self, buffer: &mut DecodeBuf<'_>) -> Result<Option<M>, Status> {
-        self.0.decode(buffer).map_err(|status| {
-            IngestError::InvalidPayload(format!(
-                "protobuf body could not be decoded: {}",
-                status.message()
+    fn decode(&mut self, buffer: &mut DecodeBuf<'_>) -> Result<Option<Received<M>>, Status> {
+        // The message's bytes, shared with the receive buffer (no copy).
+        let protobuf = buffer.copy_to_bytes(buffer.remaining());
+        match M::decode(protobuf.clone()) {
+            Ok(message) => Ok(Some(Received { message, protobuf })),
+            Err(error) => Err(IngestError::InvalidPayload(format!(
+                "protobuf body could not be decoded: {error}"
             ))
-            .grpc_status()
-        })
+            .grpc_status()),
+        }
     }
 }
 

@@ -146,15 +146,17 @@ async fn export_body<S: OtlpService>(
     let encoding = header_text(headers, header::CONTENT_ENCODING).map(str::to_owned);
     // Where to decode is decided by the decompressed size.
     let inline_cap = limit.min(DECODE_OFF_RUNTIME_BYTES);
-    let request: S::Request = match decompress_small(&body, encoding.as_deref(), inline_cap)? {
-        Some(small) => decode_message(&small, format)?,
+    let (request, decompressed) = match decompress_small(&body, encoding.as_deref(), inline_cap)? {
+        Some(small) => (decode_message(&small, format)?, small),
         None => tokio::task::spawn_blocking(move || {
             decode_body::<S>(body, encoding.as_deref(), format, limit)
         })
         .await
         .map_err(|error| IngestError::Internal(format!("decode task failed: {error}")))??,
     };
-    let outcome = state.service.export(project, request).await?;
+    // A protobuf body is logged as it came; a JSON one is encoded for the log.
+    let received = (format == BodyFormat::Protobuf).then_some(decompressed);
+    let outcome = state.service.export(project, request, received).await?;
     let response = S::response(&outcome);
     Ok((outcome, response))
 }
@@ -164,9 +166,9 @@ fn decode_body<S: OtlpService>(
     encoding: Option<&str>,
     format: BodyFormat,
     limit: usize,
-) -> Result<S::Request, IngestError> {
+) -> Result<(S::Request, Bytes), IngestError> {
     let body = decompress(body, encoding, limit)?;
-    decode_message(&body, format)
+    Ok((decode_message(&body, format)?, body))
 }
 
 fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {

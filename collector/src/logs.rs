@@ -80,11 +80,11 @@ impl OtlpService for LogIngest {
         let received = count_log_records(&request.resource_logs);
         let window = TimeWindow::around_now(self.limits.max_span_age, self.limits.max_future_skew);
         let now = tracehouse_model::time::now_unix_nano();
-        let log = self.wal.is_some() && matches!(origin, Origin::Client);
+        let log = origin.to_log(self.wal.is_some());
         let converting_for = project.clone();
         let (converted, payload): (ConvertedLogs, _) =
             receive_and_convert(&self.metrics, Self::SIGNAL, received, move || {
-                let payload = log.then(|| prost::Message::encode_to_vec(&request));
+                let payload = log.payload(&request);
                 let converted =
                     convert_resource_logs(&converting_for, request.resource_logs, window, now);
                 (converted, payload)

@@ -73,11 +73,11 @@ impl OtlpService for MetricIngest {
         };
         let received = count_data_points(&request.resource_metrics);
         let window = TimeWindow::around_now(self.limits.max_span_age, self.limits.max_future_skew);
-        let log = self.wal.is_some() && matches!(origin, Origin::Client);
+        let log = origin.to_log(self.wal.is_some());
         let converting_for = project.clone();
         let (converted, payload): (ConvertedMetrics, _) =
             receive_and_convert(&self.metrics, Self::SIGNAL, received, move || {
-                let payload = log.then(|| prost::Message::encode_to_vec(&request));
+                let payload = log.payload(&request);
                 let converted =
                     convert_resource_metrics(&converting_for, request.resource_metrics, window);
                 (converted, payload)

@@ -6,15 +6,51 @@ use crate::queue::{Charge, WriteQueue};
 use crate::row_bytes::RowBytes;
 use crate::wal::{Hold, RecordKind, Wal, WalError};
 use crate::writer::{BatchWriter, Reservation};
+use bytes::Bytes;
 use tracehouse_model::ProjectId;
 
 /// Where an export request comes from.
 #[derive(Debug)]
 pub enum Origin {
-    /// A client: refused at once when there is no room, logged before it is accepted.
-    Client,
+    /// A client: refused at once when there is no room, logged before it is
+    /// accepted. With the request's protobuf bytes when the transport kept
+    /// them: the log stores those rather than the request encoded again.
+    Client(Option<Bytes>),
     /// The write-ahead log at start: already logged; waits for room.
     Replay(Hold),
+}
+
+impl Origin {
+    /// What the write-ahead log keeps of a request from here, with `wal` or not.
+    pub fn to_log(&self, wal: bool) -> ToLog {
+        match self {
+            Origin::Client(Some(bytes)) if wal => ToLog::Received(bytes.clone()),
+            Origin::Client(None) if wal => ToLog::Encoded,
+            Origin::Client(_) | Origin::Replay(_) => ToLog::Nothing,
+        }
+    }
+}
+
+/// What the write-ahead log keeps of one request.
+#[derive(Debug)]
+pub enum ToLog {
+    /// Nothing: there is no log, or the request comes from it.
+    Nothing,
+    /// The protobuf bytes the client sent.
+    Received(Bytes),
+    /// The request encoded (it came as JSON).
+    Encoded,
+}
+
+impl ToLog {
+    /// The log record's payload for `request`.
+    pub fn payload<M: prost::Message>(self, request: &M) -> Option<Vec<u8>> {
+        match self {
+            ToLog::Nothing => None,
+            ToLog::Received(bytes) => Some(Vec::from(bytes)),
+            ToLog::Encoded => Some(request.encode_to_vec()),
+        }
+    }
 }
 
 /// What happened to an export request that was accepted, possibly in part.
@@ -38,13 +74,15 @@ pub trait OtlpService: Clone + Send + Sync + 'static {
     /// Full gRPC service name, e.g. `opentelemetry.proto.collector.trace.v1.TraceService`.
     const GRPC_SERVICE: &'static str;
 
-    /// Validates, converts and queues one request for `project` from a client.
+    /// Validates, converts and queues one request for `project` from a
+    /// client, `received` its protobuf bytes when the transport kept them.
     fn export(
         &self,
         project: ProjectId,
         request: Self::Request,
+        received: Option<Bytes>,
     ) -> impl std::future::Future<Output = Result<ExportOutcome, IngestError>> + Send {
-        self.ingest(project, request, Origin::Client)
+        self.ingest(project, request, Origin::Client(received))
     }
 
     /// Validates, converts and queues one request for `project` from `origin`.
@@ -130,7 +168,7 @@ pub async fn charge_or_refuse(
     origin: &Origin,
 ) -> Result<Charge, IngestError> {
     match origin {
-        Origin::Client => queue.try_charge(what.project, bytes).map_err(|refusal| {
+        Origin::Client(_) => queue.try_charge(what.project, bytes).map_err(|refusal| {
             metrics.reject(what.signal, refusal.reason(), what.counted);
             IngestError::Saturated
         }),
@@ -152,7 +190,7 @@ where
     R: clickhouse::RowOwned + clickhouse::RowWrite + RowBytes + Send + Sync + 'static,
 {
     let reserved = match origin {
-        Origin::Client => writer.try_reserve(rows, charge),
+        Origin::Client(_) => writer.try_reserve(rows, charge),
         Origin::Replay(_) => writer.reserve(rows, charge).await,
     };
     reserved.map_err(|refusal| {
@@ -173,10 +211,10 @@ pub async fn log_request(
     counted: u64,
 ) -> Result<Option<Hold>, IngestError> {
     let (kind, project, payload) = record;
-    let (Origin::Client, Some(wal), Some(payload)) = (&origin, wal, payload) else {
+    let (Origin::Client(_), Some(wal), Some(payload)) = (&origin, wal, payload) else {
         return Ok(match origin {
             Origin::Replay(hold) => Some(hold),
-            Origin::Client => None,
+            Origin::Client(_) => None,
         });
     };
     wal.append(kind, project.as_str(), payload)

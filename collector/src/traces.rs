@@ -10,7 +10,7 @@ use crate::otlp::convert::{convert_resource_spans, count_spans, ConvertedSpans, 
 use crate::row_bytes::rows_bytes;
 use crate::service::{
     charge_or_refuse, log_request, receive_and_convert, request_queued, reserve_or_refuse,
-    send_reserved, ExportOutcome, Origin, OtlpService, ReserveFor,
+    send_reserved, ExportOutcome, Origin, OtlpService, ReserveFor, ToLog,
 };
 use crate::wal::{RecordKind, Wal};
 use crate::writer::BatchWriter;
@@ -75,9 +75,9 @@ fn convert_to_rows(
     project: &ProjectId,
     request: ExportTraceServiceRequest,
     (window, limits): (TimeWindow, SpanLimits),
-    log: bool,
+    log: ToLog,
 ) -> (ConvertedSpans, TraceRows) {
-    let payload = log.then(|| prost::Message::encode_to_vec(&request));
+    let payload = log.payload(&request);
     let mut converted = convert_resource_spans(request.resource_spans, window, &limits);
     let mut encoder = SpanRowEncoder::new(project);
     let spans = converted
@@ -114,7 +114,7 @@ impl OtlpService for TraceIngest {
     ) -> Result<ExportOutcome, IngestError> {
         let received = count_spans(&request.resource_spans);
         let window = TimeWindow::around_now(self.limits.max_span_age, self.limits.max_future_skew);
-        let log = self.wal.is_some() && matches!(origin, Origin::Client);
+        let log = origin.to_log(self.wal.is_some());
         let converting_for = project.clone();
         let limits = self.limits.spans;
         let (converted, rows) =

@@ -1,7 +1,8 @@
 //! The write-ahead log: accepted means durable.
 //!
 //! A receiver answers success only once the request is in the log (see
-//! [`Wal::append`]): the request, as OTLP protobuf, is appended to the
+//! [`Wal::append`]): the request, as OTLP protobuf (the bytes the client
+//! sent, or the request encoded when it came as JSON), is appended to the
 //! current segment file under `<data_dir>/wal/`, and appends are fsynced
 //! in groups, many requests per fsync. Its rows then go to the batching
 //! writers carrying a [`Hold`] on the record; once every writer has written
