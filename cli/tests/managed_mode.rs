@@ -9,6 +9,8 @@
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Duration;
@@ -219,15 +221,36 @@ async fn acknowledged_spans_survive_sigkill_before_any_write() -> anyhow::Result
     let http = reqwest::Client::new();
     // Batches would wait a minute: nothing reaches ClickHouse before the kill.
     let first = start_batching(data_dir.path(), "60000").await?;
-    let (requests, spans_per_request) = (40, 50);
+    let (requests, spans_per_request) = (42, 50);
+    // Each transport and format: the log keeps protobuf bodies as they came.
+    let mut grpc = TraceServiceClient::connect(first.urls["otlp-grpc"].clone()).await?;
     for request in 0..requests {
-        let trace_id = format!("{:032x}", request + 1);
-        let status = http
-            .post(format!("{}/v1/traces", first.urls["otlp-http"]))
-            .json(&spans_request(&trace_id, spans_per_request))
-            .send()
-            .await?
-            .status();
+        let body = spans_request(&format!("{:032x}", request + 1), spans_per_request);
+        let traces = format!("{}/v1/traces", first.urls["otlp-http"]);
+        let status = match request % 3 {
+            0 => http
+                .post(traces)
+                .json(&body)
+                .send()
+                .await?
+                .status()
+                .as_u16(),
+            1 => {
+                let message: ExportTraceServiceRequest = serde_json::from_value(body)?;
+                let response = http
+                    .post(traces)
+                    .header("content-type", "application/x-protobuf")
+                    .body(prost::Message::encode_to_vec(&message))
+                    .send()
+                    .await?;
+                response.status().as_u16()
+            }
+            _ => {
+                grpc.export(serde_json::from_value::<ExportTraceServiceRequest>(body)?)
+                    .await?;
+                200
+            }
+        };
         assert_eq!(status, 200, "request {request}");
     }
     assert_eq!(
