@@ -40,6 +40,9 @@ pub struct AlertsOptions {
     pub dashboard_url: String,
     /// Where `rejected_spans` is read from when no URLs are configured.
     pub counters: CounterSource,
+    /// Whether this process holds the alerts lease: rules are evaluated
+    /// and deliveries resumed only while it does.
+    pub leading: watch::Receiver<bool>,
 }
 
 /// One group of a rule, as the API shows it.
@@ -148,8 +151,14 @@ impl Alerts {
         };
         alerts.publish(&BTreeMap::new(), &HashMap::new());
         let running = alerts.clone();
-        tokio::spawn(async move { running.run(shutdown).await });
+        let leading = running.inner.options.leading.clone();
+        tokio::spawn(async move { running.run(leading, shutdown).await });
         alerts
+    }
+
+    /// Whether this process evaluates now: it holds the alerts lease.
+    pub fn is_leading(&self) -> bool {
+        *self.inner.options.leading.borrow()
     }
 
     /// The current rules and states.
@@ -211,21 +220,27 @@ impl Alerts {
         Ok(problems)
     }
 
-    async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        self.restore(&mut shutdown).await;
-        let mut last_resume = tokio::time::Instant::now();
-        self.resume().await;
-        loop {
-            self.evaluate().await;
-            if last_resume.elapsed() >= RESUME_INTERVAL {
-                self.resume().await;
-                last_resume = tokio::time::Instant::now();
-            }
-            let interval = self.config().interval;
-            tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
-                _ = self.inner.wake.notified() => {}
-                _ = shutdown.wait_for(|stop| *stop) => return,
+    /// Evaluates while `leading`, until `shutdown`. Each time it comes to
+    /// lead, it takes the stored states (another process may have evaluated
+    /// in between) and resumes the deliveries left without a final attempt.
+    async fn run(self, mut leading: watch::Receiver<bool>, mut shutdown: watch::Receiver<bool>) {
+        while tracehouse_schema::lease::wait_to_lead(&mut leading, &mut shutdown).await {
+            self.restore(&mut shutdown).await;
+            let mut last_resume = tokio::time::Instant::now();
+            self.resume().await;
+            while *leading.borrow() {
+                self.evaluate().await;
+                if last_resume.elapsed() >= RESUME_INTERVAL {
+                    self.resume().await;
+                    last_resume = tokio::time::Instant::now();
+                }
+                let interval = self.config().interval;
+                tokio::select! {
+                    _ = tokio::time::sleep(interval) => {}
+                    _ = self.inner.wake.notified() => {}
+                    _ = leading.changed() => {}
+                    _ = shutdown.wait_for(|stop| *stop) => return,
+                }
             }
         }
     }
@@ -240,6 +255,7 @@ impl Alerts {
 
     /// Loads the latest stored state of every group, retrying until it works.
     async fn restore(&self, shutdown: &mut watch::Receiver<bool>) {
+        self.inner.groups.lock().await.clear();
         loop {
             match self.inner.store.group_states().await {
                 Ok(stored) => {

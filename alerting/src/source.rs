@@ -7,6 +7,7 @@ use crate::signal::{Figures, Signal, WindowFigures};
 use std::collections::BTreeMap;
 use tracehouse_model::ProjectId;
 use tracehouse_query::search::TraceSearch;
+use tracehouse_query::serverless::detail::InvocationOrder;
 use tracehouse_query::serverless::FunctionSummary;
 use tracehouse_query::{QueryError, QueryService, TimeWindow};
 
@@ -91,8 +92,10 @@ pub async fn broken_chains(
 }
 
 /// Up to [`SAMPLE_TRACES`] trace ids of `function` in `window` that show
-/// the signal: failed invocations for error signals, slow ones for
+/// the signal: failed invocations for error signals, the slowest ones for
 /// latency, cold starts for cold-start signals, else the latest traces.
+/// A function's samples come from the invocations its figures count, so a
+/// firing notification never names fewer failures than it counted.
 pub async fn sample_traces(
     query: &QueryService,
     project: &ProjectId,
@@ -101,15 +104,25 @@ pub async fn sample_traces(
     window: TimeWindow,
     min_duration_ms: Option<f64>,
 ) -> Result<Vec<String>, QueryError> {
-    if matches!(signal, Signal::ColdStartRate | Signal::ColdStartPenaltyMs) && !function.is_empty()
-    {
-        let cold = query.cold_starts(project, function, &window).await?;
-        return Ok(cold
-            .cold_starts
-            .into_iter()
-            .take(SAMPLE_TRACES as usize)
-            .map(|start| start.trace_id)
-            .collect());
+    let order = match signal {
+        _ if function.is_empty() => None,
+        Signal::ColdStartRate | Signal::ColdStartPenaltyMs => {
+            let cold = query.cold_starts(project, function, &window).await?;
+            return Ok(distinct_traces(
+                cold.cold_starts.into_iter().map(|start| start.trace_id),
+            ));
+        }
+        Signal::ErrorRate | Signal::Errors => Some(InvocationOrder::RecentFailed),
+        Signal::P50Ms | Signal::P95Ms | Signal::P99Ms => Some(InvocationOrder::Slowest),
+        _ => None,
+    };
+    if let Some(order) = order {
+        let invocations = query
+            .function_invocations(project, function, &window, order, SAMPLE_TRACES * 4)
+            .await?;
+        return Ok(distinct_traces(
+            invocations.into_iter().map(|row| row.trace_id),
+        ));
     }
     let search = TraceSearch {
         window: Some(window),
@@ -122,9 +135,21 @@ pub async fn sample_traces(
         ..TraceSearch::default()
     };
     let found = query.search_traces(project, &search, window).await?;
-    Ok(found
-        .traces
-        .into_iter()
-        .map(|trace| trace.trace_id)
-        .collect())
+    Ok(distinct_traces(
+        found.traces.into_iter().map(|trace| trace.trace_id),
+    ))
+}
+
+/// The first [`SAMPLE_TRACES`] distinct trace ids, in order.
+fn distinct_traces(trace_ids: impl Iterator<Item = String>) -> Vec<String> {
+    let mut seen = Vec::new();
+    for trace_id in trace_ids {
+        if seen.len() as u64 == SAMPLE_TRACES {
+            break;
+        }
+        if !seen.contains(&trace_id) {
+            seen.push(trace_id);
+        }
+    }
+    seen
 }

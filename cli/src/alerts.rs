@@ -19,6 +19,7 @@ pub fn start(
     http: SocketAddr,
     registry: Arc<Registry>,
     metrics: Arc<AlertMetrics>,
+    leading: watch::Receiver<bool>,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<Alerts> {
     let section = match &config.alerts {
@@ -35,6 +36,7 @@ pub fn start(
         config_path: config.config_file.clone(),
         dashboard_url: format!("{}://{http}", config.url_scheme()),
         counters,
+        leading,
     };
     let alerts = Alerts::start(query, section, options, metrics, shutdown.clone());
     tokio::spawn(reload_on_hangup(alerts.clone(), shutdown));

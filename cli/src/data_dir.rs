@@ -44,6 +44,28 @@ pub fn claim(dir: &Path) -> anyhow::Result<DataDirLock> {
     Ok(DataDirLock { _lock: lock })
 }
 
+/// The file naming the process that uses a data directory, for leases.
+pub const HOLDER_FILE: &str = "lease-holder";
+
+/// The name this data directory's process holds leases by, the same across
+/// its restarts: read from [`HOLDER_FILE`], written there the first time.
+pub fn holder_id(dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join(HOLDER_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_owned()),
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(error).with_context(|| format!("reading {}", path.display())),
+    }
+    let id = format!(
+        "{:016x}{:08x}",
+        tracehouse_model::time::now_unix_nano(),
+        std::process::id()
+    );
+    std::fs::write(&path, &id).with_context(|| format!("writing {}", path.display()))?;
+    Ok(id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +85,13 @@ mod tests {
         assert!(refused.to_string().contains("--data-dir"), "{refused}");
         drop(first);
         claim(&dir).expect("claim after release");
+    }
+
+    #[test]
+    fn the_holder_id_stays_across_restarts() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let first = holder_id(dir.path()).expect("first");
+        assert_eq!(first.len(), 24);
+        assert_eq!(holder_id(dir.path()).expect("again"), first);
     }
 }

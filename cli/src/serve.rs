@@ -20,6 +20,7 @@ use tracehouse_collector::{
     BatchWriter, IngestLimits, IngestMetrics, LogIngest, MetricIngest, SpanLimits, TraceIngest,
     WriterConfig, WriterMetrics,
 };
+use tracehouse_schema::lease::{Lease, LeaseOptions};
 use tracehouse_schema::{ClickHouseSettings, Layout, ManagedClickHouse, ManagedOptions};
 
 /// How often retention runs.
@@ -32,17 +33,70 @@ const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
 pub struct Timings {
     /// How often retention runs.
     pub retention_interval: Duration,
+    /// How the settler of invocations runs (in the process running alerts).
+    pub settle: tracehouse_query::SettleOptions,
+    /// How the processes of the alerts role agree on the one that works.
+    pub lease: LeaseOptions,
 }
 
 impl Default for Timings {
     fn default() -> Self {
         Self {
             retention_interval: RETENTION_INTERVAL,
+            settle: tracehouse_query::SettleOptions::default(),
+            lease: LeaseOptions::default(),
         }
     }
 }
+
+/// The lease of alert evaluation and settling.
+const ALERTS_LEASE: &str = "alerts";
+
 /// How long an external ClickHouse may take to become reachable at startup.
 const EXTERNAL_CLICKHOUSE_WAIT: Duration = Duration::from_secs(60);
+
+/// Beats for the alerts lease under this data directory's holder id, and
+/// shows in `tracehouse_alerts_lease_held` whether this process holds it.
+/// Returns once the first beat has said whether it leads (at once for the
+/// only candidate), or after one beat: a standby.
+async fn hold_alerts_lease(
+    config: &Config,
+    client: &clickhouse::Client,
+    options: LeaseOptions,
+    registry: &mut Registry,
+    servers: &mut JoinSet<anyhow::Result<()>>,
+    shutdown: &watch::Receiver<bool>,
+) -> anyhow::Result<watch::Receiver<bool>> {
+    let holder = crate::data_dir::holder_id(&config.data_dir)?;
+    let lease = Lease::new(client.clone(), ALERTS_LEASE, holder, options);
+    let (sender, leading) = watch::channel(false);
+    let held =
+        prometheus_client::metrics::gauge::Gauge::<i64, std::sync::atomic::AtomicI64>::default();
+    registry.register(
+        "tracehouse_alerts_lease_held",
+        "1 while this process holds the alerts lease: it evaluates alert rules and settles invocations",
+        held.clone(),
+    );
+    let stop = shutdown.clone();
+    servers.spawn(async move {
+        lease.run(sender, stop).await;
+        Ok(())
+    });
+    let mut watched = leading.clone();
+    tokio::spawn(async move {
+        loop {
+            held.set(i64::from(*watched.borrow_and_update()));
+            if watched.changed().await.is_err() {
+                held.set(0);
+                return;
+            }
+        }
+    });
+    let mut first = leading.clone();
+    // Timing out means standing by; the lease task goes on beating.
+    let _standing_by = tokio::time::timeout(options.beat, first.wait_for(|leads| *leads)).await;
+    Ok(leading)
+}
 
 /// The addresses actually bound (ports of 0 resolved).
 #[derive(Debug, Clone, Copy)]
@@ -327,6 +381,28 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
         Layout::SingleNode => config.runs(Role::Collector),
         Layout::Cluster(_) => config.runs(Role::Alerts),
     };
+    // Settled invocations are written, and alerts evaluated, by the one
+    // process of the alerts role that holds the alerts lease.
+    let leading = if config.runs(Role::Alerts) {
+        let leading = hold_alerts_lease(
+            &config,
+            &client,
+            timings.lease,
+            &mut registry,
+            &mut servers,
+            &shutdown_receiver,
+        )
+        .await?;
+        let settler = tracehouse_query::Settler::new(client.clone(), timings.settle);
+        let (shutdown, leads) = (shutdown_receiver.clone(), leading.clone());
+        servers.spawn(async move {
+            settler.run(leads, shutdown).await;
+            Ok(())
+        });
+        Some(leading)
+    } else {
+        None
+    };
     if runs_retention {
         servers.spawn(run_retention(
             client.clone(),
@@ -350,7 +426,7 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
     let access_metrics = tracehouse_web::access::AccessMetrics::register(&mut registry);
     let registry = Arc::new(registry);
     let query_limits = config.query_limits().map_err(anyhow::Error::msg)?;
-    let reader_client = reader.reader_in(&layout)?;
+    let reader_client = reader.reader_in(&layout).await?;
     let shard_watch = match &layout {
         Layout::Cluster(cluster) => Some(crate::cluster::spawn_shard_watch(
             reader_client.clone(),
@@ -372,13 +448,14 @@ pub async fn serve_with_timings(config: Config, timings: Timings) -> anyhow::Res
                 max_failed_deliveries: config.max_failed_deliveries,
             },
         );
-    let alerts = match alert_metrics {
-        Some(metrics) => Some(crate::alerts::start(
+    let alerts = match alert_metrics.zip(leading) {
+        Some((metrics, leading)) => Some(crate::alerts::start(
             &config,
             query.clone().with_client(client.clone()),
             http,
             Arc::clone(&registry),
             metrics,
+            leading,
             shutdown_receiver.clone(),
         )?),
         None => None,

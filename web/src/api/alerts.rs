@@ -27,6 +27,14 @@ pub struct AlertsState {
     pub app: crate::AppState,
 }
 
+impl AlertsState {
+    /// The engine while it evaluates (it holds the alerts lease). A standby
+    /// answers from the stored states, as a process without the role does.
+    pub fn evaluator(&self) -> Option<&Alerts> {
+        self.engine.as_ref().filter(|engine| engine.is_leading())
+    }
+}
+
 /// The alerts API and page.
 pub fn router(state: AlertsState) -> Router {
     // The store's project is a valid name: it was made from a ProjectId.
@@ -112,7 +120,7 @@ pub struct DeliveryEntry {
 
 /// `GET /api/v1/alerts`: rules with state, last value and last evaluation.
 pub async fn list_alerts(State(state): State<AlertsState>) -> Response {
-    if let Some(engine) = &state.engine {
+    if let Some(engine) = state.evaluator() {
         let snapshot = engine.snapshot();
         return Json(json!({ "evaluator": true, "snapshot": snapshot })).into_response();
     }

@@ -56,6 +56,8 @@ struct SilenceLine {
 struct AlertsPage {
     frame: Frame,
     evaluator: bool,
+    /// Runs the alerts role, but another process holds the lease.
+    standby: bool,
     problems: Vec<String>,
     groups: Vec<GroupLine>,
     history: Vec<HistoryLine>,
@@ -134,7 +136,7 @@ pub async fn alerts_page(
         Err(page) => return page,
     };
     let mut errors = Vec::new();
-    let (groups, problems) = match &state.engine {
+    let (groups, problems) = match state.evaluator() {
         Some(engine) => {
             let snapshot = engine.snapshot();
             let problems = snapshot.problems.iter().map(ToString::to_string).collect();
@@ -215,7 +217,8 @@ pub async fn alerts_page(
     };
     render(&AlertsPage {
         frame,
-        evaluator: state.engine.is_some(),
+        evaluator: state.evaluator().is_some(),
+        standby: state.engine.is_some() && state.evaluator().is_none(),
         problems,
         groups,
         history,

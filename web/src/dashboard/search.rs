@@ -12,6 +12,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use tracehouse_model::time::now_unix_nano;
 
 /// The form's fields.
@@ -164,10 +165,15 @@ async fn results(
         .iter()
         .map(|trace| trace.trace_id.clone())
         .collect();
-    let costs = state
-        .query
-        .trace_costs(&frame.project, ids, &frame.window)
-        .await?;
+    let costs = match found.invocation_window(&frame.window) {
+        Some(window) => {
+            state
+                .query
+                .trace_costs(&frame.project, ids, &window)
+                .await?
+        }
+        None => BTreeMap::new(),
+    };
     let mut kept = params.kept();
     let next_href = found.next_cursor.as_deref().map(|cursor| {
         kept.push(("cursor", cursor));
