@@ -6,6 +6,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$TRACEHOUSE_ROOT"
+# A run builds every target once: incremental caches would double the disk it needs.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 ensure_clickhouse
 ensure_zookeeper

@@ -430,7 +430,7 @@ mod tests {
 
     /// Prices of already billed units (Azure's memory rounded up to 128 MB
     /// steps here). Rounding durations per invocation happens in SQL and is
-    /// tested on ClickHouse in `tests/tests/pricing_rounding.rs`.
+    /// tested on ClickHouse in `tests/tests/reads/pricing_rounding.rs`.
     #[test]
     fn azure_and_gcp_prices_apply_to_billed_units() {
         let pricing = Pricing::shipped().expect("pricing");

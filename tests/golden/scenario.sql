@@ -1,5 +1,5 @@
 -- The golden-answer scenario: the same rows are loaded into ClickHouse 18.16
--- (tests/tests/golden_answers.rs) and 26.9 (tests/dialect/check_dialect.py),
+-- (tests/tests/reads/golden_answers.rs) and 26.9 (tests/dialect/check_dialect.py),
 -- every query template runs on both with its `-- params:` samples, and both
 -- must give the answers in tests/golden/expected/. One statement per line.
 -- The sample window is 1700000000..1700003600 (2023-11-14 22:13:20 UTC on);

@@ -319,6 +319,35 @@ impl TestApp {
         Ok(metric_value(&text, sample).unwrap_or(0.0))
     }
 
+    /// Starts a further Tracehouse with `config` on the database of
+    /// `clickhouse` (another process of the same deployment).
+    pub async fn start_on_database(
+        clickhouse: ClickHouseSettings,
+        config: Config,
+    ) -> anyhow::Result<Self> {
+        let data_dir = tempfile::tempdir()?;
+        let config = Config {
+            data_dir: data_dir.path().to_owned(),
+            ..config
+        };
+        let running = tracehouse::serve(config).await?;
+        Ok(Self {
+            running: Some(running),
+            clickhouse,
+            http: reqwest::Client::new(),
+            _data_dir: data_dir,
+        })
+    }
+
+    /// Shuts Tracehouse down (writing what it accepted); the database stays
+    /// for the other processes on it.
+    pub async fn stop_keeping_database(mut self) -> anyhow::Result<()> {
+        match self.running.take() {
+            Some(running) => Ok(running.shutdown().await?),
+            None => Ok(()),
+        }
+    }
+
     /// Shuts Tracehouse down (writing what it accepted) and drops the database.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(running) = self.running.take() {

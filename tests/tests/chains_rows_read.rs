@@ -297,7 +297,7 @@ async fn trace_and_chain_lookups_read_a_few_granules_not_the_table() -> anyhow::
                     end_unix_nano: u64::from(last_second) * 1_000_000_000,
                 },
             )
-            .params()
+            .slot_params(Some(86_400))
             .set("step", 86_400u32),
         )?,
     )

@@ -22,7 +22,7 @@ from tracehouse_process import start_tracehouse
 
 HOSTILE_FUNCTION = "<svg onload=alert(1)>"
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
-# Every chart kind; shared with tests/tests/user_dashboards.rs.
+# Every chart kind; shared with tests/tests/pages/user_dashboards.rs.
 TEAM = (REPO_ROOT / "tests" / "dashboards" / "team.yaml").read_text()
 
 

@@ -194,6 +194,19 @@ async fn send_reports(app: &TestApp, sent: &[Sent]) -> anyhow::Result<usize> {
     Ok(count)
 }
 
+/// The REPORT lines and FaaS metrics of the scenario, once visible.
+async fn send_reports_and_metrics(app: &TestApp, sent: &[Sent], base: u64) -> anyhow::Result<()> {
+    let reports = send_reports(app, sent).await?;
+    app.wait_for_rows(
+        "SELECT count() AS count FROM platform_reports",
+        reports as u64,
+    )
+    .await?;
+    send_metrics(app, base).await?;
+    app.wait_for_rows("SELECT count() AS count FROM metric_points", 5)
+        .await
+}
+
 fn delta_sum(name: &str, time: u64, value: i64) -> Value {
     json!({"name": name, "unit": "1", "sum": {
         "aggregationTemporality": 1, "isMonotonic": true,
@@ -449,15 +462,7 @@ async fn every_view_counts_and_prices_the_same_invocations() -> anyhow::Result<(
     let sent = plan(base);
 
     // REPORT lines first, so that every view sees them with the spans.
-    let reports = send_reports(&app, &sent).await?;
-    app.wait_for_rows(
-        "SELECT count() AS count FROM platform_reports",
-        reports as u64,
-    )
-    .await?;
-    send_metrics(&app, base).await?;
-    app.wait_for_rows("SELECT count() AS count FROM metric_points", 5)
-        .await?;
+    send_reports_and_metrics(&app, &sent, base).await?;
     // Later invocations before earlier ones: first starts are by time, not arrival.
     let (late, early): (Vec<&Sent>, Vec<&Sent>) =
         sent.iter().partition(|s| s.start > base + 100 * SECOND);
@@ -513,5 +518,108 @@ async fn every_view_counts_and_prices_the_same_invocations() -> anyhow::Result<(
         .query("ATTACH TABLE instance_first_starts_mv")
         .execute()
         .await?;
+    app.stop().await
+}
+
+/// The newest mark of the settler: invocations starting before it are read
+/// from settled invocations.
+async fn settled_until(app: &TestApp) -> anyhow::Result<u64> {
+    let until: u64 = app
+        .clickhouse_client()
+        .query("SELECT max(settled_until_unix_nano) FROM invocation_settle_marks")
+        .fetch_one()
+        .await?;
+    Ok(until)
+}
+
+/// Waits up to a minute for the settler's mark to reach `until`.
+async fn wait_until_settled(app: &TestApp, until: u64, what: &str) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while settled_until(app).await? < until {
+        anyhow::ensure!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+/// A settler that passes often and settles minutes a minute old, once they
+/// have been quiet for `quiet`.
+fn quick_settler(quiet: std::time::Duration) -> tracehouse::Timings {
+    tracehouse::Timings {
+        settle: tracehouse_query::SettleOptions {
+            interval: std::time::Duration::from_millis(300),
+            delay: std::time::Duration::from_secs(60),
+            chunk: std::time::Duration::from_secs(300),
+            quiet,
+        },
+        ..tracehouse::Timings::default()
+    }
+}
+
+/// One burst of data for a new project, then silence: the settler settles
+/// it once it has been quiet, also when the quiet time is longer than the
+/// settler looks back for arrivals (the project has no mark yet, and no
+/// data arrives to name it again).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_data_is_settled_once_it_is_quiet() -> anyhow::Result<()> {
+    let margin = u64::from(tracehouse_query::serverless::ARRIVAL_MARGIN_SECONDS);
+    let quiet = std::time::Duration::from_secs(margin + 2);
+    let app = TestApp::start_with_timings(|_| {}, quick_settler(quiet)).await?;
+    let base = (now_unix_nanos() - 30 * 60 * SECOND) / (60 * SECOND) * (60 * SECOND);
+    let window = format!("from={}&to={}", base / MS, base / MS + 10 * 60 * 1000);
+    let sent = plan(base);
+    send_reports_and_metrics(&app, &sent, base).await?;
+    send_spans(&app, &sent.iter().collect::<Vec<_>>()).await?;
+    app.wait_for_rows(
+        "SELECT count() AS count FROM invocations",
+        sent.len() as u64,
+    )
+    .await?;
+    let window_end = base + 10 * 60 * SECOND;
+    wait_until_settled(&app, window_end, "the burst was never settled").await?;
+    check_views(&app, &window, &sent).await?;
+    app.stop().await
+}
+
+/// Settled reads: once the settler has stored the window, every view gives
+/// the same exact numbers as live; data arriving late for settled minutes
+/// (a new chain, a client's retry of spans already stored) is counted in the
+/// very next read, once and only once, and again after the settler stores
+/// those minutes anew.
+#[tokio::test(flavor = "multi_thread")]
+async fn settled_reads_agree_with_live_ones_and_never_miss_late_data() -> anyhow::Result<()> {
+    let timings = quick_settler(std::time::Duration::from_secs(1));
+    let app = TestApp::start_with_timings(|_| {}, timings).await?;
+    let base = (now_unix_nanos() - 30 * 60 * SECOND) / (60 * SECOND) * (60 * SECOND);
+    let window = format!("from={}&to={}", base / MS, base / MS + 10 * 60 * 1000);
+    let sent = plan(base);
+    send_reports_and_metrics(&app, &sent, base).await?;
+    send_spans(&app, &sent.iter().collect::<Vec<_>>()).await?;
+    let invocations = "SELECT count() AS count FROM invocations";
+    app.wait_for_rows(invocations, sent.len() as u64).await?;
+
+    // Settled past the window: the views read stored facts, and agree.
+    let window_end = base + 10 * 60 * SECOND;
+    wait_until_settled(&app, window_end, "the settler did not settle the window").await?;
+    let facts = "SELECT count() AS count FROM invocation_facts";
+    assert!(app.count_rows(facts).await? >= sent.len() as u64);
+    check_views(&app, &window, &sent).await?;
+
+    // Late: a chain on a new instance, and a retry of spans already stored.
+    let mut sent = sent;
+    let unseen = unseen_instance_chain(base);
+    let retried: Vec<&Sent> = sent.iter().take(4).collect();
+    send_spans(&app, &retried).await?;
+    send_spans(&app, &unseen.iter().collect::<Vec<_>>()).await?;
+    let stored = (sent.len() + 4 + unseen.len()) as u64;
+    sent.extend(unseen);
+    app.wait_for_rows(invocations, stored).await?;
+    check_views(&app, &window, &sent).await?;
+
+    // Settled anew, under a newer generation: the same numbers.
+    let resettled = "SELECT count() AS count FROM invocation_facts WHERE instance = 'api-9'";
+    app.wait_for_rows(resettled, 3).await?;
+    wait_until_settled(&app, window_end, "the settler did not settle again").await?;
+    check_views(&app, &window, &sent).await?;
     app.stop().await
 }

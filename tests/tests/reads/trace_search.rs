@@ -1,7 +1,7 @@
 //! Trace search, services, operations and the service map over traces
 //! sent with the OpenTelemetry SDK.
 
-mod support;
+use crate::support;
 
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{Context, KeyValue};

@@ -1,8 +1,7 @@
 //! Signals beyond errors: a budget rule fires from cost alone, and a
 //! silent-function rule (`invocations < 1`) fires when traffic stops.
 
-mod alerts_support;
-mod support;
+use crate::alerts_support;
 
 use alerts_support::{invoke, receiver_toml, AlertApp, Receiver};
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! The Jaeger HTTP query API under /jaeger/api, checked against the JSON
 //! shape the Jaeger UI and Grafana's Jaeger data source read.
 
-mod support;
+use crate::support;
 
 use opentelemetry::trace::{SpanKind, TraceContextExt};
 use opentelemetry::{Context, KeyValue};

@@ -148,7 +148,11 @@ async fn rust_sdk_function_without_coldstart_attribute() -> anyhow::Result<()> {
             .as_array()
             .and_then(|functions| functions.iter().find(|f| f["function"] == "checkout-fn"))
             .cloned();
-        if let Some(function) = found.filter(|f| f["invocations"] == expected_invocations) {
+        // Counts and costs are two reads: wait until both see every invocation.
+        let complete = |f: &Value| {
+            f["invocations"] == expected_invocations && f["cost_usd"].as_f64() > Some(0.0)
+        };
+        if let Some(function) = found.filter(complete) {
             break function;
         }
         anyhow::ensure!(

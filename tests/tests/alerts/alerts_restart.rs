@@ -3,8 +3,7 @@
 //! the failed attempts, and then exactly one resolved notification. State
 //! survives the restart: no second firing.
 
-mod alerts_support;
-mod support;
+use crate::alerts_support;
 
 use alerts_support::{invoke, receiver_toml, AlertApp, Receiver};
 use std::time::Duration;

@@ -4,8 +4,7 @@
 //! and exactly one resolved notification; the API, history, page and
 //! metrics tell the same story.
 
-mod alerts_support;
-mod support;
+use crate::alerts_support;
 
 use alerts_support::{invoke, receiver_toml, AlertApp, Receiver};
 use serde_json::Value;

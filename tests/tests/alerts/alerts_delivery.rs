@@ -1,8 +1,7 @@
 //! Delivery: retries keep the delivery id, silences suppress sending but
 //! are recorded, and an invalid rule is named while the others keep firing.
 
-mod alerts_support;
-mod support;
+use crate::alerts_support;
 
 use alerts_support::{invoke, receiver_toml, AlertApp, Receiver};
 use serde_json::json;

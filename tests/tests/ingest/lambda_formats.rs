@@ -118,13 +118,17 @@ async fn json_snapstart_and_failed_reports_are_counted_and_priced() -> anyhow::R
     post_json(&app, "/v1/logs", &logs_request(base)?).await?;
     post_json(&app, "/v1/traces", &spans_request(base)).await?;
 
-    // The platform's failures and cold starts show once the reports are joined.
+    // The platform's failures and cold starts show once the reports are
+    // joined. The reports alone already count 5, 2 and 4 (their resource
+    // names no provider, so they are unpriced): the answer is whole once the
+    // spans are stored too and every invocation is priced.
     let listed = app
         .wait_for_json("/api/v1/functions?from=now-1h", |body| {
             listed_function(body, "checkout").is_some_and(|checkout| {
                 checkout["invocations"] == 5
                     && checkout["errors"] == 2
                     && checkout["cold_starts"] == 4
+                    && checkout["gb_seconds"].is_number()
             })
         })
         .await?;

@@ -69,6 +69,7 @@ async fn wait_for_texts(
 async fn the_retention_loop_drops_old_days_and_forgets_their_instances() -> anyhow::Result<()> {
     let timings = Timings {
         retention_interval: Duration::from_millis(200),
+        ..Timings::default()
     };
     let app = TestApp::start_with_timings(|config| config.retention_days = 2, timings).await?;
     let client = app.clickhouse_client();

@@ -15,7 +15,7 @@ const HOSTILE: &str = "<svg onload=alert(1)>";
 const FRAME: &str = "from=now-1h&to=now&project=default";
 
 /// Every chart kind; its title and a function name are hostile markup.
-const TEAM: &str = include_str!("../dashboards/team.yaml");
+const TEAM: &str = include_str!("../../dashboards/team.yaml");
 
 const ONE_FUNCTION: &str = "\
 name: one-function

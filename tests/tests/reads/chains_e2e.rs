@@ -4,7 +4,7 @@
 //! message, retries that never succeed, and an upstream error that
 //! causes a downstream one. Known answers come from what the test sent.
 
-mod support;
+use crate::support;
 
 use opentelemetry::trace::{SpanContext, SpanId, SpanKind, TraceFlags, TraceId, TraceState};
 use opentelemetry::{Context, KeyValue};
