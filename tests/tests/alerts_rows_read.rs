@@ -166,9 +166,11 @@ async fn a_grouped_evaluation_reads_the_window_not_the_table() -> anyhow::Result
         four_days >= OLD_ROWS && four_days > 5 * all_three,
         "a window over the older rows reads them: {four_days} vs {all_three}"
     );
-    // Three rules on one window share one read: the same rows as one rule.
-    assert_eq!(
-        all_three, one_rule,
+    // Three rules on one window share one read: the same marks as one rule,
+    // give or take the unmerged part or two of instance_first_starts above.
+    // Three reads would select three times as many.
+    assert!(
+        all_three.abs_diff(one_rule) <= 4 * GRANULE_ROWS,
         "three rules {all_three}, one rule {one_rule}"
     );
     app.stop().await
