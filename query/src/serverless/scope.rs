@@ -70,12 +70,29 @@ impl InvocationScope {
         }
     }
 
-    /// The binds of `invocation_window`: project, functions and window.
-    pub fn window_params(&self) -> Params {
+    /// The binds of the functions part of `scope_selection`: project and functions.
+    fn function_params(&self) -> Params {
         Params::new()
             .set("project", self.project.as_str())
             .set("all_functions", self.functions.is_empty())
             .set("functions", self.functions.clone())
+    }
+
+    /// The binds of `scope_selection`: project, functions and traces.
+    fn selection_params(&self) -> Params {
+        self.function_params()
+            .set("all_traces", self.trace_ids.is_empty())
+            .set("trace_ids", self.trace_ids.clone())
+    }
+
+    /// The binds of `invocation_window`: project, functions and window.
+    pub fn window_params(&self) -> Params {
+        self.with_window(self.function_params())
+    }
+
+    /// `params` and the window's bounds, in seconds and nanoseconds.
+    fn with_window(&self, params: Params) -> Params {
+        params
             .set("from_s", self.window.start_seconds())
             .set("to_s", self.window.end_seconds())
             .set("from_ns", self.window.start_unix_nano)
@@ -85,12 +102,7 @@ impl InvocationScope {
     /// The binds of `live_invocations` over the whole window: what the
     /// settler stores a window with.
     pub fn live_params(&self) -> Params {
-        Params::new()
-            .set("project", self.project.as_str())
-            .set("all_functions", self.functions.is_empty())
-            .set("functions", self.functions.clone())
-            .set("all_traces", self.trace_ids.is_empty())
-            .set("trace_ids", self.trace_ids.clone())
+        self.selection_params()
             .set("split_s", self.window.start_seconds())
             .set("split_ns", self.window.start_unix_nano)
             .set("to_s", self.window.end_seconds())
@@ -117,9 +129,7 @@ impl InvocationScope {
             .max(self.window.start_unix_nano)
             .min(self.window.end_unix_nano);
         let split_s = seconds(split);
-        self.window_params()
-            .set("all_traces", self.trace_ids.is_empty())
-            .set("trace_ids", self.trace_ids.clone())
+        self.with_window(self.selection_params())
             .set("split_s", split_s)
             .set("split_ns", split)
             .set("rollup_from_s", split_s)
