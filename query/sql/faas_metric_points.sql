@@ -31,6 +31,6 @@ WHERE project = {project:String}
   AND metric_name IN ('faas.invocations', 'faas.errors', 'faas.coldstarts', 'faas.timeouts', 'faas.invoke_duration', 'faas.init_duration', 'faas.mem_usage')
   AND timestamp >= toDateTime({from_s:UInt32}) AND timestamp <= toDateTime({to_s:UInt32})
   AND time_unix_nano >= {from_ns:UInt64} AND time_unix_nano < {to_ns:UInt64}
-  AND ({all_functions:UInt8} OR function IN (SELECT arrayJoin(CAST({functions:Array(String)} AS Array(String)))))
+  AND {function_filter}
 ORDER BY time_unix_nano
 LIMIT 1000001

@@ -7,4 +7,4 @@ SELECT
     instance, function_version, trace_id, span_id, is_error, arch, cold, provider,
     memory_mb, has_report, report_billed_ms, report_has_init, report_init_ms,
     billed_ms_aws, billed_ms_azure, billed_ms_gcp, {generation:UInt64} AS generation
-FROM {live_invocations} AS e
+FROM ({live_invocations}) AS e

@@ -44,13 +44,58 @@ def fragment_body(path):
     return "\n".join(lines).rstrip()
 
 
-def with_fragments(template):
-    """Inlines `{name}` fragments, also those fragments name, as the query crate does."""
-    bodies = {path.stem: fragment_body(path) for path in FRAGMENTS}
+def switch_of(path):
+    """The flag of a switch fragment (its `-- switch: flag` line), else None."""
+    for line in path.read_text().splitlines():
+        if not line.lstrip().startswith("--"):
+            return None
+        if line.strip().startswith("-- switch:"):
+            return line.strip()[len("-- switch:"):].strip()
+    return None
+
+
+# Switch fragments by name, with their flags: bound as 1, the flag makes the
+# fragment read `1` (query/src/sql/template.rs).
+SWITCHES = {path.stem: switch_of(path) for path in FRAGMENTS if switch_of(path)}
+
+
+def with_fragments(template, switched_on=()):
+    """Inlines `{name}` fragments, also those fragments name, as the query
+    crate does; those of `switched_on` read `1`."""
+    bodies = {path.stem: ("1" if path.stem in switched_on else fragment_body(path)) for path in FRAGMENTS}
     for _ in range(8):
         for name, body in bodies.items():
             template = template.replace("{" + name + "}", body)
     return template
+
+
+def placeholder_names(sql):
+    code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    return {match.group(1) for match in PLACEHOLDER.finditer(code)}
+
+
+def render(template, params, switched_on=None):
+    """The SQL the query crate runs for `template` bound with `params`: the
+    switches whose flag is 1 read `1` (or those of `switched_on`), and the
+    binds they held are not sent. Every name of `params` must be a
+    placeholder of the whole template."""
+    whole = placeholder_names(with_fragments(template))
+    if set(params) != whole:
+        raise ValueError(f"samples and placeholders differ: {sorted(set(params) ^ whole)}")
+    if switched_on is None:
+        switched_on = {name for name, flag in SWITCHES.items() if params.get(flag, "").strip() == "1"}
+    sql = with_fragments(template, switched_on)
+    kept = placeholder_names(sql)
+    return bind(sql, {name: value for name, value in params.items() if name in kept})
+
+
+def every_variant(template, params):
+    """The SQL of the template and of each combination of its switches."""
+    names = sorted(SWITCHES)
+    for mask in range(1 << len(names)):
+        chosen = {name for bit, name in enumerate(names) if mask & (1 << bit)}
+        yield render(template, params, chosen)
+
 
 SAMPLE_ROWS = [
     # One span, so that templates read real rows; the materialized views copy it.
@@ -187,8 +232,8 @@ class DialectOnCurrentClickHouse(unittest.TestCase):
         for path in TEMPLATES:
             with self.subTest(template=path.name):
                 template = path.read_text()
-                sql = bind(with_fragments(template), params_of(template))
-                self.session.query(sql, "JSONEachRow")
+                for sql in set(every_variant(template, params_of(template))):
+                    self.session.query(sql, "JSONEachRow")
 
     def test_3_every_fragment_is_used(self):
         texts = [path.read_text() for path in TEMPLATES + FRAGMENTS]
@@ -289,7 +334,7 @@ class GoldenAnswersOnCurrentClickHouse(unittest.TestCase):
             template = path.read_text()
             params = params_of(template)
             params.update({name: value for name, value in overrides.items() if name in params})
-            golden.query(bind(with_fragments(template), params))
+            golden.query(render(template, params))
 
     @staticmethod
     def failures(golden, overrides, slots):
@@ -306,7 +351,7 @@ class GoldenAnswersOnCurrentClickHouse(unittest.TestCase):
             mine = {**overrides, **slots} if "slot_s" in params and of_every_trace else overrides
             if "now()" in template or (mine and not set(mine) & set(params)):
                 continue
-            sql = bind(with_fragments(template), {**params, **{k: v for k, v in mine.items() if k in params}})
+            sql = render(template, {**params, **{k: v for k, v in mine.items() if k in params}})
             answer = ascii_text(golden.query(sql, "TabSeparated").bytes())
             actual = sorted(answer.splitlines())
             expected_path = GOLDEN / "expected" / (path.stem + ".tsv")

@@ -1,9 +1,11 @@
 -- Fragment {effective_slots}: the invocations of a scope summed per slot
 -- ({slot_columns}): the whole settled minutes of [rollup_from, rollup_to) from
--- invocation_minutes (each minute's newest generation), every other
--- invocation of the scope from {effective_invocations} (whose settled half
--- leaves those minutes out), summed per slot here. Templates write
--- FROM {effective_slots} AS s and merge: sum(), max(), quantilesMerge().
+-- invocation_minutes (each minute's newest generation), the other settled
+-- invocations straight from invocation_facts ({settled_facts} leaves those
+-- minutes out), and the live ones ({live_invocations}), the last two summed per
+-- slot here. Templates write FROM {effective_slots} AS s and merge: sum(),
+-- max(), quantilesMerge(). Each part is a SELECT of the UNION itself, with as
+-- few subqueries under it as it can have (see {effective_invocations}).
 (
     SELECT
         project, function, slot, service, provider, region, arch, memory_mb, function_version,
@@ -12,7 +14,7 @@
         duration_ms_state, init_count_sum, init_ms_state
     FROM invocation_minutes
     WHERE project = {project:String}
-      AND ({all_functions:UInt8} OR function IN (SELECT arrayJoin(CAST({functions:Array(String)} AS Array(String)))))
+      AND {function_filter}
       AND {all_traces:UInt8} = 1
       AND slot >= {rollup_from_s:UInt32} AND slot < {rollup_to_s:UInt32}
       AND (toDateTime(slot), generation) IN (
@@ -24,6 +26,11 @@
           GROUP BY minute)
     UNION ALL
     SELECT {slot_columns}
-    FROM {effective_invocations} AS e
+    FROM invocation_facts
+    WHERE {settled_facts}
+    GROUP BY {slot_keys}
+    UNION ALL
+    SELECT {slot_columns}
+    FROM ({live_invocations}) AS e
     GROUP BY {slot_keys}
 )

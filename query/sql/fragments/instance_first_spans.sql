@@ -21,7 +21,7 @@
                argMinMerge(first_span_id) AS stored_span_id
         FROM instance_first_starts
         WHERE project = {project:String}
-          AND ({all_functions:UInt8} OR function IN (SELECT arrayJoin(CAST({functions:Array(String)} AS Array(String)))))
+          AND {function_filter}
           AND instance IN (SELECT instance FROM invocations WHERE {invocation_scope} AND instance != '')
         GROUP BY project, function, instance
     ) AS f USING (project, function, instance)

@@ -22,7 +22,8 @@
 -- arrays, and memory stays near one copy of the scope's rows.
 -- Inner columns are named apart from the outer aliases (span_duration_ns, not
 -- duration_ns): 18.16 resolves c.duration_ns to an outer alias of that name.
-(
+-- A bare SELECT: templates write FROM ({live_invocations}) AS e, or put it in
+-- a UNION ALL as {effective_invocations} does (a subquery less to analyse).
     SELECT
         c.span_project AS project, c.span_function AS function, c.span_timestamp AS timestamp,
         c.span_start AS start_time_unix_nano,
@@ -68,4 +69,3 @@
           AND request_id IN (SELECT invocation_id FROM invocations WHERE {invocation_scope})
         GROUP BY request_id
     ) AS r USING (invocation_id)
-)

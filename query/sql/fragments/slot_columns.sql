@@ -1,7 +1,7 @@
 -- Fragment {slot_columns}: invocations summed per slot (slot_s seconds: a
 -- minute for the settler) of their start, function and the traits reads group
--- by; the select list of a read FROM rows of {effective_invocations} or
--- {live_invocations} AS e, grouped BY {slot_keys}. Its columns are those of
+-- by; the select list of a read FROM invocation_facts or
+-- ({live_invocations}) AS e, grouped BY {slot_keys}. Its columns are those of
 -- invocation_minutes, in the same order: sums and extremes add up, the
 -- percentile states merge (quantilesMerge), over any set of slots.
     project, function,

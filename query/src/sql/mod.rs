@@ -40,11 +40,14 @@ macro_rules! fragment {
 
 /// Every fragment, by the name templates write as `{name}`.
 pub const FRAGMENTS: &[Fragment] = &[
+    fragment!("function_filter"),
+    fragment!("trace_filter"),
     fragment!("scope_selection"),
     fragment!("invocation_scope"),
     fragment!("billing_units"),
     fragment!("instance_first_spans"),
     fragment!("live_invocations"),
+    fragment!("settled_facts"),
     fragment!("settled_invocations"),
     fragment!("effective_slots"),
     fragment!("slot_columns"),

@@ -7,8 +7,15 @@
 //! after it. A template therefore never holds a raw `?` (only `?fields`):
 //! parsing fails, and [`Template::check`] compares the placeholders the
 //! crate will see with the values bound.
+//!
+//! A fragment whose documentation has the line `-- switch: flag` is a
+//! condition that holds whenever the UInt8 placeholder `flag` is bound as 1
+//! (`({all_functions:UInt8} OR function IN (...))`). A template is parsed once
+//! more for each combination of the switches it includes, those fragments
+//! read as `1`, and a query bound with such a flag as 1 runs that variant:
+//! ClickHouse then builds no set for a condition that cannot fail.
 
-use super::params::Params;
+use super::params::{Params, Value};
 use crate::error::QueryError;
 use std::collections::BTreeMap;
 
@@ -27,6 +34,16 @@ pub struct Fragment {
 }
 
 impl Fragment {
+    /// The flag of a switch fragment: the placeholder that, bound as 1,
+    /// makes the fragment true (its `-- switch: flag` line).
+    pub fn switch(&self) -> Option<&'static str> {
+        self.text
+            .lines()
+            .take_while(|line| line.trim_start().starts_with("--"))
+            .find_map(|line| line.trim().strip_prefix("-- switch:"))
+            .map(str::trim)
+    }
+
     /// The SQL inlined for `{name}`.
     fn body(&self) -> String {
         let lines: Vec<&str> = self
@@ -63,14 +80,47 @@ pub struct Template {
     samples: BTreeMap<String, String>,
     has_params_line: bool,
     error: Option<String>,
+    /// The template with some switch fragments read as `1`, by the flags
+    /// of those fragments (sorted); see the module documentation.
+    variants: Vec<(Vec<&'static str>, Template)>,
 }
 
 impl Template {
     /// Parses `text`, inlining `fragments`. A malformed template is kept
     /// with its error, which [`Self::check`] reports.
     pub fn parse(name: &'static str, text: &str, fragments: &[Fragment]) -> Self {
+        let mut template = Self::parse_switched(name, text, fragments, &[]);
+        let switches: Vec<&Fragment> = fragments
+            .iter()
+            .filter(|fragment| fragment.switch().is_some())
+            .filter(|fragment| {
+                Self::parse_switched(name, text, fragments, &[fragment.name]).sql != template.sql
+            })
+            .collect();
+        for combination in 1..(1usize << switches.len()) {
+            let chosen: Vec<&Fragment> = (0..switches.len())
+                .filter(|bit| combination & (1 << bit) != 0)
+                .filter_map(|bit| switches.get(bit).copied())
+                .collect();
+            let names: Vec<&str> = chosen.iter().map(|fragment| fragment.name).collect();
+            let mut flags: Vec<&'static str> = chosen.iter().filter_map(|f| f.switch()).collect();
+            flags.sort_unstable();
+            let variant = Self::parse_switched(name, text, fragments, &names);
+            template.variants.push((flags, variant));
+        }
+        template
+    }
+
+    /// [`Self::parse`] with the fragments named in `switched_on` read as `1`.
+    fn parse_switched(
+        name: &'static str,
+        text: &str,
+        fragments: &[Fragment],
+        switched_on: &[&str],
+    ) -> Self {
         let mut parser = Parser {
             fragments,
+            switched_on,
             parts: Vec::new(),
             placeholders: Vec::new(),
             text: String::new(),
@@ -99,7 +149,35 @@ impl Template {
             samples,
             has_params_line: params_line.is_some(),
             error,
+            variants: Vec::new(),
         }
+    }
+
+    /// The variant that runs when `on(flag)` says which flags are bound as
+    /// 1: the template itself when none of its switches is on.
+    fn variant(&self, on: impl Fn(&str) -> bool) -> &Self {
+        let mut flags: Vec<&str> = self
+            .variants
+            .iter()
+            .flat_map(|(flags, _)| flags.iter().copied())
+            .filter(|flag| on(flag))
+            .collect();
+        flags.sort_unstable();
+        flags.dedup();
+        self.variants
+            .iter()
+            .find(|(variant_flags, _)| *variant_flags == flags)
+            .map_or(self, |(_, variant)| variant)
+    }
+
+    /// The variant a query bound with `params` runs.
+    fn variant_for(&self, params: &Params) -> &Self {
+        self.variant(|flag| params.get(flag) == Some(&Value::UInt8(1)))
+    }
+
+    /// The template and each of its variants.
+    fn with_variants(&self) -> impl Iterator<Item = &Self> {
+        std::iter::once(self).chain(self.variants.iter().map(|(_, variant)| variant))
     }
 
     /// The SQL as the clickhouse crate gets it: one `?` per placeholder occurrence.
@@ -141,12 +219,14 @@ impl Template {
                 problems.push(format!("{name} is bound but not a placeholder"));
             }
         }
-        let seen_by_crate = crate_placeholders(&self.sql);
-        if seen_by_crate != self.placeholders.len() {
-            problems.push(format!(
-                "the clickhouse crate sees {seen_by_crate} placeholders, the template has {}",
-                self.placeholders.len()
-            ));
+        for template in self.with_variants() {
+            let seen_by_crate = crate_placeholders(&template.sql);
+            if seen_by_crate != template.placeholders.len() {
+                problems.push(format!(
+                    "the clickhouse crate sees {seen_by_crate} placeholders, the template has {}",
+                    template.placeholders.len()
+                ));
+            }
         }
         if problems.is_empty() {
             Ok(())
@@ -162,8 +242,9 @@ impl Template {
         params: &Params,
     ) -> Result<clickhouse::query::Query, QueryError> {
         self.check(params).map_err(QueryError::Template)?;
-        let mut query = client.query(&self.sql);
-        for placeholder in &self.placeholders {
+        let variant = self.variant_for(params);
+        let mut query = client.query(&variant.sql);
+        for placeholder in &variant.placeholders {
             if let Some(value) = params.get(&placeholder.name) {
                 query = query.bind(value);
             }
@@ -195,7 +276,23 @@ impl Template {
 
     /// As [`Self::sample_sql`], with some samples replaced by `overrides`
     /// (name to literal); overrides of names the template lacks are ignored.
+    /// The variant is the one a query bound with those values runs.
     pub fn sample_sql_with(&self, overrides: &BTreeMap<&str, String>) -> Option<String> {
+        let literal = |name: &str| overrides.get(name).or_else(|| self.samples.get(name));
+        let variant = self.variant(|flag| literal(flag).is_some_and(|value| value.trim() == "1"));
+        variant.render_samples(overrides)
+    }
+
+    /// The sample SQL of the template and of each of its variants, for the
+    /// checks that every one runs; `None` when a sample is missing.
+    pub fn every_sample_sql(&self) -> Option<Vec<String>> {
+        self.with_variants()
+            .map(|template| template.render_samples(&BTreeMap::new()))
+            .collect()
+    }
+
+    /// This template's own SQL with samples and `overrides` for placeholders.
+    fn render_samples(&self, overrides: &BTreeMap<&str, String>) -> Option<String> {
         let mut sql = String::new();
         for part in &self.parts {
             match part {
@@ -274,6 +371,8 @@ fn crate_placeholders(sql: &str) -> usize {
 
 struct Parser<'a> {
     fragments: &'a [Fragment],
+    /// Switch fragments read as `1`.
+    switched_on: &'a [&'a str],
     parts: Vec<Part>,
     placeholders: Vec<Placeholder>,
     text: String,
@@ -370,6 +469,10 @@ impl Parser<'_> {
             self.errors.push(format!("unknown fragment {{{name}}}"));
             return;
         };
+        if self.switched_on.contains(&name) {
+            self.text.push('1');
+            return;
+        }
         if depth >= MAX_FRAGMENT_DEPTH {
             self.errors
                 .push(format!("fragments nested deeper than {MAX_FRAGMENT_DEPTH}"));
@@ -517,6 +620,37 @@ mod tests {
         }
         // The crate's own count catches a ? even when parsing did not.
         assert_eq!(crate_placeholders("a = ? -- b?\n?fields ??"), 2);
+    }
+
+    const FILTER: Fragment = Fragment {
+        name: "filter",
+        text: "-- The functions.\n-- switch: all\n({all:UInt8} OR f IN (SELECT arrayJoin({names:Array(String)})))",
+    };
+
+    /// A switch bound as 1 leaves its condition and its binds out.
+    #[test]
+    fn a_switch_bound_as_one_reads_true() {
+        let template = Template::parse(
+            "test.sql",
+            "-- params: all = 1, names = [], p = 'x'\nSELECT 1 FROM t WHERE {filter} AND p = {p:String}",
+            &[FILTER],
+        );
+        let every = Params::new()
+            .set("all", true)
+            .set("names", Vec::<String>::new())
+            .set("p", "x");
+        assert_eq!(template.check(&every), Ok(()));
+        assert_eq!(
+            template.variant_for(&every).sql,
+            "-- params: all = 1, names = [], p = 'x'\nSELECT 1 FROM t WHERE 1 AND p = ?"
+        );
+        let some = every.clone().set("all", false);
+        assert_eq!(template.variant_for(&some).placeholders().len(), 3);
+        let samples = template.every_sample_sql().unwrap_or_default();
+        assert_eq!(samples.len(), 2);
+        assert!(template
+            .sample_sql()
+            .is_some_and(|sql| sql.ends_with("WHERE 1 AND p = 'x'")));
     }
 
     #[test]

@@ -35,16 +35,18 @@ async fn every_template_runs_on_clickhouse_18() -> anyhow::Result<()> {
     assert!(!tracehouse_query::sql::all().is_empty());
     for template in tracehouse_query::sql::all() {
         let name = template.name;
-        let sql = template
-            .sample_sql()
+        let variants = template
+            .every_sample_sql()
             .unwrap_or_else(|| panic!("{name}: a placeholder has no sample in -- params:"));
-        let mut cursor = client.query(&sql).fetch_bytes("JSONEachRow")?;
-        let bytes = cursor.collect().await;
-        assert!(
-            bytes.is_ok(),
-            "{name} failed on 18.16: {:?}\n{sql}",
-            bytes.err()
-        );
+        for sql in variants {
+            let mut cursor = client.query(&sql).fetch_bytes("JSONEachRow")?;
+            let bytes = cursor.collect().await;
+            assert!(
+                bytes.is_ok(),
+                "{name} failed on 18.16: {:?}\n{sql}",
+                bytes.err()
+            );
+        }
     }
     // Migrations are idempotent: applying them again changes nothing.
     let version = tracehouse_schema::apply_migrations(&client).await?;
