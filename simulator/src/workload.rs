@@ -1,11 +1,13 @@
 //! The simulated application as a benchmark workload: its spans, generated
 //! once into a pool of OTLP trace requests of about a given size, and
 //! replayed as many times as a run needs. Each pass through the pool gets
-//! its own trace ids, so every span sent is distinct and a run can last as
-//! long as it likes without holding all its spans in memory.
+//! its own trace ids and message ids, so every span and message sent is
+//! distinct and a run can last as long as it likes without holding all its
+//! spans in memory.
 
 use crate::App;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 
 const SECOND: u64 = 1_000_000_000;
@@ -92,7 +94,11 @@ pub fn span_count(request: &ExportTraceServiceRequest) -> u64 {
         .sum()
 }
 
-/// Gives every trace id of `request` (span and link) the ids of pass `pass`.
+/// The attribute that names the message a span publishes or consumes.
+const MESSAGE_ID: &str = "messaging.message.id";
+
+/// Gives every trace id of `request` (span and link) and every message id
+/// the ids of pass `pass`.
 fn relabel(request: &mut ExportTraceServiceRequest, pass: u64) {
     let spans = request
         .resource_spans
@@ -103,6 +109,16 @@ fn relabel(request: &mut ExportTraceServiceRequest, pass: u64) {
         relabel_trace_id(&mut span.trace_id, pass);
         for link in &mut span.links {
             relabel_trace_id(&mut link.trace_id, pass);
+        }
+        let message_ids = span
+            .attributes
+            .iter_mut()
+            .filter(|attribute| attribute.key == MESSAGE_ID)
+            .filter_map(|attribute| attribute.value.as_mut()?.value.as_mut());
+        for value in message_ids {
+            if let Value::StringValue(id) = value {
+                id.push_str(&format!("-{pass}"));
+            }
         }
     }
 }
@@ -211,5 +227,29 @@ mod tests {
         assert_eq!(second.len(), first.len());
         assert!(first.is_disjoint(&second));
         assert_eq!(workload.request(0), workload.request(0));
+    }
+
+    #[test]
+    fn passes_publish_distinct_messages() {
+        let workload = Workload::generate(3, 5_000, 500, END);
+        let per_pass = workload.requests_per_pass();
+        let messages = |pass: u64| -> BTreeSet<String> {
+            (pass * per_pass..(pass + 1) * per_pass)
+                .filter_map(|index| workload.request(index))
+                .flat_map(|request| request.resource_spans)
+                .flat_map(|resource| resource.scope_spans)
+                .flat_map(|scope| scope.spans)
+                .flat_map(|span| span.attributes)
+                .filter(|attribute| attribute.key == MESSAGE_ID)
+                .filter_map(|attribute| match attribute.value?.value? {
+                    Value::StringValue(id) => Some(id),
+                    _ => None,
+                })
+                .collect()
+        };
+        let (first, second) = (messages(0), messages(1));
+        assert!(!first.is_empty());
+        assert_eq!(first.len(), second.len());
+        assert!(first.is_disjoint(&second));
     }
 }
