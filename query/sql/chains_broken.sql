@@ -18,6 +18,21 @@ SELECT
     if(failed_deliveries > 0, argMaxIf(name, start_time_unix_nano, role = 2 AND status_code = 2), argMinIf(name, start_time_unix_nano, role = 1)) AS broken_name
 FROM messaging_spans
 WHERE project = {project:String} AND timestamp >= toDateTime({since_s:UInt32}) AND message_id != ''
+  -- The messages that are broken but for a link to their producer, found
+  -- first without the link lookup, which then runs for their spans only; by
+  -- a hash of the id, cheaper to group by (a collision only adds a message
+  -- that the conditions below then leave out).
+  AND cityHash64(message_id) IN (
+      SELECT cityHash64(message_id) AS message
+      FROM messaging_spans
+      WHERE project = {project:String} AND timestamp >= toDateTime({since_s:UInt32}) AND message_id != ''
+      GROUP BY message
+      HAVING if(countIf(role = 1) > 0, minIf(start_time_unix_nano, role = 1), min(start_time_unix_nano))
+                 BETWEEN {from_ns:UInt64} AND {to_ns:UInt64}
+          AND ((countIf(role = 1) > 0 AND countIf(role = 2) = 0
+                AND minIf(start_time_unix_nano, role = 1) <= {lost_before_ns:UInt64})
+              OR (countIf(role = 2 AND status_code = 2) >= {max_failed_deliveries:UInt64}
+                  AND countIf(role = 2 AND status_code != 2) = 0)))
 GROUP BY message_id
 HAVING published_unix_nano >= {from_ns:UInt64} AND published_unix_nano <= {to_ns:UInt64}
     AND ((produced > 0 AND consumed = 0 AND linked_producers = 0 AND published_unix_nano <= {lost_before_ns:UInt64})
