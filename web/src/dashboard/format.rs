@@ -15,6 +15,24 @@ pub fn usd(value: Option<f64>) -> String {
     }
 }
 
+/// A difference in dollars as "$x more" or "$x less", by its sign.
+pub fn usd_difference(value: f64) -> String {
+    if value < 0.0 {
+        format!("{} less", usd(Some(-value)))
+    } else {
+        format!("{} more", usd(Some(value)))
+    }
+}
+
+/// A difference in milliseconds as "x ms more" or "x ms less", by its sign.
+pub fn ms_difference(value: f64) -> String {
+    if value < 0.0 {
+        format!("{} less", ms(Some(-value)))
+    } else {
+        format!("{} more", ms(Some(value)))
+    }
+}
+
 fn unsigned_amount(amount: f64) -> String {
     if amount == 0.0 {
         return "0".to_owned();
@@ -192,6 +210,15 @@ mod tests {
         assert_eq!(percent(0.0), "0.0%");
         assert_eq!(count(1_234_567), "1,234,567");
         assert_eq!(count(12), "12");
+    }
+
+    /// A difference says its direction in words, never with a minus after "more".
+    #[test]
+    fn differences_read_as_more_or_less() {
+        assert_eq!(usd_difference(0.0042), "$0.00420 more");
+        assert_eq!(usd_difference(-0.000_015_4), "$0.0000154 less");
+        assert_eq!(ms_difference(280.0), "280 ms more");
+        assert_eq!(ms_difference(-12.345), "12.3 ms less");
     }
 
     #[test]

@@ -273,10 +273,10 @@ fn cold_story(summary: &FunctionSummary) -> String {
         summary.cold_start_penalty_ms,
     ) {
         story.push_str(&format!(
-            " A cold invocation takes {} at p50 against {} warm: {} more each.",
+            " A cold invocation takes {} at p50 against {} warm: {} each.",
             format::ms(Some(cold)),
             format::ms(Some(warm)),
-            format::ms(Some(penalty))
+            format::ms_difference(penalty)
         ));
     }
     if let Some(init) = &summary.init_duration_ms {
@@ -288,9 +288,16 @@ fn cold_story(summary: &FunctionSummary) -> String {
     }
     if let Some(usd) = summary.cold_start_penalty_usd {
         story.push_str(&format!(
-            " Cold starts cost {} more than as many warm invocations would.",
-            format::usd(Some(usd))
+            " Cold starts cost {} than as many average warm invocations would.",
+            format::usd_difference(usd)
         ));
+        let medians_say_slower = summary.cold_start_penalty_ms.is_some_and(|ms| ms > 0.0);
+        if medians_say_slower != (usd > 0.0) {
+            story.push_str(
+                " (The p50s compare typical invocations; the cost compares every invocation, \
+                 so long warm invocations can outweigh slower cold starts.)",
+            );
+        }
     }
     story
 }

@@ -173,13 +173,16 @@ fn worst_cold_starts(frame: &Frame, functions: &[FunctionSummary]) -> Vec<TopIte
             href: frame.function_href(&function.function),
             figure: function.cold_start_penalty_ms.map_or_else(
                 || "no warm invocations to compare".to_owned(),
-                |penalty| format!("+{} each", format::ms(Some(penalty))),
+                |penalty| format!("{} each", format::ms_difference(penalty)),
             ),
             detail: format!(
-                "{} cold starts ({}), {} extra cost{}",
+                "{} cold starts ({}), costing {}{}",
                 format::count(function.cold_starts),
                 format::percent(function.cold_start_rate),
-                format::usd(function.cold_start_penalty_usd),
+                function.cold_start_penalty_usd.map_or_else(
+                    || "an unknown amount".to_owned(),
+                    |usd| format!("{} than warm ones", format::usd_difference(usd))
+                ),
                 function
                     .init_duration_ms
                     .as_ref()
