@@ -55,7 +55,7 @@ enum Command {
         /// Spans per OTLP request.
         #[arg(long, default_value_t = 1_000)]
         spans_per_request: usize,
-        /// Spans generated once and replayed with new trace ids.
+        /// Spans generated once and replayed with new trace and message ids.
         #[arg(long, default_value_t = 100_000)]
         pool_spans: u64,
         /// Skip the Rotel run.

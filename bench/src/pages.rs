@@ -1,7 +1,7 @@
 //! `tracehouse-bench pages`: server time of every dashboard page at a
 //! given number of stored spans. The spans are the simulator's application
 //! (the demo's generator and the ingest benchmark's workload), replayed with
-//! new trace ids, and go through Tracehouse over OTLP/HTTP; then each page is
+//! new trace and message ids, and go through Tracehouse over OTLP/HTTP; then each page is
 //! fetched `rounds` times over loopback and the median and slowest times
 //! are printed. The time is the whole request on loopback, so it bounds
 //! the server time from above.
@@ -14,7 +14,7 @@ use tracehouse_simulator::Workload;
 
 const SPANS_PER_REQUEST: usize = 2_000;
 /// Spans of the simulator's application generated once, then replayed with
-/// new trace ids until the wanted number is stored.
+/// new trace and message ids until the wanted number is stored.
 const POOL_SPANS: u64 = 100_000;
 
 /// The pages measured, and the functions API for comparison; `{trace}` is a stored trace id.

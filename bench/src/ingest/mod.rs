@@ -38,7 +38,7 @@ pub struct Options {
     /// Concurrent exporters (one connection each).
     pub streams: usize,
     pub spans_per_request: usize,
-    /// Spans generated once and replayed with new trace ids.
+    /// Spans generated once and replayed with new trace and message ids.
     pub pool_spans: u64,
     /// Also run Rotel (when installable).
     pub rotel: bool,

@@ -81,7 +81,7 @@ impl Context {
         let cores = std::thread::available_parallelism().map_or(0, usize::from);
         let lines = vec![
             format!(
-                "{} s of load per run, {} streams, requests of {} spans; workload: the simulator's application, {} spans in {} requests per pass, new trace ids each pass",
+                "{} s of load per run, {} streams, requests of {} spans; workload: the simulator's application, {} spans in {} requests per pass, new trace and message ids each pass",
                 options.duration.as_secs(),
                 options.streams,
                 options.spans_per_request,
