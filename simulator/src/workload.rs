@@ -9,6 +9,7 @@ use crate::App;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use std::fmt::Write;
 
 const SECOND: u64 = 1_000_000_000;
 /// Simulated time covered by one step of the application while filling the pool.
@@ -117,7 +118,7 @@ fn relabel(request: &mut ExportTraceServiceRequest, pass: u64) {
             .filter_map(|attribute| attribute.value.as_mut()?.value.as_mut());
         for value in message_ids {
             if let Value::StringValue(id) = value {
-                id.push_str(&format!("-{pass}"));
+                let _ = write!(id, "-{pass}");
             }
         }
     }

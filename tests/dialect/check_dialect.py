@@ -56,7 +56,7 @@ def switch_of(path):
 
 # Switch fragments by name, with their flags: bound as 1, the flag makes the
 # fragment read `1` (query/src/sql/template.rs).
-SWITCHES = {path.stem: switch_of(path) for path in FRAGMENTS if switch_of(path)}
+SWITCHES = {path.stem: flag for path in FRAGMENTS if (flag := switch_of(path))}
 
 
 def with_fragments(template, switched_on=()):

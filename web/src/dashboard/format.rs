@@ -17,20 +17,18 @@ pub fn usd(value: Option<f64>) -> String {
 
 /// A difference in dollars as "$x more" or "$x less", by its sign.
 pub fn usd_difference(value: f64) -> String {
-    if value < 0.0 {
-        format!("{} less", usd(Some(-value)))
-    } else {
-        format!("{} more", usd(Some(value)))
-    }
+    difference(value, |amount| usd(Some(amount)))
 }
 
 /// A difference in milliseconds as "x ms more" or "x ms less", by its sign.
 pub fn ms_difference(value: f64) -> String {
-    if value < 0.0 {
-        format!("{} less", ms(Some(-value)))
-    } else {
-        format!("{} more", ms(Some(value)))
-    }
+    difference(value, |amount| ms(Some(amount)))
+}
+
+/// `value` without its sign, shown by `show`, then "more" or "less".
+fn difference(value: f64, show: impl Fn(f64) -> String) -> String {
+    let direction = if value < 0.0 { "less" } else { "more" };
+    format!("{} {direction}", show(value.abs()))
 }
 
 fn unsigned_amount(amount: f64) -> String {

@@ -291,8 +291,7 @@ fn cold_story(summary: &FunctionSummary) -> String {
             " Cold starts cost {} than as many average warm invocations would.",
             format::usd_difference(usd)
         ));
-        let medians_say_slower = summary.cold_start_penalty_ms.is_some_and(|ms| ms > 0.0);
-        if medians_say_slower != (usd > 0.0) {
+        if medians_and_cost_disagree(summary.cold_start_penalty_ms, usd) {
             story.push_str(
                 " (The p50s compare typical invocations; the cost compares every invocation, \
                  so long warm invocations can outweigh slower cold starts.)",
@@ -300,6 +299,12 @@ fn cold_story(summary: &FunctionSummary) -> String {
         }
     }
     story
+}
+
+/// Whether the p50 penalty (when there is one) and the cost penalty point
+/// in opposite directions: medians against means.
+fn medians_and_cost_disagree(penalty_ms: Option<f64>, penalty_usd: f64) -> bool {
+    penalty_ms.is_some_and(|ms| (ms > 0.0) != (penalty_usd > 0.0))
 }
 
 fn versions(stats: &[VersionStats]) -> Vec<VersionRow> {
@@ -384,4 +389,21 @@ fn cold_rows(frame: &Frame, cold: &ColdStarts) -> Vec<InvocationRow> {
         })
         .collect();
     invocation_rows(frame, &starts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::medians_and_cost_disagree;
+
+    /// Only a p50 penalty and a cost penalty of opposite signs disagree; no
+    /// p50 penalty leaves nothing to explain.
+    #[test]
+    fn the_explanation_needs_both_penalties_pointing_apart() {
+        assert!(medians_and_cost_disagree(Some(280.0), -0.000_015));
+        assert!(medians_and_cost_disagree(Some(-5.0), 0.002));
+        assert!(!medians_and_cost_disagree(Some(280.0), 0.002));
+        assert!(!medians_and_cost_disagree(Some(-5.0), -0.002));
+        assert!(!medians_and_cost_disagree(None, 0.002));
+        assert!(!medians_and_cost_disagree(None, -0.002));
+    }
 }
